@@ -1,0 +1,27 @@
+"""User errors: one exception that names the file, line and record it is about.
+
+The CLI turns an `InputError` into the one-line message of the design,
+``genobert: error: FILE:LINE: what is wrong``, and exit status 2.
+"""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad user input (a file, a record, a flag value). Its text is meant for the user."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
+                 record: str | None = None):
+        self.message = message
+        self.path = path
+        self.line = line
+        self.record = record
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = self.path if self.line is None else f"{self.path}:{self.line}"
+            where += ": "
+        record = f"record {self.record!r}: " if self.record is not None else ""
+        return f"{where}{record}{self.message}"

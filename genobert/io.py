@@ -1,0 +1,438 @@
+"""Streaming readers for FASTA, FASTQ and TSV/CSV tables (plain, .gz, .bz2, '-' for stdin),
+and an atomic writer for outputs.
+
+Format and compression are read from the content, not the file name. Records stream one at a
+time, so memory does not grow with the file. Every problem is an `InputError` that names the
+file, the line and the record.
+
+    for rec in read_records("genome.fa.gz", alphabet="dna"):
+        rec.id, rec.seq, rec.label, rec.line
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import csv
+import gzip
+import io
+import os
+import sys
+import tempfile
+import zlib
+from dataclasses import dataclass
+from typing import IO
+from collections.abc import Iterable, Iterator
+
+from .alphabets import Alphabet, Cleaner, Policy, show_byte
+from .errors import InputError
+
+FORMATS = ("fasta", "fastq", "table")
+_CHUNK = 1 << 20  # bytes per read of a FASTA file
+_SNIFF = 1 << 13  # bytes looked at to tell format and binary junk apart
+_SPACE = b" \t\r\n\v\f"
+csv.field_size_limit(2**31 - 1)  # a table may hold a whole chromosome in one field
+
+
+@dataclass(slots=True)
+class Record:
+    """One sequence: its id, its letters (upper case once cleaned), its label if the file has one,
+    the line where it starts, and any other columns of a table."""
+
+    id: str
+    seq: str
+    label: str | None = None
+    line: int = 0
+    extra: dict[str, str] | None = None
+
+
+@dataclass(slots=True)
+class Source:
+    """An opened input: its display name, format, compression and binary stream."""
+
+    name: str
+    format: str
+    compression: str
+    stream: IO[bytes]
+
+
+# --------------------------------------------------------------------------- opening
+
+
+@contextlib.contextmanager
+def open_source(path: str | os.PathLike) -> Iterator[Source]:
+    """Open a file (or '-' for stdin), undo its compression and tell its format from its content."""
+    name = os.fspath(path)
+    if name == "-":
+        raw: IO[bytes] = sys.stdin.buffer
+        name = "<stdin>"
+        owned = False
+    else:
+        if os.path.isdir(name):
+            raise InputError("is a directory, expected a FASTA, FASTQ or TSV/CSV file", path=name)
+        try:
+            raw = open(name, "rb")
+        except FileNotFoundError:
+            raise InputError("no such file", path=name) from None
+        except PermissionError:
+            raise InputError("permission denied", path=name) from None
+        owned = True
+    try:
+        buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)
+        magic = buffered.peek(3)[:3]
+        if magic[:2] == b"\x1f\x8b":
+            compression, stream = "gzip", io.BufferedReader(gzip.GzipFile(fileobj=buffered), _CHUNK)
+        elif magic == b"BZh":
+            compression, stream = "bzip2", io.BufferedReader(bz2.BZ2File(buffered), _CHUNK)
+        else:
+            compression, stream = "none", buffered
+        with _decompression_errors(name, compression):
+            head = stream.peek(_SNIFF)[:_SNIFF]
+            # decompression errors met while the caller reads become InputErrors here too
+            yield Source(name, _sniff_format(head, name), compression, stream)
+    finally:
+        if owned:
+            raw.close()
+
+
+@contextlib.contextmanager
+def _decompression_errors(name: str, compression: str, line: int | None = None):
+    try:
+        yield
+    except EOFError:
+        raise InputError(f"truncated {compression} data: the file ends before its end-of-stream "
+                         "marker (an interrupted download or copy?)", path=name, line=line) from None
+    except (zlib.error, gzip.BadGzipFile, OSError) as e:
+        if isinstance(e, OSError) and not isinstance(e, gzip.BadGzipFile) and e.errno is not None:
+            raise
+        raise InputError(f"corrupt {compression} data ({e})", path=name, line=line) from None
+
+
+def _sniff_format(head: bytes, name: str) -> str:
+    nul = head.find(b"\x00")
+    if nul >= 0:
+        raise InputError(f"binary data (a NUL byte at offset {nul}); expected a FASTA, FASTQ or "
+                         "TSV/CSV text file, plain, .gz or .bz2", path=name)
+    text = head.lstrip(_SPACE)
+    if not text:
+        raise InputError("empty file; expected FASTA ('>' headers), FASTQ ('@' records) or a "
+                         "TSV/CSV table with a header", path=name)
+    first = text[0]
+    first_line = text.split(b"\n", 1)[0]
+    if first != ord(">") and b"\n>" in text and not (b"\t" in first_line or b"," in first_line):
+        raise InputError("sequence data before the first '>' header (a FASTA file must start "
+                         "with a '>' header line)", path=name, line=head.count(b"\n", 0, len(head) - len(text)) + 1)
+    if first == ord(">"):
+        return "fasta"
+    if first == ord("@"):
+        return "fastq"
+    if first < 32 or first >= 127 and not _is_utf8_start(text):
+        raise InputError(f"binary data ({show_byte(first)} at the start); expected a FASTA, FASTQ "
+                         "or TSV/CSV text file, plain, .gz or .bz2", path=name)
+    return "table"
+
+
+def _is_utf8_start(text: bytes) -> bool:
+    try:
+        text[:64].decode("utf-8")
+        return True
+    except UnicodeDecodeError as e:
+        return e.start > 0  # cut mid-character at the end of the sample is fine
+
+
+# --------------------------------------------------------------------------- FASTA
+
+
+def _fasta_raw(stream: IO[bytes]) -> Iterator[tuple[bytes, bytes, int]]:
+    """Yield ``(title, body, line)`` per record; ``body`` still holds its newlines.
+
+    Reads 1 MiB at a time and finds headers with ``bytes.find``, so the Python work is per record,
+    not per line. The caller made sure the first non-blank byte is '>'.
+    """
+    title: bytes | None = None  # header of the record being read (None before the first)
+    title_line = 0
+    body: list[bytes] = []  # raw pieces of the record's sequence lines
+    head: list[bytes] | None = None  # pieces of a header line cut by the end of a read
+    line = 1  # line number of data[pos]
+    mid_line = False  # data[0] continues a sequence line of the previous read
+    while data := stream.read(_CHUNK):
+        pos = 0
+        if head is not None or mid_line:
+            nl = data.find(b"\n")
+            if nl < 0:
+                (head if head is not None else body).append(data)
+                continue
+            if head is not None:
+                head.append(data[:nl])
+                title, head = b"".join(head), None
+            else:
+                body.append(data[: nl + 1])
+            pos, line, mid_line = nl + 1, line + 1, False
+        while True:
+            if data.startswith(b">", pos):
+                h = pos
+            else:
+                h = data.find(b"\n>", pos)
+                h = h + 1 if h >= 0 else -1
+            seg = data[pos:] if h < 0 else data[pos:h]
+            if seg:
+                body.append(seg)
+                line += seg.count(b"\n")
+            if h < 0:
+                mid_line = bool(seg) and not seg.endswith(b"\n")
+                break
+            if title is not None:
+                yield title, b"".join(body), title_line
+            body, title_line = [], line
+            nl = data.find(b"\n", h)
+            if nl < 0:
+                title, head = None, [data[h + 1:]]
+                break
+            title, pos, line = data[h + 1: nl], nl + 1, line + 1
+    if head is not None:
+        title = b"".join(head)
+    if title is not None:
+        yield title, b"".join(body), title_line
+
+
+def _fasta_records(src: Source, cleaner: Cleaner | None) -> Iterator[Record]:
+    for title, body, line in _fasta_raw(src.stream):
+        rid, desc = _header_id(title.rstrip(b"\r"), src.name, line, ">")
+        seq = body.translate(None, _SPACE)
+        if not seq:
+            raise InputError("empty record: a header with no sequence after it",
+                             path=src.name, line=line, record=rid)
+        if cleaner is not None:
+            seq = cleaner(seq, path=src.name, record=rid,
+                          line_of=lambda p, body=body, line=line: _line_of(body, p, line + 1))
+            if seq is None:
+                continue
+        yield Record(rid, seq.decode("latin-1"), None, line)
+
+
+def _header_id(title: bytes, name: str, line: int, mark: str) -> tuple[str, str]:
+    try:
+        text = title.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"header is not valid UTF-8 ({show_byte(title[e.start])} at column "
+                         f"{e.start + 2})", path=name, line=line) from None
+    parts = text.split(None, 1)
+    if not parts:
+        raise InputError(f"empty record id after '{mark}'", path=name, line=line)
+    return parts[0], parts[1] if len(parts) > 1 else ""
+
+
+def _line_of(body: bytes, pos: int, first_line: int) -> int:
+    """The line holding letter ``pos`` of the sequence spread over ``body``'s lines."""
+    for i, raw in enumerate(body.split(b"\n")):
+        n = len(raw.translate(None, _SPACE))
+        if pos < n:
+            return first_line + i
+        pos -= n
+    return first_line
+
+
+# --------------------------------------------------------------------------- FASTQ
+
+
+def _fastq_records(src: Source, cleaner: Cleaner | None) -> Iterator[Record]:
+    lines = iter(src.stream)
+    line = 0
+    for header in lines:
+        line += 1
+        if not header.strip():
+            continue
+        start = line
+        if not header.startswith(b"@"):
+            raise InputError(f"expected a FASTQ header starting with '@', found "
+                             f"{_quote(header)} (a multi-line FASTQ record? only 4-line records are read)",
+                             path=src.name, line=line)
+        rid, _ = _header_id(header[1:].rstrip(b"\r\n"), src.name, line, "@")
+        rest = []
+        for what in ("sequence", "'+' separator", "quality"):
+            nxt = next(lines, None)
+            if nxt is None:
+                raise InputError(f"truncated FASTQ record: the file ends before its {what} line",
+                                 path=src.name, line=start, record=rid)
+            line += 1
+            rest.append(nxt.rstrip(b"\r\n"))
+        seq, plus, qual = rest
+        if not plus.startswith(b"+"):
+            raise InputError(f"expected the '+' separator line, found {_quote(plus)} "
+                             "(only 4-line FASTQ records are read)", path=src.name, line=line - 1,
+                             record=rid)
+        if not seq:
+            raise InputError("empty record: no sequence", path=src.name, line=start + 1, record=rid)
+        if len(qual) != len(seq):
+            raise InputError(f"quality has {len(qual)} characters, sequence has {len(seq)}; they "
+                             "must be equally long", path=src.name, line=line, record=rid)
+        if cleaner is not None:
+            seq = cleaner(seq, path=src.name, record=rid, line_of=lambda p, s=start: s + 1)
+            if seq is None:
+                continue
+        yield Record(rid, seq.decode("latin-1"), None, start)
+
+
+def _quote(raw: bytes, width: int = 30) -> str:
+    text = raw.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
+    return repr(text if len(text) <= width else text[:width] + "...")
+
+
+# --------------------------------------------------------------------------- tables
+
+
+@dataclass(slots=True)
+class Table:
+    """A TSV/CSV table: its columns and an iterator of ``(line, row)``."""
+
+    name: str
+    columns: list[str]
+    rows: Iterator[tuple[int, list[str]]]
+
+
+def _utf8_lines(src: Source) -> Iterator[str]:
+    for n, raw in enumerate(src.stream, start=1):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InputError(f"not valid UTF-8 ({show_byte(raw[e.start])} at column {e.start + 1})",
+                             path=src.name, line=n) from None
+
+
+def read_header(src: Source) -> Table:
+    """Read a table's header line; its rows then stream from the returned `Table`."""
+    lines = _utf8_lines(src)
+    header = next(lines, "")
+    delimiter = "\t" if "\t" in header else ","
+    columns = next(csv.reader([header], delimiter=delimiter), [])
+    columns = [c.strip() for c in columns]
+    seen = set()
+    for c in columns:
+        if c in seen:
+            raise InputError(f"column {c!r} appears twice in the header", path=src.name, line=1)
+        seen.add(c)
+    reader = csv.reader(lines, delimiter=delimiter)
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        line = 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as e:
+                raise InputError(f"malformed row ({e})", path=src.name, line=reader.line_num) from None
+            line = reader.line_num + 1  # csv counts the header line we read ourselves
+            if not row or row == [""]:
+                continue
+            if len(row) != len(columns):
+                raise InputError(f"row has {len(row)} fields, the header has {len(columns)} "
+                                 f"({', '.join(columns)})", path=src.name, line=line)
+            yield line, row
+
+    return Table(src.name, columns, rows())
+
+
+def _table_records(table: Table, cleaner: Cleaner | None, id_column: str) -> Iterator[Record]:
+    cols, name = table.columns, table.name
+    if "sequence" not in cols:
+        raise InputError(f"no 'sequence' column; the header has: {', '.join(cols) or '(nothing)'}; "
+                         "a table needs 'sequence', and may have 'id' and 'label'", path=name,
+                         line=1)
+    i_seq = cols.index("sequence")
+    i_id = cols.index(id_column) if id_column in cols else None
+    i_label = cols.index("label") if "label" in cols else None
+    others = [i for i, c in enumerate(cols) if i not in (i_seq, i_id, i_label)]
+    n = 0
+    for n, (line, row) in enumerate(table.rows, start=1):
+        rid = row[i_id].strip() if i_id is not None else str(n)
+        if not rid:
+            raise InputError(f"empty {id_column!r}", path=name, line=line)
+        seq = row[i_seq].strip().encode("utf-8")
+        if not seq:
+            raise InputError("empty sequence", path=name, line=line, record=rid)
+        if cleaner is not None:
+            seq = cleaner(seq, path=name, record=rid, line_of=lambda p, line=line: line)
+            if seq is None:
+                continue
+        extra = {cols[i]: row[i] for i in others} if others else None
+        label = row[i_label].strip() if i_label is not None else None
+        yield Record(rid, seq.decode("latin-1"), label, line, extra)
+    if n == 0:
+        raise InputError("a header and no rows", path=name, line=1)
+
+
+# --------------------------------------------------------------------------- public readers
+
+
+def read_records(path: str | os.PathLike, *, alphabet: str | Alphabet | None = "dna",
+                 on_invalid: Policy = "error", unique_ids: bool = False,
+                 cleaner: Cleaner | None = None, id_column: str = "id") -> Iterator[Record]:
+    """Stream the records of one FASTA, FASTQ or TSV/CSV file.
+
+    ``alphabet=None`` reads letters as they are (for `inspect`); otherwise each sequence passes a
+    `Cleaner` (upper case, aliases, the ``on_invalid`` policy). Pass your own ``cleaner`` to share
+    its report across files. ``unique_ids=True`` refuses a repeated id (it keeps a set of ids,
+    so memory grows with the number of records).
+    """
+    if cleaner is None and alphabet is not None:
+        cleaner = Cleaner(alphabet, on_invalid)
+    with open_source(path) as src:
+        seen: dict[str, int] | None = {} if unique_ids else None
+        for rec in source_records(src, cleaner, id_column=id_column):
+            if seen is not None:
+                first = seen.setdefault(rec.id, rec.line)
+                if first != rec.line:
+                    raise InputError(f"duplicate id (first seen at line {first})",
+                                     path=src.name, line=rec.line, record=rec.id)
+            yield rec
+
+
+def source_records(src: Source, cleaner: Cleaner | None = None, *, id_column: str = "id",
+                   table: Table | None = None) -> Iterator[Record]:
+    """The records of an opened `Source`; pass ``table`` when `read_header` already read its header."""
+    if src.format == "fasta":
+        return _fasta_records(src, cleaner)
+    if src.format == "fastq":
+        return _fastq_records(src, cleaner)
+    return _table_records(table or read_header(src), cleaner, id_column)
+
+
+def read_many(paths: Iterable[str | os.PathLike], **kwargs) -> Iterator[tuple[str, Record]]:
+    """`read_records` over several files, yielding ``(file, record)``."""
+    for path in paths:
+        for rec in read_records(path, **kwargs):
+            yield os.fspath(path), rec
+
+
+# --------------------------------------------------------------------------- writing
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Iterator[IO]:
+    """Write to a temporary file beside ``path`` and rename it over ``path`` only on success.
+
+    A crash or Ctrl-C leaves the old file (or nothing) in place, never a truncated one that looks
+    complete. Yields the open file; with ``mode=None`` yields the temporary path instead (for
+    writers such as h5py that open the file themselves).
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise InputError("output directory does not exist", path=path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part", dir=directory)
+    except PermissionError:
+        raise InputError("cannot write here (permission denied)", path=path) from None
+    try:
+        if mode is None:
+            os.close(fd)
+            yield tmp
+        else:
+            with os.fdopen(fd, mode, **open_kwargs) as f:
+                yield f
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
