@@ -4,6 +4,8 @@
     for rec in gb.read_records("genome.fa.gz", alphabet="dna"): ...
     tok = gb.build_tokenizer("kmer:6", alphabet="dna")
     ids = tok.encode("ACGTACGTAC")
+    pre = gb.pretrain(["genome.fa.gz"], out="runs/pre", tokenizer="char", preset="small")
+    clf = gb.finetune("train.tsv", out="runs/ft", test="test.tsv", init=pre)
 
 Heavy modules (transformers) load on first use, so `import genobert` and the CLI start fast.
 """
@@ -22,6 +24,8 @@ _API = {
     "build_tokenizer": "tokenize", "load_tokenizer": "tokenize", "SequenceTokenizer": "tokenize",
     "TokenizerSpec": "tokenize",
     "inspect_file": "stats", "FileStats": "stats",
+    "pretrain": "train", "finetune": "train", "PretrainConfig": "train", "FinetuneConfig": "train",
+    "PRESETS": "model", "load_model": "model",
 }
 __all__ = sorted(_API)
 

@@ -36,7 +36,53 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE", help="FASTA, FASTQ or TSV/CSV; .gz/.bz2; '-' = stdin")
     p.add_argument("--tsv", action="store_true", help="machine-readable TSV instead of an aligned table")
     p.set_defaults(run=_inspect)
+
+    p = sub.add_parser("pretrain", help="pretrain a BERT by masked-language modelling on sequences",
+                       description="Masked-language pretraining on unlabeled FASTA (a genome, a "
+                       "proteome): random windows, 15%% masking (whole k-mer spans for overlapping "
+                       "k-mers), HF Trainer with checkpoints. Runs under torchrun for DDP.")
+    p.add_argument("--corpus", nargs="+", required=True, metavar="FILE", help="FASTA/FASTQ/TSV, .gz")
+    p.add_argument("--out", required=True, metavar="DIR", help="model directory to write")
+    _model_options(p)
+    p.add_argument("--seq-len", type=int, default=512, help="tokens per window (default: 512)")
+    p.add_argument("--max-steps", type=int, default=1000)
+    p.add_argument("--batch-size", type=int, default=32, help="per device (default: 32)")
+    p.add_argument("--grad-accum", type=int, default=1)
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--save-steps", type=int, default=500)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in DIR")
+    p.set_defaults(run=_pretrain)
+
+    p = sub.add_parser("finetune", help="fine-tune a [CLS] classifier on a labelled table",
+                       description="Fine-tune a sequence classifier on a TSV/CSV with 'sequence' "
+                       "and 'label' columns, from a pretrained model directory or from scratch "
+                       "(the same config, random weights). Writes DIR/metrics.json.")
+    p.add_argument("--train", required=True, metavar="FILE")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--valid", metavar="FILE", help="default: 10%% of train, stratified, seeded")
+    p.add_argument("--test", metavar="FILE")
+    p.add_argument("--init", default="scratch", metavar="DIR|scratch",
+                   help="pretrained model directory, or scratch (default)")
+    _model_options(p, " (with --init scratch; a pretrained directory brings its own)")
+    p.add_argument("--max-len", type=int, default=0, help="tokens per window (default: the pretrained one, or 512)")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=5e-5)
+    p.add_argument("--patience", type=int, default=3, help="epochs without better validation MCC")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true")
+    p.set_defaults(run=_finetune)
     return parser
+
+
+def _model_options(p: argparse.ArgumentParser, when: str = "") -> None:
+    """--tokenizer, --alphabet and --preset: what a new model is made of."""
+    p.add_argument("--tokenizer", default="char",
+                   help=f"char, kmer:K, kmer:K:S or bpe:V (default: char){when}")
+    p.add_argument("--alphabet", default="dna", choices=["dna", "rna", "protein"], help=f"default: dna{when}")
+    p.add_argument("--preset", default="small", choices=["tiny", "small", "base"],
+                   help=f"model size: tiny 2x64, small 6x384, base 12x768 (default: small){when}")
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -44,6 +90,28 @@ def _inspect(args: argparse.Namespace) -> int:
 
     stats = [inspect_file(f) for f in args.files]  # all read before anything is printed
     sys.stdout.write(format_stats(stats, tsv=args.tsv))
+    return 0
+
+
+def _pretrain(args: argparse.Namespace) -> int:
+    from .train import pretrain
+
+    out = pretrain(args.corpus, args.out, tokenizer=args.tokenizer, alphabet=args.alphabet,
+                   preset=args.preset, seq_len=args.seq_len, max_steps=args.max_steps,
+                   batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
+                   save_steps=args.save_steps, seed=args.seed, resume=args.resume)
+    print(f"genobert: pretrained model written to {out}", file=sys.stderr)
+    return 0
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    from .train import finetune
+
+    out = finetune(args.train, args.out, valid=args.valid, test=args.test, init=args.init,
+                   preset=args.preset, tokenizer=args.tokenizer, alphabet=args.alphabet,
+                   max_len=args.max_len, epochs=args.epochs, batch_size=args.batch_size,
+                   lr=args.lr, patience=args.patience, seed=args.seed, resume=args.resume)
+    print(f"genobert: classifier written to {out}; metrics in {out}/metrics.json", file=sys.stderr)
     return 0
 
 

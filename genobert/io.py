@@ -15,6 +15,7 @@ import bz2
 import contextlib
 import csv
 import gzip
+import hashlib
 import io
 import os
 import sys
@@ -403,6 +404,20 @@ def read_many(paths: Iterable[str | os.PathLike], **kwargs) -> Iterator[tuple[st
     for path in paths:
         for rec in read_records(path, **kwargs):
             yield os.fspath(path), rec
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 of a file's bytes (for provenance and caches)."""
+    h = hashlib.sha256()
+    name = os.fspath(path)
+    if os.path.isdir(name):
+        raise InputError("is a directory, expected a file", path=name)
+    if not os.path.exists(name):
+        raise InputError("no such file", path=name)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 # --------------------------------------------------------------------------- writing

@@ -1,0 +1,251 @@
+"""Datasets and collators: corpora as random windows, MLM masking, labelled sequences as windows.
+
+- `prepare_corpus` turns a genome or proteome into a token store prepared once (a flat memory-mapped
+  ``int32`` array plus record offsets), cached under ``$GENOBERT_CACHE`` (default
+  ``~/.cache/genobert``) and keyed by the input checksums and the tokenizer.
+- `WindowDataset` samples fixed-length windows from it: sample ``i`` is a pure function of
+  ``(seed, i)``, so runs, resumes and DDP ranks see the same data.
+- `MLMCollator` pads and masks: 15 % of tokens, 80 % [MASK] / 10 % random / 10 % kept; for
+  overlapping k-mers every token that shares a masked letter is masked (DNABERT's rule), so the
+  answer cannot be read off a neighbour. Special and pad tokens are never masked; masking is
+  seeded per sample and vectorised.
+- `windows_of` splits a long sequence into overlapping windows; `LabelledWindows` holds them with
+  the index of the sequence each came from, so logits can be averaged per sequence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .io import file_sha256, read_records
+from .tokenize import CLS_ID, MASK_ID, PAD_ID, SEP_ID, SPECIAL_TOKENS, SequenceTokenizer
+
+MAX_N_FRACTION = 0.5  # records more N than this are skipped from a corpus
+
+
+def cache_dir() -> str:
+    return os.environ.get("GENOBERT_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "genobert"))
+
+
+@dataclass
+class TokenStore:
+    """All tokens of a corpus, record after record, with ``offsets[i]:offsets[i+1]`` per record."""
+
+    tokens: np.ndarray  # (total,) int32, memory-mapped
+    offsets: np.ndarray  # (records + 1,) int64
+    info: dict
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+
+def prepare_corpus(paths: list[str], tokenizer: SequenceTokenizer, *, alphabet: str,
+                   exclude: set[str] | None = None) -> TokenStore:
+    """Tokenize corpus files once (cached); skip records that are mostly N and those in ``exclude``
+    (sequences, e.g. the test sets of a benchmark)."""
+    key = hashlib.sha256(json.dumps({
+        "files": [file_sha256(p) for p in paths], "tokenizer": tokenizer.hf.backend_tokenizer.to_str(),
+        "alphabet": alphabet, "exclude": hashlib.sha256("\n".join(sorted(exclude or ())).encode()).hexdigest(),
+        "max_n": MAX_N_FRACTION, "format": 1}, sort_keys=True).encode()).hexdigest()[:24]
+    folder = os.path.join(cache_dir(), "corpora", key)
+    if not os.path.exists(os.path.join(folder, "info.json")):
+        _build_store(paths, tokenizer, alphabet, exclude or set(), folder)
+    with open(os.path.join(folder, "info.json")) as f:
+        info = json.load(f)
+    tokens = np.load(os.path.join(folder, "tokens.npy"), mmap_mode="r")
+    offsets = np.load(os.path.join(folder, "offsets.npy"))
+    return TokenStore(tokens, offsets, info)
+
+
+def _build_store(paths, tokenizer, alphabet, exclude, folder) -> None:
+    os.makedirs(os.path.dirname(folder), exist_ok=True)
+    tmp = f"{folder}.part{os.getpid()}"
+    os.makedirs(tmp, exist_ok=True)
+    pieces, offsets = [], [0]
+    records = skipped_n = skipped_excluded = 0
+    unknown = alphabet_unknown(alphabet)
+    for path in paths:
+        for rec in read_records(path, alphabet=alphabet):
+            records += 1
+            if rec.seq in exclude:
+                skipped_excluded += 1
+                continue
+            if unknown and rec.seq.count(unknown) > MAX_N_FRACTION * len(rec.seq):
+                skipped_n += 1
+                continue
+            ids = tokenizer.encode(rec.seq, add_special_tokens=False).astype(np.int32)
+            pieces.append(ids)
+            offsets.append(offsets[-1] + len(ids))
+    tokens = np.concatenate(pieces) if pieces else np.zeros(0, np.int32)
+    np.save(os.path.join(tmp, "tokens.npy"), tokens)
+    np.save(os.path.join(tmp, "offsets.npy"), np.asarray(offsets, dtype=np.int64))
+    info = {"files": [os.fspath(p) for p in paths], "records": records, "kept": len(pieces),
+            "skipped_mostly_n": skipped_n, "skipped_excluded": skipped_excluded,
+            "tokens": int(len(tokens)), "tokenizer": str(tokenizer.spec), "alphabet": alphabet}
+    with open(os.path.join(tmp, "info.json"), "w") as f:
+        json.dump(info, f, indent=2)
+    try:
+        os.rename(tmp, folder)  # atomic: a cache entry is complete or absent
+    except OSError:  # another process finished first
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def alphabet_unknown(alphabet: str) -> str:
+    return "N" if alphabet in ("dna", "rna") else ""
+
+
+class WindowDataset(torch.utils.data.Dataset):
+    """``num_samples`` windows of at most ``seq_len`` tokens (specials included) from a TokenStore.
+
+    A record is drawn with probability proportional to its length, then a uniform start inside it;
+    records shorter than the window are taken whole (a whole protein), longer ones cropped.
+    """
+
+    def __init__(self, store: TokenStore, *, seq_len: int, num_samples: int, seed: int = 0):
+        lengths = store.lengths
+        keep = np.flatnonzero(lengths > 0)
+        if len(keep) == 0:
+            raise ValueError("the corpus holds no tokens")
+        self.store, self.body, self.num_samples, self.seed = store, seq_len - 2, num_samples, seed
+        self.records = keep
+        weights = lengths[keep].astype(np.float64) / lengths[keep].sum()
+        self.cum = np.cumsum(weights)
+        # expected tokens per sample (for throughput): records shorter than the window come whole
+        self.mean_length = float(np.sum(weights * np.minimum(lengths[keep] + 2, seq_len)))
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __getitem__(self, i: int) -> dict:
+        rng = np.random.default_rng([self.seed, i])
+        r = self.records[min(np.searchsorted(self.cum, rng.random()), len(self.records) - 1)]
+        start, end = self.store.offsets[r], self.store.offsets[r + 1]
+        if end - start > self.body:
+            start += rng.integers(0, end - start - self.body + 1)
+            end = start + self.body
+        ids = np.concatenate(([CLS_ID], self.store.tokens[start:end], [SEP_ID]))
+        return {"input_ids": ids, "sample": i}
+
+
+@dataclass
+class MLMCollator:
+    """Pads a list of samples and masks them (see the module docstring).
+
+    ``k`` and ``stride`` describe how tokens cover letters (1, 1 for char and BPE); a token is
+    masked when any letter it covers is picked, and letters are picked at the rate that makes
+    ``rate`` of the tokens masked.
+    """
+
+    vocab_size: int  # real tokens (random replacements are drawn among the non-special ones)
+    rate: float = 0.15
+    k: int = 1
+    stride: int = 1
+    seed: int = 0
+
+    def __call__(self, samples: list[dict]) -> dict:
+        ids, attention = pad([s["input_ids"] for s in samples])
+        labels = torch.full_like(ids, -100)
+        inputs = ids.clone()
+        for row, s in enumerate(samples):
+            n = int(attention[row].sum()) - 2  # tokens between [CLS] and [SEP]
+            gen = torch.Generator().manual_seed(hash_seed(self.seed, s["sample"]))
+            chosen = self.choose(n, gen)
+            pos = torch.nonzero(chosen).flatten() + 1
+            labels[row, pos] = ids[row, pos]
+            action = torch.rand(len(pos), generator=gen)
+            inputs[row, pos[action < 0.8]] = MASK_ID
+            rand_pos = pos[(action >= 0.8) & (action < 0.9)]
+            inputs[row, rand_pos] = torch.randint(len(SPECIAL_TOKENS), self.vocab_size,
+                                                  (len(rand_pos),), generator=gen)
+        return {"input_ids": inputs, "attention_mask": attention, "labels": labels}
+
+    def choose(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        """Which of ``n`` tokens to predict: a bool tensor (n,)."""
+        if n <= 0:
+            return torch.zeros(0, dtype=torch.bool)
+        if self.k == 1 or self.stride >= self.k:
+            return torch.rand(n, generator=gen) < self.rate
+        # letters picked at rate q so that a token covering k of them is masked with prob `rate`
+        q = 1 - (1 - self.rate) ** (1 / self.k)
+        letters = (n - 1) * self.stride + self.k
+        picked = torch.rand(letters, generator=gen) < q
+        cum = torch.cat((torch.zeros(1, dtype=torch.int64), picked.cumsum(0)))
+        starts = torch.arange(n) * self.stride
+        return cum[starts + self.k] > cum[starts]
+
+
+def hash_seed(*parts: int) -> int:
+    """A 63-bit seed from integers (stable across runs and processes, unlike `hash`)."""
+    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:8], "little") >> 1
+
+
+def pad(seqs: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad to the longest: ``(ids, attention_mask)``, both (B, T) int64."""
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), PAD_ID, dtype=torch.int64)
+    attention = torch.zeros((len(seqs), width), dtype=torch.int64)
+    for row, s in enumerate(seqs):
+        ids[row, : len(s)] = torch.as_tensor(np.asarray(s, dtype=np.int64))
+        attention[row, : len(s)] = 1
+    return ids, attention
+
+
+# --------------------------------------------------------------------------- labelled sequences
+
+
+def windows_of(ids: np.ndarray, max_len: int) -> list[np.ndarray]:
+    """Token ids (no specials) as windows of at most ``max_len`` tokens with [CLS] and [SEP].
+
+    A sequence that fits is one window. A longer one is cut into windows of ``max_len - 2`` tokens
+    that overlap by half, the last one ending at the sequence's end.
+    """
+    body = max_len - 2
+    if len(ids) <= body:
+        starts = [0]
+    else:
+        step = max(body // 2, 1)
+        starts = list(range(0, len(ids) - body, step)) + [len(ids) - body]
+    return [np.concatenate(([CLS_ID], ids[s: s + body], [SEP_ID])) for s in starts]
+
+
+class LabelledWindows(torch.utils.data.Dataset):
+    """Labelled sequences as windows; ``seq_index[j]`` is the sequence window ``j`` came from."""
+
+    def __init__(self, seqs: list[str], labels: list[int], tokenizer: SequenceTokenizer, max_len: int):
+        self.windows, self.labels, self.seq_index = [], [], []
+        for i, (seq, label) in enumerate(zip(seqs, labels, strict=True)):
+            for w in windows_of(tokenizer.encode(seq, add_special_tokens=False), max_len):
+                self.windows.append(w)
+                self.labels.append(label)
+                self.seq_index.append(i)
+        self.seq_index = np.asarray(self.seq_index)
+        self.num_sequences = len(seqs)
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, j: int) -> dict:
+        return {"input_ids": self.windows[j], "labels": self.labels[j]}
+
+
+def collate_labelled(samples: list[dict]) -> dict:
+    ids, attention = pad([s["input_ids"] for s in samples])
+    return {"input_ids": ids, "attention_mask": attention,
+            "labels": torch.tensor([s["labels"] for s in samples], dtype=torch.int64)}
+
+
+def average_windows(logits: np.ndarray, seq_index: np.ndarray, num_sequences: int) -> np.ndarray:
+    """Mean of the window logits of each sequence: (num_sequences, classes)."""
+    sums = np.zeros((num_sequences, logits.shape[1]), dtype=np.float64)
+    np.add.at(sums, seq_index, logits)
+    counts = np.bincount(seq_index, minlength=num_sequences)[:, None]
+    return sums / counts

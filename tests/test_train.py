@@ -1,0 +1,202 @@
+"""Pretraining and fine-tuning: masking invariants, loss falls, overfitting, resume, DDP, windows."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from genobert.data import MLMCollator, average_windows, windows_of
+from genobert.errors import InputError
+from genobert.tokenize import CLS_ID, MASK_ID, PAD_ID, SEP_ID
+from genobert.train import finetune, pretrain
+
+TINY = dict(preset="tiny", seq_len=64, batch_size=8, logging_steps=5, lr=2e-3)
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENOBERT_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def corpus(write):
+    """A small genome with a repeated motif grammar: learnable in a few dozen steps."""
+    rng = np.random.default_rng(0)
+    recs = []
+    for r in range(4):
+        parts = []
+        for _ in range(300):
+            parts.append("TATAAAAG" if rng.random() < 0.5 else "".join(rng.choice(list("ACGT"), 8)))
+        recs.append(f">chr{r}\n" + "".join(parts) + "\n")
+    recs.append(">gap\n" + "N" * 500 + "\n")  # mostly N: skipped
+    return write("genome.fa", "".join(recs))
+
+
+@pytest.fixture
+def labelled(write):
+    rng = np.random.default_rng(1)
+    rows = ["id\tsequence\tlabel"]
+    for i in range(24):
+        s = list(rng.choice(list("ACGT"), 40))
+        label = i % 2
+        s[18:24] = "TATAAA" if label else "GCGCGC"
+        rows.append(f"s{i}\t{''.join(s)}\t{'yes' if label else 'no'}")
+    return write("train.tsv", "\n".join(rows) + "\n")
+
+
+# ----------------------------------------------------------------- masking
+
+
+def _batch(n_tokens, rows=64, seed=0, **kw):
+    coll = MLMCollator(vocab_size=30, seed=seed, **kw)
+    samples = [{"input_ids": np.concatenate(([CLS_ID], np.full(n_tokens - r % 7, 7), [SEP_ID])),
+                "sample": r} for r in range(rows)]
+    return coll(samples)
+
+
+@pytest.mark.parametrize("k,stride", [(1, 1), (6, 1), (3, 1), (6, 6)])
+def test_masking_rate_and_specials(k, stride):
+    b = _batch(200, k=k, stride=stride)
+    chosen = b["labels"] != -100
+    special = (b["labels"] == -100) & ((b["input_ids"] == PAD_ID) | (b["attention_mask"] == 0))
+    assert not (chosen & (b["attention_mask"] == 0)).any()  # pads never masked
+    assert not chosen[:, 0].any()  # [CLS] never masked
+    lengths = b["attention_mask"].sum(1)
+    assert not chosen[torch.arange(len(lengths)), lengths - 1].any()  # [SEP] never masked
+    rate = chosen.sum().item() / (lengths - 2).sum().item()
+    assert 0.13 < rate < 0.17, rate
+    assert special.any()
+    ids = b["input_ids"][chosen]
+    frac_mask = (ids == MASK_ID).float().mean().item()
+    assert 0.75 < frac_mask < 0.85
+
+
+def test_overlapping_kmer_masks_whole_spans():
+    k = 6
+    b = _batch(300, k=k, stride=1, rows=32)
+    lengths = b["attention_mask"].sum(1)
+    for row, n in zip(b["labels"] != -100, lengths, strict=True):
+        inner = row[1: n - 1].int().tolist()
+        # every run of masked tokens away from the ends is at least k long: a masked letter is in
+        # no unmasked token (at the ends fewer tokens hold a letter, so runs there may be shorter)
+        runs, start = [], None
+        for i, v in enumerate(inner + [0]):
+            if v and start is None:
+                start = i
+            elif not v and start is not None:
+                runs.append((start, i))
+                start = None
+        interior = [e - s for s, e in runs if s > 0 and e < len(inner)]
+        assert interior and min(interior) >= k
+
+
+def test_masking_is_seeded():
+    a, b, c = _batch(100, seed=3), _batch(100, seed=3), _batch(100, seed=4)
+    assert torch.equal(a["input_ids"], b["input_ids"]) and torch.equal(a["labels"], b["labels"])
+    assert not torch.equal(a["labels"], c["labels"])
+
+
+# ----------------------------------------------------------------- windows
+
+
+def test_windows_cover_the_sequence_and_average():
+    ids = np.arange(100, 130)
+    wins = windows_of(ids, 12)  # 10 tokens a window, half overlap
+    assert all(w[0] == CLS_ID and w[-1] == SEP_ID and len(w) <= 12 for w in wins)
+    covered = np.unique(np.concatenate([w[1:-1] for w in wins]))
+    assert covered.tolist() == ids.tolist()
+    assert wins[-1][-2] == 129
+    assert len(windows_of(ids[:10], 12)) == 1
+    logits = np.array([[1.0, 0.0], [3.0, 2.0], [5.0, 5.0]])
+    assert average_windows(logits, np.array([0, 0, 1]), 2).tolist() == [[2.0, 1.0], [5.0, 5.0]]
+
+
+# ----------------------------------------------------------------- training
+
+
+def test_pretrain_loss_falls_and_writes_a_loadable_directory(corpus, tmp_path):
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    out = pretrain(corpus, str(tmp_path / "pre"), max_steps=60, **TINY)
+    losses = [h["loss"] for h in json.load(open(os.path.join(out, "log_history.json"))) if "loss" in h]
+    assert np.mean(losses[-3:]) < 0.8 * losses[0]
+    meta = json.load(open(os.path.join(out, "genobert.json")))
+    assert meta["training"]["corpus"]["skipped_mostly_n"] == 1
+    assert meta["training"]["data"][0]["sha256"]
+    assert AutoModelForMaskedLM.from_pretrained(out).config.vocab_size % 64 == 0
+    assert AutoTokenizer.from_pretrained(out)("ACGT")["input_ids"] == [2, 5, 6, 7, 8, 3]
+    assert not any(f.endswith(".bin") for f in os.listdir(out))
+
+
+def test_tiny_model_overfits_and_scratch_differs_only_in_weights(corpus, labelled, tmp_path):
+    pre = pretrain(corpus, str(tmp_path / "pre"), max_steps=5, **TINY)
+    ft_kw = dict(epochs=30, batch_size=8, lr=3e-3, patience=30, max_len=64)
+    scratch = finetune(labelled, str(tmp_path / "scratch"), valid=labelled, init="scratch",
+                       preset="tiny", tokenizer="char", alphabet="dna", **ft_kw)
+    metrics = json.load(open(os.path.join(scratch, "metrics.json")))
+    assert metrics["train"]["accuracy"] == 1.0 and metrics["train"]["mcc"] == 1.0
+    assert metrics["loss_curve"][-1]["loss"] < metrics["loss_curve"][0]["loss"]
+    tuned = finetune(labelled, str(tmp_path / "tuned"), valid=labelled, init=pre, epochs=1,
+                     batch_size=8, max_len=64)
+    a = json.load(open(os.path.join(scratch, "config.json")))
+    b = json.load(open(os.path.join(tuned, "config.json")))
+    ignore = {"_name_or_path", "transformers_version", "architectures", "dtype", "torch_dtype"}
+    assert {k: v for k, v in a.items() if k not in ignore} == {k: v for k, v in b.items() if k not in ignore}
+    assert a["id2label"] == {"0": "no", "1": "yes"}
+
+
+def test_unknown_test_label_names_file_and_line(labelled, write, tmp_path):
+    test = write("test.tsv", "id\tsequence\tlabel\na\tACGT\tyes\nb\tACGT\tmaybe\n")
+    with pytest.raises(InputError, match=r"test.tsv:3: label 'maybe' is not among the training labels \(no, yes\)"):
+        finetune(labelled, str(tmp_path / "ft"), test=test, preset="tiny", epochs=1, max_len=64)
+
+
+def _cli(*args):
+    return [sys.executable, "-m", "genobert", *args]
+
+
+def test_resume_after_sigkill_gives_the_same_weights(corpus, tmp_path):
+    common = ["pretrain", "--corpus", corpus, "--preset", "tiny", "--seq-len", "64",
+              "--batch-size", "8", "--max-steps", "40", "--save-steps", "10", "--seed", "7"]
+    env = {**os.environ, "GENOBERT_CACHE": str(tmp_path / "cache")}
+    subprocess.run(_cli(*common, "--out", str(tmp_path / "a")), check=True, env=env,
+                   capture_output=True)
+    b = tmp_path / "b"
+    proc = subprocess.Popen(_cli(*common, "--out", str(b)), env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    state = b / "checkpoints" / "checkpoint-10" / "trainer_state.json"
+    deadline = time.time() + 120
+    while not state.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (b / "model.safetensors").exists(), "the run finished before it could be killed"
+    subprocess.run(_cli(*common, "--out", str(b), "--resume"), check=True, env=env,
+                   capture_output=True)
+    wa, wb = load_file(tmp_path / "a" / "model.safetensors"), load_file(b / "model.safetensors")
+    assert wa.keys() == wb.keys()
+    for name in wa:
+        assert torch.equal(wa[name], wb[name]), name
+
+
+def test_ddp_two_cpu_processes(corpus, tmp_path):
+    out = tmp_path / "ddp"
+    env = {**os.environ, "GENOBERT_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    res = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                          "--master_port", "29533", "-m", "genobert", "pretrain", "--corpus", corpus,
+                          "--out", str(out), "--preset", "tiny", "--seq-len", "64", "--batch-size", "4",
+                          "--max-steps", "6"], env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    state = json.load(open(out / "genobert.json"))
+    assert state["training"]["metrics"]["train_runtime"] > 0
+    history = json.load(open(out / "log_history.json"))
+    assert history[-1]["step"] == 6
