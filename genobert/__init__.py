@@ -26,6 +26,8 @@ _API = {
     "inspect_file": "stats", "FileStats": "stats",
     "pretrain": "train", "finetune": "train", "PretrainConfig": "train", "FinetuneConfig": "train",
     "PRESETS": "model", "load_model": "model",
+    "classify": "infer", "embed": "infer", "embed_arrays": "infer", "Prediction": "infer",
+    "write_classification": "infer", "write_embeddings": "infer",
 }
 __all__ = sorted(_API)
 

@@ -73,6 +73,24 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true")
     p.set_defaults(run=_finetune)
+
+    p = sub.add_parser("classify", help="classify the records of sequence files into a TSV",
+                       description="Apply a fine-tuned classifier to FASTA / FASTQ / TSV files "
+                       "(plain, .gz, .bz2, '-' = stdin). Writes a TSV: id, label, prob_<class>... "
+                       "(and file first when several inputs), one row per record in input order. "
+                       "Streaming: memory does not grow with the input.")
+    _infer_options(p, "OUT.tsv")
+    p.set_defaults(run=_classify)
+
+    p = sub.add_parser("embed", help="embed the records of sequence files into HDF5",
+                       description="Embeddings of every record from any genobert model directory "
+                       "(pretrained or fine-tuned), written incrementally to HDF5: ids, files, and "
+                       "embeddings (N x hidden) or, with --pooling tokens, one dataset per record.")
+    _infer_options(p, "OUT.h5")
+    p.add_argument("--pooling", default="cls", choices=["cls", "mean", "tokens"],
+                   help="cls: the [CLS] vector; mean: over real tokens; tokens: every token (default: cls)")
+    p.add_argument("--layer", type=int, default=-1, help="hidden layer: -1 the last, 0 the embeddings (default: -1)")
+    p.set_defaults(run=_embed)
     return parser
 
 
@@ -83,6 +101,18 @@ def _model_options(p: argparse.ArgumentParser, when: str = "") -> None:
     p.add_argument("--alphabet", default="dna", choices=["dna", "rna", "protein"], help=f"default: dna{when}")
     p.add_argument("--preset", default="small", choices=["tiny", "small", "base"],
                    help=f"model size: tiny 2x64, small 6x384, base 12x768 (default: small){when}")
+
+
+def _infer_options(p: argparse.ArgumentParser, out: str) -> None:
+    p.add_argument("model", metavar="MODEL_DIR")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="FASTA, FASTQ or TSV/CSV; .gz/.bz2; '-' = stdin")
+    p.add_argument("-o", "--out", required=True, metavar=out, help="written atomically: complete or absent")
+    p.add_argument("--batch-tokens", type=int, default=16384,
+                   help="tokens per batch, padding included (default: 16384); halved on CUDA out-of-memory")
+    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when there is one)")
+    p.add_argument("--on-invalid", default="error", choices=["error", "skip", "replace"],
+                   help="records with letters outside the model's alphabet (default: error)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -112,6 +142,24 @@ def _finetune(args: argparse.Namespace) -> int:
                    max_len=args.max_len, epochs=args.epochs, batch_size=args.batch_size,
                    lr=args.lr, patience=args.patience, seed=args.seed, resume=args.resume)
     print(f"genobert: classifier written to {out}; metrics in {out}/metrics.json", file=sys.stderr)
+    return 0
+
+
+def _classify(args: argparse.Namespace) -> int:
+    from .infer import write_classification
+
+    print(write_classification(args.model, args.inputs, args.out, batch_tokens=args.batch_tokens,
+                               device=args.device, on_invalid=args.on_invalid, quiet=args.quiet),
+          file=sys.stderr)
+    return 0
+
+
+def _embed(args: argparse.Namespace) -> int:
+    from .infer import write_embeddings
+
+    print(write_embeddings(args.model, args.inputs, args.out, pooling=args.pooling, layer=args.layer,
+                           batch_tokens=args.batch_tokens, device=args.device,
+                           on_invalid=args.on_invalid, quiet=args.quiet), file=sys.stderr)
     return 0
 
 

@@ -202,19 +202,40 @@ def pad(seqs: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
 # --------------------------------------------------------------------------- labelled sequences
 
 
-def windows_of(ids: np.ndarray, max_len: int) -> list[np.ndarray]:
-    """Token ids (no specials) as windows of at most ``max_len`` tokens with [CLS] and [SEP].
+def window_starts(n: int, max_len: int) -> list[int]:
+    """Starts of the windows of ``max_len - 2`` tokens that cover ``n`` tokens.
 
-    A sequence that fits is one window. A longer one is cut into windows of ``max_len - 2`` tokens
-    that overlap by half, the last one ending at the sequence's end.
+    A sequence that fits is one window. A longer one is cut into windows that overlap by half,
+    the last one ending at the sequence's end.
     """
     body = max_len - 2
-    if len(ids) <= body:
-        starts = [0]
-    else:
-        step = max(body // 2, 1)
-        starts = list(range(0, len(ids) - body, step)) + [len(ids) - body]
-    return [np.concatenate(([CLS_ID], ids[s: s + body], [SEP_ID])) for s in starts]
+    if n <= body:
+        return [0]
+    step = max(body // 2, 1)
+    return list(range(0, n - body, step)) + [n - body]
+
+
+def windows_of(ids: np.ndarray, max_len: int) -> list[np.ndarray]:
+    """Token ids (no specials) as windows of at most ``max_len`` tokens with [CLS] and [SEP]."""
+    body = max_len - 2
+    return [np.concatenate(([CLS_ID], ids[s: s + body], [SEP_ID])) for s in window_starts(len(ids), max_len)]
+
+
+def token_budget_batches(lengths: np.ndarray, budget: int) -> list[np.ndarray]:
+    """Indices grouped into batches of similar length whose padded size stays within ``budget``
+    tokens (ESM's ``toks_per_batch``); a window longer than the budget gets a batch of its own."""
+    order = np.argsort(lengths, kind="stable")
+    batches, current, width = [], [], 0
+    for i in order:
+        w = max(width, int(lengths[i]))
+        if current and w * (len(current) + 1) > budget:
+            batches.append(np.asarray(current))
+            current, w = [], int(lengths[i])
+        current.append(i)
+        width = w
+    if current:
+        batches.append(np.asarray(current))
+    return batches
 
 
 class LabelledWindows(torch.utils.data.Dataset):

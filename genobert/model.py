@@ -14,6 +14,9 @@ import os
 import platform
 from dataclasses import dataclass
 
+import numpy as np
+
+from .data import pad, token_budget_batches
 from .errors import InputError
 from .io import file_sha256
 from .tokenize import META_FILE, PAD_ID, SequenceTokenizer, load_tokenizer
@@ -84,11 +87,22 @@ def check_safetensors(model_dir: str | os.PathLike) -> None:
 def load_model(model_dir: str | os.PathLike, kind: str = "classifier", **kwargs):
     """A saved model, safetensors only: ``kind`` is 'classifier', 'mlm' or 'encoder'."""
     from transformers import AutoModel, AutoModelForMaskedLM, AutoModelForSequenceClassification
+    from transformers.utils import logging
 
     check_safetensors(model_dir)
     cls = {"classifier": AutoModelForSequenceClassification, "mlm": AutoModelForMaskedLM,
            "encoder": AutoModel}[kind]
-    return cls.from_pretrained(model_dir, use_safetensors=True, attn_implementation="sdpa", **kwargs)
+    if kind == "encoder":
+        kwargs.setdefault("add_pooling_layer", False)  # embeddings come from hidden states
+    # an encoder from an MLM checkpoint drops the MLM head: expected, so no load report
+    verbosity = logging.get_verbosity()
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+    try:
+        return cls.from_pretrained(model_dir, use_safetensors=True, attn_implementation="sdpa", **kwargs)
+    finally:
+        logging.set_verbosity(verbosity)
+        logging.enable_progress_bar()
 
 
 def save_model_dir(model, tokenizer: SequenceTokenizer, out: str | os.PathLike, meta: dict) -> str:
@@ -104,6 +118,50 @@ def save_model_dir(model, tokenizer: SequenceTokenizer, out: str | os.PathLike, 
     with open(path, "w") as f:
         json.dump(merged, f, indent=2)
     return os.fspath(out)
+
+
+def forward_windows(model, windows: list[np.ndarray], *, batch_tokens: int = 16384,
+                    hidden: str | None = None, layer: int = -1):
+    """Run ``model`` on windows in token-budget batches; yield ``(indices, output)`` per batch.
+
+    ``output`` is float32 on the CPU: the logits, or with ``hidden='cls'|'mean'|'tokens'`` the
+    hidden states of ``layer`` pooled ([CLS], the mean over real tokens, or all of them as a list).
+    bf16 autocast on CUDA; a CUDA out-of-memory error halves the budget and retries the batch.
+    """
+    import torch
+
+    device = next(model.parameters()).device
+    lengths = np.fromiter((len(w) for w in windows), dtype=np.int64, count=len(windows))
+    pending = token_budget_batches(lengths, batch_tokens)[::-1]
+    while pending:
+        idx = pending.pop()
+        ids, attention = pad([windows[i] for i in idx])
+        try:
+            with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16,
+                                                        enabled=device.type == "cuda"):
+                out = model(input_ids=ids.to(device), attention_mask=attention.to(device),
+                            output_hidden_states=hidden is not None)
+        except torch.cuda.OutOfMemoryError:
+            if len(idx) == 1:
+                raise
+            torch.cuda.empty_cache()
+            pending.extend([idx[len(idx) // 2:], idx[: len(idx) // 2]])
+            continue
+        if hidden is None:
+            yield idx, out.logits.float().cpu().numpy()
+            continue
+        states = out.hidden_states[layer].float()  # (B, T, H)
+        if hidden == "cls":
+            yield idx, states[:, 0].cpu().numpy()
+        else:
+            pos = torch.arange(ids.shape[1], device=device)
+            ends = attention.to(device).sum(1, keepdim=True) - 1  # where each [SEP] sits
+            real = (pos >= 1) & (pos < ends)  # (B, T): between [CLS] and [SEP], pads excluded
+            if hidden == "mean":
+                m = real.unsqueeze(-1).float()
+                yield idx, ((states * m).sum(1) / m.sum(1).clamp(min=1)).cpu().numpy()
+            else:
+                yield idx, [states[b][real[b]].cpu().numpy() for b in range(len(idx))]
 
 
 def load_model_tokenizer(model_dir: str | os.PathLike) -> SequenceTokenizer:

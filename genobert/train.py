@@ -18,7 +18,8 @@ from .data import (LabelledWindows, MLMCollator, WindowDataset, average_windows,
                    prepare_corpus)
 from .errors import InputError
 from .io import read_records
-from .model import build_config, load_model, provenance, read_meta, save_model_dir
+from .model import (build_config, forward_windows, load_model, provenance, read_meta,
+                    save_model_dir)
 from .tokenize import SequenceTokenizer, TokenizerSpec, build_tokenizer, load_tokenizer
 
 
@@ -216,21 +217,17 @@ def classification_metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
     return out
 
 
-def predict_windows(model, dataset: LabelledWindows, batch_size: int = 64) -> np.ndarray:
+def predict_windows(model, dataset: LabelledWindows, batch_tokens: int = 16384) -> np.ndarray:
     """Class probabilities per sequence: softmax of the window logits averaged per sequence."""
-    import torch
-
     model.eval()
-    device = next(model.parameters()).device
-    logits = []
-    with torch.inference_mode():
-        for start in range(0, len(dataset), batch_size):
-            batch = collate_labelled([dataset[j] for j in range(start, min(start + batch_size, len(dataset)))])
-            out = model(input_ids=batch["input_ids"].to(device),
-                        attention_mask=batch["attention_mask"].to(device))
-            logits.append(out.logits.float().cpu().numpy())
-    mean = average_windows(np.concatenate(logits), dataset.seq_index, dataset.num_sequences)
-    e = np.exp(mean - mean.max(1, keepdims=True))
+    logits = np.zeros((len(dataset), model.config.num_labels), dtype=np.float32)
+    for idx, out in forward_windows(model, dataset.windows, batch_tokens=batch_tokens):
+        logits[idx] = out
+    return softmax(average_windows(logits, dataset.seq_index, dataset.num_sequences))
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(1, keepdims=True))
     return e / e.sum(1, keepdims=True)
 
 
@@ -284,8 +281,7 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     def compute_metrics(pred) -> dict:  # the validation set, windows averaged per sequence
         logits = pred.predictions[0] if isinstance(pred.predictions, tuple) else pred.predictions
         mean = average_windows(logits, valid_ds.seq_index, valid_ds.num_sequences)
-        e = np.exp(mean - mean.max(1, keepdims=True))
-        return classification_metrics(e / e.sum(1, keepdims=True), np.asarray(v_y))
+        return classification_metrics(softmax(mean), np.asarray(v_y))
 
     args = _training_args(out, cfg, num_train_epochs=cfg.epochs, eval_strategy="epoch",
                           save_strategy="epoch", logging_strategy="steps", logging_steps=10,
@@ -304,7 +300,7 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
         splits["test"] = (s_seqs, _encode_labels(test, s_raw, s_lines, names))
     metrics = {}
     for split, (s, lab) in splits.items():
-        probs = predict_windows(model, LabelledWindows(s, lab, tok, max_len), cfg.batch_size * 2)
+        probs = predict_windows(model, LabelledWindows(s, lab, tok, max_len))
         metrics[split] = classification_metrics(probs, np.asarray(lab))
     history = trainer.state.log_history
     metrics["loss_curve"] = [{"step": h["step"], "loss": h["loss"]} for h in history if "loss" in h]

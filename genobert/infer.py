@@ -1,0 +1,284 @@
+"""`classify()` and `embed()` over any number of sequence files, streaming, in memory that does
+not grow with the input; `write_classification()` / `write_embeddings()` for TSV and HDF5 files.
+
+Records are read in chunks; inside a chunk each sequence becomes windows (the same windows and
+logit averaging as fine-tuning), the windows are sorted by length into token-budget batches
+(ESM's ``toks_per_batch``) and the results are put back in input order. On CUDA the model runs in
+bf16 autocast and an out-of-memory error halves the batch and retries.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from .alphabets import Cleaner, Policy
+from .data import average_windows, window_starts, windows_of
+from .errors import InputError
+from .io import atomic_output, read_records
+from .model import forward_windows, load_model, read_meta
+from .tokenize import CLS_ID, SEP_ID, load_tokenizer
+from .train import softmax
+
+POOLINGS = ("cls", "mean", "tokens")
+CHUNK_RECORDS = 1024  # records read, tokenized and batched together
+
+
+@dataclass
+class Prediction:
+    """The class of one record: its file, id, label name and the probability of every class."""
+
+    file: str
+    id: str
+    label: str
+    probs: np.ndarray  # (classes,) float32, sums to 1
+    true_label: str | None = None  # the input's own label column, if it had one
+
+
+class Predictor:
+    """A loaded model directory: its model, tokenizer, alphabet, labels and window."""
+
+    def __init__(self, model_dir: str, *, kind: str = "classifier", device: str | None = None):
+        import torch
+
+        meta = read_meta(model_dir)
+        self.meta, self.model_dir = meta, os.fspath(model_dir)
+        if kind == "classifier" and meta.get("task") != "sequence":
+            raise InputError("not a fine-tuned classifier (genobert.json task is "
+                             f"{meta.get('task')!r}); `genobert finetune` makes one", path=self.model_dir)
+        self.tokenizer = load_tokenizer(model_dir)
+        self.alphabet = meta["alphabet"]
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.model = load_model(model_dir, kind).to(self.device).eval()
+        self.window = min(int(meta.get("window", 512)), self.model.config.max_position_embeddings)
+        self.labels = meta.get("labels") or []
+
+
+def _chunks(inputs: list[str], cleaner: Cleaner, size: int) -> Iterator[list[tuple[str, object]]]:
+    chunk = []
+    for path in inputs:
+        for rec in read_records(path, cleaner=cleaner):
+            chunk.append((os.fspath(path), rec))
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def _check_inputs(inputs: str | Iterable[str]) -> list[str]:
+    paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+    if not paths:
+        raise InputError("no input files")
+    if paths.count("-") > 1:
+        raise InputError("'-' (stdin) can be read only once")
+    return paths
+
+
+def classify(model_dir: str, inputs: str | Iterable[str], *, batch_tokens: int = 16384,
+             device: str | None = None, on_invalid: Policy = "error",
+             cleaner: Cleaner | None = None, predictor: Predictor | None = None) -> Iterator[Prediction]:
+    """Yield a `Prediction` per input record, in input order.
+
+    ``inputs``: FASTA / FASTQ / TSV files (plain, .gz, .bz2, '-' for stdin). Records with letters
+    outside the model's alphabet follow ``on_invalid`` (pass a `Cleaner` to read its report).
+    """
+    paths = _check_inputs(inputs)
+    p = predictor or Predictor(model_dir, device=device)
+    cleaner = cleaner or Cleaner(p.alphabet, on_invalid)
+    for chunk in _chunks(paths, cleaner, CHUNK_RECORDS):
+        windows, seq_index = [], []
+        for i, (_, rec) in enumerate(chunk):
+            ws = windows_of(p.tokenizer.encode(rec.seq, add_special_tokens=False), p.window)
+            windows.extend(ws)
+            seq_index.extend([i] * len(ws))
+        logits = np.zeros((len(windows), p.model.config.num_labels), dtype=np.float32)
+        for idx, out in forward_windows(p.model, windows, batch_tokens=batch_tokens):
+            logits[idx] = out
+        probs = softmax(average_windows(logits, np.asarray(seq_index), len(chunk))).astype(np.float32)
+        for (path, rec), pr in zip(chunk, probs, strict=True):
+            yield Prediction(path, rec.id, p.labels[int(pr.argmax())], pr, rec.label)
+
+
+def embed(model_dir: str, inputs: str | Iterable[str], *, pooling: str = "cls", layer: int = -1,
+          batch_tokens: int = 16384, device: str | None = None, on_invalid: Policy = "error",
+          cleaner: Cleaner | None = None, predictor: Predictor | None = None
+          ) -> Iterator[tuple[str, str, np.ndarray]]:
+    """Yield ``(file, id, embedding)`` per record in input order.
+
+    ``pooling``: 'cls' (the [CLS] vector), 'mean' (over real tokens; specials and pads excluded)
+    or 'tokens' (one vector per token, (tokens, hidden)). ``layer`` picks a hidden layer (-1: the
+    last, 0: the embeddings). A sequence longer than the window is covered by overlapping windows:
+    'cls' averages their [CLS] vectors, 'mean' weighs each window by its tokens, and 'tokens'
+    averages the vectors of a token seen by two windows. Any model directory works, pretrained or
+    fine-tuned. Use `embed_arrays` for numpy arrays or `write_embeddings` for HDF5.
+    """
+    if pooling not in POOLINGS:
+        raise InputError(f"unknown pooling {pooling!r}; allowed: {', '.join(POOLINGS)}")
+    paths = _check_inputs(inputs)
+    p = predictor or Predictor(model_dir, kind="encoder", device=device)
+    n_layers = p.model.config.num_hidden_layers
+    if not -n_layers - 1 <= layer <= n_layers:
+        raise InputError(f"--layer {layer} does not exist; the model has hidden layers 0..{n_layers}")
+    cleaner = cleaner or Cleaner(p.alphabet, on_invalid)
+    body = p.window - 2
+    for chunk in _chunks(paths, cleaner, CHUNK_RECORDS):
+        windows, owner, starts = [], [], []
+        for i, (_, rec) in enumerate(chunk):
+            ids = p.tokenizer.encode(rec.seq, add_special_tokens=False)
+            for s in window_starts(len(ids), p.window):
+                windows.append(np.concatenate(([CLS_ID], ids[s: s + body], [SEP_ID])))
+                owner.append(i)
+                starts.append(s)
+        outs: list = [None] * len(windows)
+        hidden = "tokens" if pooling in ("tokens", "mean") else "cls"
+        for idx, out in forward_windows(p.model, windows, batch_tokens=batch_tokens,
+                                        hidden=hidden, layer=layer):
+            for j, o in zip(idx, out, strict=True):
+                outs[j] = o
+        yield from _pool(chunk, outs, owner, starts, pooling)
+
+
+def _pool(chunk, outs, owner, starts, pooling):
+    j = 0
+    for i, (path, rec) in enumerate(chunk):
+        mine = []
+        while j < len(owner) and owner[j] == i:
+            mine.append((starts[j], outs[j]))
+            j += 1
+        if pooling == "cls":
+            vec = np.mean([o for _, o in mine], axis=0)
+        else:
+            n = max(s + len(o) for s, o in mine)
+            total = np.zeros((n, mine[0][1].shape[1]), dtype=np.float64)
+            count = np.zeros(n)
+            for s, o in mine:
+                total[s: s + len(o)] += o
+                count[s: s + len(o)] += 1
+            per_token = total / np.maximum(count, 1)[:, None]
+            vec = per_token.mean(0) if pooling == "mean" else per_token
+        yield path, rec.id, np.asarray(vec, dtype=np.float32)
+
+
+def embed_arrays(model_dir: str, inputs, *, pooling: str = "cls", **kwargs):
+    """``(ids, embeddings)``: an (N, hidden) float32 array for 'cls' / 'mean', a list for 'tokens'."""
+    ids, vecs = [], []
+    for _, rid, vec in embed(model_dir, inputs, pooling=pooling, **kwargs):
+        ids.append(rid)
+        vecs.append(vec)
+    if pooling == "tokens":
+        return ids, vecs
+    return ids, np.stack(vecs) if vecs else np.zeros((0, 0), np.float32)
+
+
+# --------------------------------------------------------------------------- writers
+
+
+class _Progress:
+    """A records/s counter on stderr (a tqdm bar on a terminal) and the closing summary."""
+
+    def __init__(self, what: str, quiet: bool):
+        from tqdm import tqdm
+
+        self.what, self.start, self.n = what, time.perf_counter(), 0
+        self.bar = tqdm(unit=" records", disable=quiet or not sys.stderr.isatty(), file=sys.stderr)
+
+    def step(self) -> None:
+        self.n += 1
+        self.bar.update()
+
+    def close(self, cleaner: Cleaner, out: str, extra: str = "") -> str:
+        self.bar.close()
+        secs = time.perf_counter() - self.start
+        line = f"genobert: {self.what} {self.n:,} records in {secs:.1f} s ({self.n / max(secs, 1e-9):,.0f} records/s) -> {out}"
+        skipped = cleaner.report.summary()
+        return line + (f"; {skipped}" if skipped else "") + extra
+
+
+def write_classification(model_dir: str, inputs, out: str, *, batch_tokens: int = 16384,
+                         device: str | None = None, on_invalid: Policy = "error",
+                         quiet: bool = False) -> str:
+    """`classify` into a TSV (``id  label  prob_<class>...``, a ``file`` column first when several
+    inputs), written atomically. Returns the summary line (with accuracy when inputs carry labels)."""
+    paths = _check_inputs(inputs)
+    p = Predictor(model_dir, device=device)
+    cleaner = Cleaner(p.alphabet, on_invalid)
+    progress = _Progress("classified", quiet)
+    several = len(paths) > 1
+    right = labelled = 0
+    with atomic_output(out, "w", newline="") as f:
+        f.write("\t".join((["file"] if several else []) + ["id", "label"] +
+                          [f"prob_{c}" for c in p.labels]) + "\n")
+        for pred in classify(model_dir, paths, batch_tokens=batch_tokens, cleaner=cleaner, predictor=p):
+            cells = ([pred.file] if several else []) + [pred.id, pred.label] + [f"{x:.6g}" for x in pred.probs]
+            f.write("\t".join(cells) + "\n")
+            if pred.true_label is not None:
+                labelled += 1
+                right += pred.true_label == pred.label
+            progress.step()
+    extra = f"; accuracy {right / labelled:.4f} on the {labelled:,} records that had a label" if labelled else ""
+    return progress.close(cleaner, out, extra)
+
+
+def write_embeddings(model_dir: str, inputs, out: str, *, pooling: str = "cls", layer: int = -1,
+                     batch_tokens: int = 16384, device: str | None = None,
+                     on_invalid: Policy = "error", quiet: bool = False) -> str:
+    """`embed` into HDF5, grown as records come and renamed into place at the end.
+
+    Layout: ``ids`` (strings), ``files`` (strings, the input of each record), and ``embeddings``
+    (N × hidden float32, chunked, gzip) or, for ``pooling='tokens'``, a group ``tokens`` with one
+    (tokens × hidden) dataset per record named by its row number. Attributes: model, pooling, layer.
+    """
+    import h5py
+
+    paths = _check_inputs(inputs)
+    if pooling not in POOLINGS:
+        raise InputError(f"unknown pooling {pooling!r}; allowed: {', '.join(POOLINGS)}")
+    p = Predictor(model_dir, kind="encoder", device=device)
+    cleaner = Cleaner(p.alphabet, on_invalid)
+    progress = _Progress("embedded", quiet)
+    hidden = p.model.config.hidden_size
+    text = h5py.string_dtype()
+    with atomic_output(out, None) as tmp, h5py.File(tmp, "w") as h5:
+        h5.attrs.update({"model": os.path.abspath(model_dir), "pooling": pooling, "layer": layer,
+                         "hidden_size": hidden, "tokenizer": str(p.tokenizer.spec),
+                         "alphabet": p.alphabet})
+        ids = h5.create_dataset("ids", (0,), maxshape=(None,), dtype=text, chunks=(4096,))
+        files = h5.create_dataset("files", (0,), maxshape=(None,), dtype=text, chunks=(4096,))
+        if pooling == "tokens":
+            group = h5.create_group("tokens")
+        else:
+            emb = h5.create_dataset("embeddings", (0, hidden), maxshape=(None, hidden),
+                                    dtype="float32", chunks=(256, hidden), compression="gzip",
+                                    compression_opts=4)
+        block: list[tuple[str, str, np.ndarray]] = []
+        n = 0
+
+        def flush() -> int:
+            m = n + len(block)
+            for ds, col in ((ids, 1), (files, 0)):
+                ds.resize((m,))
+                ds[n:m] = [b[col] for b in block]
+            if pooling == "tokens":
+                for i, b in enumerate(block):
+                    group.create_dataset(str(n + i), data=b[2], compression="gzip", compression_opts=4)
+            else:
+                emb.resize((m, hidden))
+                emb[n:m] = np.stack([b[2] for b in block])
+            block.clear()
+            return m
+
+        for item in embed(model_dir, paths, pooling=pooling, layer=layer, batch_tokens=batch_tokens,
+                          cleaner=cleaner, predictor=p):
+            block.append(item)
+            progress.step()
+            if len(block) == CHUNK_RECORDS:
+                n = flush()
+        if block:
+            n = flush()
+    return progress.close(cleaner, out)

@@ -1,0 +1,172 @@
+"""classify and embed: order, probabilities, windows, HDF5 = API, atomic outputs, consistency."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import sys
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+import genobert.infer as infer
+from genobert.cli import main
+from genobert.infer import Predictor, classify, embed_arrays, write_classification, write_embeddings
+from genobert.train import finetune, pretrain
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """A tiny pretrained model and a classifier fine-tuned from it (window of 32 tokens)."""
+    root = tmp_path_factory.mktemp("models")
+    os.environ["GENOBERT_CACHE"] = str(root / "cache")
+    rng = np.random.default_rng(0)
+    genome = root / "g.fa"
+    genome.write_text(">c\n" + "".join(rng.choice(list("ACGT"), 5000)) + "\n")
+    pre = pretrain(str(genome), str(root / "pre"), preset="tiny", seq_len=32, max_steps=3,
+                   batch_size=4, logging_steps=1)
+    rows = ["id\tsequence\tlabel"]
+    for i in range(40):
+        s = list(rng.choice(list("ACGT"), 20 + i))  # lengths 20..59: some need two windows
+        s[5:11] = "TATAAA" if i % 2 else "GCGCGC"
+        rows.append(f"r{i}\t{''.join(s)}\t{'pos' if i % 2 else 'neg'}")
+    table = root / "labelled.tsv"
+    table.write_text("\n".join(rows) + "\n")
+    clf = finetune(str(table), str(root / "clf"), valid=str(table), test=str(table), init=pre,
+                   epochs=3, batch_size=8, lr=3e-3)
+    return {"pre": pre, "clf": clf, "table": str(table), "root": root}
+
+
+def _reference_probs(clf, seqs):
+    """One record at a time, no sorting, no batching: the slow reference."""
+    p = Predictor(clf)
+    out = []
+    for seq in seqs:
+        ids = p.tokenizer.encode(seq, add_special_tokens=False)
+        body = p.window - 2
+        starts = [0] if len(ids) <= body else list(range(0, len(ids) - body, body // 2)) + [len(ids) - body]
+        logits = []
+        for s in starts:
+            x = torch.as_tensor(np.concatenate(([2], ids[s: s + body], [3])))[None]
+            with torch.no_grad():
+                logits.append(p.model(input_ids=x).logits[0].numpy())
+        m = np.mean(logits, 0)
+        out.append(np.exp(m) / np.exp(m).sum())
+    return np.array(out)
+
+
+def test_order_probabilities_and_windows_match_the_slow_reference(models):
+    seqs = [line.split("\t")[1] for line in open(models["table"]).read().splitlines()[1:]]
+    preds = list(classify(models["clf"], models["table"], batch_tokens=200))  # many small batches
+    assert [p.id for p in preds] == [f"r{i}" for i in range(40)]
+    probs = np.array([p.probs for p in preds])
+    np.testing.assert_allclose(probs.sum(1), 1, atol=1e-5)
+    np.testing.assert_allclose(probs, _reference_probs(models["clf"], seqs), atol=1e-5)
+    assert Predictor(models["clf"]).window == 32 and max(map(len, seqs)) > 30  # windows were used
+
+
+def test_classify_agrees_with_finetune_evaluation(models, tmp_path):
+    out = tmp_path / "pred.tsv"
+    summary = write_classification(models["clf"], models["table"], str(out), quiet=True)
+    rows = [line.split("\t") for line in out.read_text().splitlines()]
+    assert rows[0] == ["id", "label", "prob_neg", "prob_pos"]
+    truth = {line.split("\t")[0]: line.split("\t")[2] for line in open(models["table"]).read().splitlines()[1:]}
+    accuracy = np.mean([truth[r[0]] == r[1] for r in rows[1:]])
+    metrics = json.load(open(os.path.join(models["clf"], "metrics.json")))
+    assert accuracy == pytest.approx(metrics["test"]["accuracy"])
+    assert f"accuracy {accuracy:.4f}" in summary
+
+
+def test_cli_reads_fasta_fastq_gz_stdin_and_several_files(models, tmp_path, monkeypatch, capsys):
+    fa = tmp_path / "a.fa"
+    fa.write_text(">x\nTATAAAACGTACGTAC\n>y\nGCGCGCACGTACGTAC\n")
+    fq = tmp_path / "b.fq.gz"
+    fq.write_bytes(gzip.compress(b"@q\nTATAAAACGTACGTAC\n+\nIIIIIIIIIIIIIIII\n"))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(b">s\nACGTTATAAA\n"))))
+    out = tmp_path / "o.tsv"
+    assert main(["classify", models["clf"], str(fa), str(fq), "-", models["table"], "-o", str(out), "--quiet"]) == 0
+    rows = [line.split("\t") for line in out.read_text().splitlines()]
+    assert rows[0][:3] == ["file", "id", "label"]
+    assert [r[:2] for r in rows[1:5]] == [[str(fa), "x"], [str(fa), "y"], [str(fq), "q"], ["-", "s"]]
+    assert len(rows) == 1 + 4 + 40
+    assert "classified 44 records" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("pooling", ["cls", "mean", "tokens"])
+def test_hdf5_equals_the_api(models, tmp_path, pooling):
+    out = tmp_path / "e.h5"
+    write_embeddings(models["pre"], models["table"], str(out), pooling=pooling, quiet=True)
+    ids, arr = embed_arrays(models["pre"], models["table"], pooling=pooling)
+    with h5py.File(out) as h5:
+        assert list(h5["ids"].asstr()[:]) == ids == [f"r{i}" for i in range(40)]
+        assert h5.attrs["pooling"] == pooling and h5.attrs["layer"] == -1
+        if pooling == "tokens":
+            for i, a in enumerate(arr):
+                np.testing.assert_array_equal(h5["tokens"][str(i)][:], a)
+                assert a.shape == (20 + i, 64)  # one vector per letter, windows stitched
+        else:
+            assert h5["embeddings"].shape == (40, 64) and h5["embeddings"].compression == "gzip"
+            np.testing.assert_array_equal(h5["embeddings"][:], arr)
+
+
+def test_mean_pooling_excludes_specials_and_pads(models):
+    p = Predictor(models["pre"], kind="encoder")
+    seq = "ACGTACGTAA"
+    _, (vec,) = embed_arrays(models["pre"], _fa(models["root"], seq), pooling="mean")
+    ids = torch.as_tensor(p.tokenizer.encode(seq))[None]
+    with torch.no_grad():
+        states = p.model(input_ids=ids, output_hidden_states=True).hidden_states[-1][0]
+    np.testing.assert_allclose(vec, states[1:-1].mean(0).numpy(), atol=1e-5)
+    _, (first,) = embed_arrays(models["pre"], _fa(models["root"], seq), pooling="cls", layer=0)
+    assert first.shape == (64,)
+
+
+def _fa(root, seq):
+    path = root / f"one_{seq}.fa"
+    path.write_text(f">one\n{seq}\n")
+    return str(path)
+
+
+def test_interrupted_runs_leave_no_output(models, tmp_path, monkeypatch):
+    out_tsv, out_h5 = tmp_path / "p.tsv", tmp_path / "e.h5"
+    out_tsv.write_text("previous results\n")
+    calls = {"n": 0}
+    real = infer.forward_windows
+
+    def dying(*args, **kwargs):
+        for item in real(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise KeyboardInterrupt
+            yield item
+
+    monkeypatch.setattr(infer, "CHUNK_RECORDS", 8)
+    monkeypatch.setattr(infer, "forward_windows", dying)
+    with pytest.raises(KeyboardInterrupt):
+        write_classification(models["clf"], models["table"], str(out_tsv), batch_tokens=64, quiet=True)
+    calls["n"] = 0
+    with pytest.raises(KeyboardInterrupt):
+        write_embeddings(models["pre"], models["table"], str(out_h5), batch_tokens=64, quiet=True)
+    assert out_tsv.read_text() == "previous results\n"
+    assert sorted(os.listdir(tmp_path)) == ["p.tsv"]
+
+
+def test_bad_records_follow_the_policy(models, tmp_path, capsys):
+    fa = tmp_path / "bad.fa"
+    fa.write_text(">ok\nACGTACGT\n>bad\nACGJJT\n")
+    out = tmp_path / "o.tsv"
+    assert main(["classify", models["clf"], str(fa), "-o", str(out), "--quiet"]) == 2
+    assert not out.exists()
+    assert "bad.fa:4: record 'bad': invalid character 'J'" in capsys.readouterr().err
+    assert main(["classify", models["clf"], str(fa), "-o", str(out), "--quiet", "--on-invalid", "skip"]) == 0
+    assert [r.split("\t")[0] for r in out.read_text().splitlines()] == ["id", "ok"]
+    assert "skipped 1 of 2 records" in capsys.readouterr().err
+
+
+def test_a_pretrained_directory_is_not_a_classifier(models, tmp_path, capsys):
+    assert main(["classify", models["pre"], models["table"], "-o", str(tmp_path / "x.tsv")]) == 2
+    assert "not a fine-tuned classifier" in capsys.readouterr().err
