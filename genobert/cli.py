@@ -91,6 +91,46 @@ def create_parser() -> argparse.ArgumentParser:
                    help="cls: the [CLS] vector; mean: over real tokens; tokens: every token (default: cls)")
     p.add_argument("--layer", type=int, default=-1, help="hidden layer: -1 the last, 0 the embeddings (default: -1)")
     p.set_defaults(run=_embed)
+
+    p = sub.add_parser("bench", help="run a benchmark suite: tasks x methods x seeds -> report",
+                       description="Run (or resume) a suite of real tasks through k-mer and one-hot "
+                       "logistic regressions, a CNN, BERT from scratch and BERT pretrained on the "
+                       "suite's corpus, several seeds each; writes results.jsonl, results.json, "
+                       "results.md and plots (with matplotlib) into --out.")
+    p.add_argument("--suite", required=True, choices=["quick", "dna", "protein"])
+    p.add_argument("--data-dir", default=None, help="folder of the datasets (default: ~/.cache/genobert/data)")
+    p.add_argument("--profile", default="cpu", choices=["cpu", "gpu"])
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--methods", default=None, help="comma-separated subset of: kmer-lr, onehot-lr, "
+                   "cnn, bert-scratch, bert-pretrained (default: all)")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(run=_bench)
+
+    p = sub.add_parser("demo", help="the whole story in minutes on a CPU: simulated data, no network",
+                       description="Pretrain a tiny BERT on a simulated genome, fine-tune it and "
+                       "the same BERT from scratch, fit a k-mer baseline, print the comparison, draw "
+                       "the curves (with matplotlib) and classify a file. The data are SIMULATED "
+                       "(motifs whose order and spacing decide the label); --data-dir runs on a "
+                       "real task instead.")
+    p.add_argument("--out", default="genobert-demo", metavar="DIR", help="default: ./genobert-demo")
+    p.add_argument("--data-dir", default=None, help="run on the real E. coli promoter task instead")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=_demo)
+
+    p = sub.add_parser("data", help="the datasets genobert knows: list, verify a copy, fetch",
+                       description="Data manifests (data_manifests/*.json): list them, verify a "
+                       "local copy against their sha256, or fetch files that have an upstream URL.")
+    dsub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    dsub.required = True
+    dsub.add_parser("list", help="datasets, their kind, level and files").set_defaults(run=_data_list)
+    v = dsub.add_parser("verify", help="check a local copy against the manifests' sha256")
+    v.add_argument("--data-dir", default=None, help="folder holding one subfolder per dataset")
+    v.add_argument("names", nargs="*", metavar="NAME", help="datasets to check (default: all)")
+    v.set_defaults(run=_data_verify)
+    f = dsub.add_parser("fetch", help="download a dataset's files from upstream, checked")
+    f.add_argument("name", metavar="NAME")
+    f.add_argument("--data-dir", default=None, help="default: ~/.cache/genobert/data")
+    f.set_defaults(run=_data_fetch)
     return parser
 
 
@@ -160,6 +200,56 @@ def _embed(args: argparse.Namespace) -> int:
     print(write_embeddings(args.model, args.inputs, args.out, pooling=args.pooling, layer=args.layer,
                            batch_tokens=args.batch_tokens, device=args.device,
                            on_invalid=args.on_invalid, quiet=args.quiet), file=sys.stderr)
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import METHODS, run_bench
+    from .manifests import default_data_dir
+
+    methods = tuple(args.methods.split(",")) if args.methods else METHODS
+    report = run_bench(args.suite, str(args.data_dir or default_data_dir()), args.out,
+                       profile=args.profile, seeds=args.seeds, methods=methods,
+                       log=lambda line: print(f"genobert: {line}", file=sys.stderr))
+    print(report)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(args.out, data_dir=args.data_dir, seed=args.seed, log=print)
+    return 0
+
+
+def _data_list(args: argparse.Namespace) -> int:
+    from .manifests import load_manifests
+
+    for name, m in load_manifests().items():
+        fetchable = sum(1 for f in m.files if f.get("url"))
+        print(f"{name}\t{m.info.get('kind')}\t{m.info.get('level')}\t{len(m.files)} files"
+              f"\t{fetchable} fetchable\t{m.info.get('title')}")
+    return 0
+
+
+def _data_verify(args: argparse.Namespace) -> int:
+    from .manifests import default_data_dir, verify
+
+    rows = verify(args.data_dir or default_data_dir(), args.names or None)
+    bad = [r for r in rows if r[2] != "ok"]
+    for name, fname, status in rows:
+        print(f"{status}\t{name}/{fname}")
+    if not rows:
+        raise InputError(f"no dataset named {', '.join(args.names)}")
+    print(f"genobert: {len(rows) - len(bad)} of {len(rows)} files ok", file=sys.stderr)
+    return 2 if bad else 0
+
+
+def _data_fetch(args: argparse.Namespace) -> int:
+    from .manifests import fetch
+
+    for path in fetch(args.name, args.data_dir):
+        print(path)
     return 0
 
 

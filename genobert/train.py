@@ -159,7 +159,7 @@ class FinetuneConfig:
     resume: bool = False
 
 
-def _labelled(path: str, alphabet: str) -> tuple[list[str], list[str], list[int]]:
+def read_labelled(path: str, alphabet: str) -> tuple[list[str], list[str], list[int]]:
     """ids, sequences and lines of a labelled file; every record must have a label."""
     ids, seqs, labels, lines = [], [], [], []
     for rec in read_records(path, alphabet=alphabet, unique_ids=True):
@@ -192,7 +192,7 @@ def _encode_labels(path, labels, lines, names) -> list[int]:
     return out
 
 
-def _split(n: int, labels: list[int], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(n: int, labels: list[int], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.model_selection import train_test_split
 
     idx = np.arange(n)
@@ -253,7 +253,7 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     else:
         alphabet = cfg.alphabet
         max_len = cfg.max_len or 512
-    _, seqs, raw_labels, lines = _labelled(train, alphabet)
+    _, seqs, raw_labels, lines = read_labelled(train, alphabet)
     names = label_names(raw_labels)
     if len(names) < 2:
         raise InputError(f"only one label ({names[0]!r}); a classifier needs at least two", path=train)
@@ -261,11 +261,11 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     if not pretrained:
         tok = build_tokenizer(cfg.tokenizer, alphabet, seqs)  # a BPE learns from the training set
     if valid:
-        _, v_seqs, v_raw, v_lines = _labelled(valid, alphabet)
+        _, v_seqs, v_raw, v_lines = read_labelled(valid, alphabet)
         v_y = _encode_labels(valid, v_raw, v_lines, names)
         t_seqs, t_y = seqs, y
     else:
-        tr, va = _split(len(seqs), y, cfg.valid_fraction, cfg.seed)
+        tr, va = stratified_split(len(seqs), y, cfg.valid_fraction, cfg.seed)
         t_seqs, t_y = [seqs[i] for i in tr], [y[i] for i in tr]
         v_seqs, v_y = [seqs[i] for i in va], [y[i] for i in va]
     labels = {"id2label": dict(enumerate(names)), "label2id": {n: i for i, n in enumerate(names)}}
@@ -296,7 +296,7 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     model = trainer.model
     splits = {"train": (t_seqs, t_y), "valid": (v_seqs, v_y)}
     if test:
-        _, s_seqs, s_raw, s_lines = _labelled(test, alphabet)
+        _, s_seqs, s_raw, s_lines = read_labelled(test, alphabet)
         splits["test"] = (s_seqs, _encode_labels(test, s_raw, s_lines, names))
     metrics = {}
     for split, (s, lab) in splits.items():

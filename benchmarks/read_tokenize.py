@@ -1,0 +1,101 @@
+"""FASTA -> token ids: genobert's reader + vectorised encode vs `Bio.SeqIO.parse` + the Hugging
+Face tokenizer called per record (what a user would otherwise write).
+
+    python benchmarks/read_tokenize.py [--mb 40] [--repeat 3]
+
+Simulated, seeded files: DNA (8 chromosome-sized records, 60-letter lines) and protein (records
+of 50-1000 aa), plain and gzipped. Throughput is MB of FASTA file (uncompressed bytes) per second
+of wall time on one process, best of --repeat. Last line: the smallest ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import platform
+import tempfile
+import time
+
+import numpy as np
+
+
+def write_fasta(path: str, alphabet: str, mb: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    letters = np.frombuffer(b"ACGT" if alphabet == "dna" else b"ACDEFGHIKLMNPQRSTVWY", np.uint8)
+    target = int(mb * 2**20)
+    opener = gzip.open if path.endswith(".gz") else open
+    written, i = 0, 0
+    with opener(path, "wb") as f:
+        while written < target:
+            n = target // 8 if alphabet == "dna" else int(rng.integers(50, 1000))
+            seq = letters[rng.integers(0, len(letters), n)].tobytes()
+            body = b"\n".join(seq[j: j + 60] for j in range(0, n, 60))
+            rec = b">rec%d simulated\n%s\n" % (i, body)
+            f.write(rec)
+            written += len(rec)
+            i += 1
+
+
+def genobert_path(path: str, tok, alphabet: str) -> int:
+    from genobert.io import read_records
+
+    return sum(len(tok.encode(rec.seq)) for rec in read_records(path, alphabet=alphabet))
+
+
+def naive_path(path: str, tok, alphabet: str) -> int:
+    from Bio import SeqIO
+
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt") as handle:
+        return sum(len(tok.hf(str(rec.seq))["input_ids"]) for rec in SeqIO.parse(handle, "fasta"))
+
+
+def best(fn, *args, repeat: int) -> tuple[float, int]:
+    times, out = [], 0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = fn(*args)
+        times.append(time.perf_counter() - start)
+    return min(times), out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mb", type=float, default=40)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    from genobert.tokenize import build_tokenizer
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for alphabet in ("dna", "protein"):
+            tok = build_tokenizer("char", alphabet)
+            for suffix in (".fa", ".fa.gz"):
+                path = os.path.join(tmp, alphabet + suffix)
+                write_fasta(path, alphabet, args.mb, seed=1)
+                size = args.mb if suffix == ".fa" else _plain_mb(path)
+                t_fast, n_fast = best(genobert_path, path, tok, alphabet, repeat=args.repeat)
+                t_slow, n_slow = best(naive_path, path, tok, alphabet, repeat=1)
+                assert n_fast == n_slow, (n_fast, n_slow)  # the same number of tokens
+                rows.append((alphabet, suffix, size / t_fast, size / t_slow, t_slow / t_fast))
+    import Bio
+    import tokenizers
+
+    print(f"# read + tokenize (char), {platform.machine()}, {os.cpu_count()} cores, one process; "
+          f"biopython {Bio.__version__}, tokenizers {tokenizers.__version__}; {args.mb:g} MB per file; "
+          f"{time.strftime('%Y-%m-%d')}")
+    print("| alphabet | file | genobert MB/s | SeqIO + HF tokenizer MB/s | ratio |")
+    print("| --- | --- | ---: | ---: | ---: |")
+    for alphabet, suffix, fast, slow, ratio in rows:
+        print(f"| {alphabet} | {suffix} | {fast:,.0f} | {slow:,.1f} | {ratio:,.1f}x |")
+    print(f"smallest ratio: {min(r[4] for r in rows):.1f}x; plain DNA FASTA: {rows[0][2]:.0f} MB/s")
+
+
+def _plain_mb(path: str) -> float:
+    with gzip.open(path, "rb") as f:
+        return sum(len(chunk) for chunk in iter(lambda: f.read(1 << 20), b"")) / 2**20
+
+
+if __name__ == "__main__":
+    main()

