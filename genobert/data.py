@@ -126,6 +126,8 @@ class WindowDataset(torch.utils.data.Dataset):
         return self.num_samples
 
     def __getitem__(self, i: int) -> dict:
+        if not 0 <= i < self.num_samples:  # iteration by index stops here
+            raise IndexError(f"sample {i} of {self.num_samples}")
         rng = np.random.default_rng([self.seed, i])
         r = self.records[min(np.searchsorted(self.cum, rng.random()), len(self.records) - 1)]
         start, end = self.store.offsets[r], self.store.offsets[r + 1]

@@ -82,9 +82,12 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
         raise InputError(f"--seq-len {cfg.seq_len} is longer than preset {cfg.preset!r} takes "
                          f"({config.max_position_embeddings})")
     store = prepare_corpus(files, tok, alphabet=cfg.alphabet, exclude=exclude)
+    # proteins shorter than the window come whole: batches of similar lengths keep padding low
+    grouping = {"train_sampling_strategy": "group_by_length"} if cfg.alphabet == "protein" else {}
     args = _training_args(out, cfg, max_steps=cfg.max_steps, save_strategy="steps",
                           save_steps=cfg.save_steps, logging_steps=cfg.logging_steps,
-                          remove_unused_columns=False)  # the collator seeds masking by "sample"
+                          remove_unused_columns=False,  # the collator seeds masking by "sample"
+                          **grouping)
     samples = cfg.max_steps * cfg.batch_size * cfg.grad_accum * args.world_size
     dataset = WindowDataset(store, seq_len=cfg.seq_len, num_samples=samples, seed=cfg.seed)
     spec = tok.spec
