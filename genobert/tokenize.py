@@ -119,16 +119,13 @@ class SequenceTokenizer:
         return " ".join(words)
 
     def encode(self, seq: str | bytes, add_special_tokens: bool = True) -> np.ndarray:
-        """Token ids of one sequence as int64, by lookup tables (char, kmer) or the HF tokenizer (bpe)."""
+        """Token ids of one sequence as int32, by lookup tables (char, kmer) or the HF tokenizer (bpe)."""
         if self._tables is None:
             text = seq.decode("latin-1") if isinstance(seq, bytes) else seq
             return np.asarray(self.hf(text, add_special_tokens=add_special_tokens)["input_ids"],
-                              dtype=np.int64)
+                              dtype=np.int32)
         raw = seq if isinstance(seq, bytes) else seq.encode("latin-1", "replace")
-        ids = self._tables.encode(raw)
-        if add_special_tokens:
-            ids = np.concatenate(([CLS_ID], ids, [SEP_ID]))
-        return ids
+        return self._tables.encode(raw, add_special_tokens)
 
     def encode_slow(self, seq: str, add_special_tokens: bool = True) -> list[int]:
         """Token ids through the Hugging Face tokenizer: the reference the fast path must match."""
@@ -288,7 +285,7 @@ class _LookupTables:
         self.k, self.stride, self.kind = spec.k, spec.stride, spec.kind
         vocab = {tok: i for i, tok in enumerate(vocabulary(spec, alphabet))}
         # single letters (char tokens, and the tail of a strided k-mer sequence)
-        self.letter = np.full(256, UNK_ID, dtype=np.int64)
+        self.letter = np.full(256, UNK_ID, dtype=np.int32)
         for c in alpha.letters:
             self.letter[ord(c)] = self.letter[ord(c.lower())] = vocab[c]
         if spec.kind != "kmer":
@@ -305,13 +302,11 @@ class _LookupTables:
         # for DNA any non-ACGT letter makes the ambiguous N-mer; for protein an unknown one is [UNK]
         self.bad_id = vocab.get(alpha.unknown * spec.k, UNK_ID) if _has_ambiguity(alpha) else UNK_ID
 
-    def encode(self, raw: bytes) -> np.ndarray:
+    def encode(self, raw: bytes, specials: bool) -> np.ndarray:
         codes = np.frombuffer(raw, dtype=np.uint8)
-        if self.kind == "char":
-            return self.letter[codes]
+        if self.kind == "char" or len(codes) < self.k:
+            return self._framed(self.letter, codes, specials)
         n, k, s = len(codes), self.k, self.stride
-        if n < k:
-            return self.letter[codes]
         digits = self.digit[codes]
         starts = np.arange(0, n - k + 1, s)
         bad = np.concatenate(([0], np.cumsum(digits >= self.base)))
@@ -320,8 +315,19 @@ class _LookupTables:
         for j in range(k):
             index += np.minimum(digits[starts + j], self.base - 1) * self.powers[j]
         ids = np.where(is_bad, self.bad_id, index + self.first_kmer)
-        tail = codes[starts[-1] + k:]
-        return np.concatenate((ids, self.letter[tail])) if len(tail) else ids
+        tail = self.letter[codes[starts[-1] + k:]]  # letters the stride leaves, one token each
+        parts = ([[CLS_ID]] if specials else []) + [ids, tail] + ([[SEP_ID]] if specials else [])
+        return np.concatenate(parts).astype(np.int32)
+
+    @staticmethod
+    def _framed(table: np.ndarray, codes: np.ndarray, specials: bool) -> np.ndarray:
+        """table[codes] written straight into an int32 array with room for [CLS] and [SEP]."""
+        if not specials:
+            return table[codes]
+        out = np.empty(len(codes) + 2, dtype=np.int32)
+        out[0], out[-1] = CLS_ID, SEP_ID
+        np.take(table, codes, out=out[1:-1])
+        return out
 
 
 def encode_batch(tokenizer: SequenceTokenizer, seqs: Sequence[str]) -> list[np.ndarray]:
