@@ -21,8 +21,8 @@ from .train import classification_metrics, finetune, label_names, pretrain, read
 
 PRETRAIN = dict(preset="tiny", seq_len=128, max_steps=200, batch_size=32, lr=2e-3, save_steps=200,
                 logging_steps=20)
-FINETUNE = dict(preset="tiny", tokenizer="char", alphabet="dna", max_len=128, epochs=6,
-                batch_size=32, lr=1e-3, patience=3)
+FINETUNE = dict(preset="tiny", tokenizer="char", alphabet="dna", max_len=128, epochs=12,
+                batch_size=32, lr=1e-3, patience=12)
 
 
 def _real_data(data_dir: str) -> dict[str, str]:

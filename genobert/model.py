@@ -70,9 +70,11 @@ def read_meta(model_dir: str | os.PathLike) -> dict:
         raise InputError("not a directory; expected a genobert model directory", path=os.fspath(model_dir))
     try:
         with open(path) as f:
-            return json.load(f)
+            meta = json.load(f)
     except FileNotFoundError:
         raise InputError(f"no {META_FILE}: not a genobert model directory", path=os.fspath(model_dir)) from None
+    check_safetensors(model_dir)  # before anything else of the directory is read
+    return meta
 
 
 def check_safetensors(model_dir: str | os.PathLike) -> None:

@@ -65,7 +65,7 @@ def genome(length: int = 300_000, promoters_per_kb: float = 12.0, seed: int = 0)
     return "".join(seq)
 
 
-def write_demo_data(folder: str, seed: int = 0, *, train: int = 2000, length: int = 64) -> dict[str, str]:
+def write_demo_data(folder: str, seed: int = 0, *, train: int = 4000, length: int = 64) -> dict[str, str]:
     """Write ``simulated_genome.fa`` and ``simulated_{train,valid,test}.tsv`` into ``folder``."""
     os.makedirs(folder, exist_ok=True)
     paths = {"genome": os.path.join(folder, "simulated_genome.fa")}
