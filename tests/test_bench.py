@@ -104,7 +104,12 @@ def test_bench_report_is_complete_and_resumes(fake_suite, tmp_path):
     assert "| motif |" in text and "| **average** |" in text and "±" in text
     assert "## MCC on `test_unseen`" in text and "- motif:" in text
     assert all(r["test_unseen"]["n"] == 26 for r in rows if "test" in r)  # rows with in_train_exact == 0
-    assert os.path.exists(os.path.join(out, "mcc.png")) and os.path.exists(os.path.join(out, "curves_motif.png"))
+    try:  # plots need the optional `plot` extra
+        import matplotlib  # noqa: F401
+        assert os.path.exists(os.path.join(out, "mcc.png")) and os.path.exists(os.path.join(out, "curves_motif.png"))
+        assert "## Plots" in text
+    except ImportError:
+        assert "## Plots" not in text and not os.path.exists(os.path.join(out, "mcc.png"))
     # the splits are shared by every method and the pretraining excluded the test sequences
     meta = json.load(open(os.path.join(out, "pretrained", "dna", "genobert.json")))
     assert meta["training"]["corpus"]["kept"] == 1
