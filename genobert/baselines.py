@@ -15,6 +15,11 @@ import os
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .alphabets import get_alphabet
 from .errors import InputError
@@ -34,14 +39,66 @@ def _mcc(y, p) -> float:
     return float(matthews_corrcoef(y, p))
 
 
-def kmer_pipeline(k: int, C: float, seed: int):
-    """k-mer counts (1..k) -> tf-idf -> logistic regression."""
-    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline
+class _Kmers:
+    """Analyzer: every 1..k-mer of a row of symbols, as tuples (picklable, unlike a closure)."""
 
+    def __init__(self, k: int):
+        self.k = k
+
+    def __call__(self, row) -> list:
+        row = tuple(row)
+        return [row[i:i + n] for n in range(1, self.k + 1) for i in range(len(row) - n + 1)]
+
+
+class KmerCounter(TransformerMixin, BaseEstimator):
+    """Counts of every 1..k-mer, as a sparse matrix over the k-mers seen in ``fit``.
+
+    Takes sequences as strings (the normal case: letters are the symbols) or as the rows of a 2-D
+    array of symbol codes (token ids, or any numbers), which is what lets the whole pipeline go
+    through scikit-learn's ``check_estimator``.
+    """
+
+    def __init__(self, k: int = 3):
+        self.k = k
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = []  # counts are float32 whatever the input
+        return tags
+
+    def _counter(self, strings: bool) -> CountVectorizer:
+        if strings:
+            return CountVectorizer(analyzer="char", ngram_range=(1, self.k), lowercase=False,
+                                   dtype=np.float32)
+        return CountVectorizer(analyzer=_Kmers(self.k), dtype=np.float32)
+
+    def _rows(self, X, reset: bool) -> tuple[list, bool]:
+        if isinstance(X, (list, tuple, np.ndarray)) and len(X) and isinstance(X[0], str):
+            return list(X), True
+        return list(validate_data(self, X, reset=reset)), False
+
+    def fit(self, X, y=None):
+        if not isinstance(self.k, int) or self.k < 1:
+            raise ValueError(f"k must be a positive integer, got {self.k!r}")
+        rows, strings = self._rows(X, reset=True)
+        self.counter_ = self._counter(strings).fit(rows)
+        self.strings_ = strings
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self)
+        rows, strings = self._rows(X, reset=False)
+        if strings != self.strings_:
+            raise ValueError("fitted on " + ("strings" if self.strings_ else "arrays")
+                             + "; transform got the other kind")
+        return self.counter_.transform(rows)
+
+
+def kmer_pipeline(k: int, C: float, seed: int):
+    """k-mer counts (1..k) -> tf-idf -> logistic regression: stock scikit-learn parts after the
+    counter, and the whole passes ``sklearn.utils.estimator_checks.check_estimator``."""
     return Pipeline([
-        ("kmers", CountVectorizer(analyzer="char", ngram_range=(1, k), lowercase=False, dtype=np.float32)),
+        ("kmers", KmerCounter(k=k)),
         ("tfidf", TfidfTransformer(sublinear_tf=True)),
         ("lr", LogisticRegression(C=C, max_iter=2000, random_state=seed)),
     ])
