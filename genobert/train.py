@@ -71,7 +71,9 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
     max_steps, batch_size, lr, seed, resume, ...). ``exclude`` (a set of sequences) drops those
     records from the corpus, e.g. a benchmark's test sequences.
     """
-    from transformers import BertForMaskedLM, Trainer
+    from transformers import Trainer
+
+    from .mlm import MaskedHeadBertForMaskedLM
 
     exclude = settings.pop("exclude", None)
     cfg = _config(PretrainConfig, settings)
@@ -97,7 +99,7 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
     import torch
 
     torch.manual_seed(cfg.seed)
-    model = BertForMaskedLM(config)
+    model = MaskedHeadBertForMaskedLM(config)
     trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator)
     result = trainer.train(resume_from_checkpoint=_last_checkpoint(out) if cfg.resume else None)
     metrics = {**result.metrics, "tokens_per_second": samples * dataset.mean_length / result.metrics["train_runtime"]}

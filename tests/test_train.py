@@ -132,9 +132,42 @@ def test_pretrain_loss_falls_and_writes_a_loadable_directory(corpus, tmp_path):
     meta = json.load(open(os.path.join(out, "genobert.json")))
     assert meta["training"]["corpus"]["skipped_mostly_n"] == 1
     assert meta["training"]["data"][0]["sha256"]
-    assert AutoModelForMaskedLM.from_pretrained(out).config.vocab_size % 64 == 0
+    model = AutoModelForMaskedLM.from_pretrained(out)
+    assert type(model).__name__ == "BertForMaskedLM" and model.config.vocab_size % 64 == 0
+    assert json.load(open(os.path.join(out, "config.json")))["architectures"] == ["BertForMaskedLM"]
     assert AutoTokenizer.from_pretrained(out)("ACGT")["input_ids"] == [2, 5, 6, 7, 8, 3]
     assert not any(f.endswith(".bin") for f in os.listdir(out))
+
+
+def test_masked_only_head_matches_stock_bert():
+    """The fast MLM path gives stock BERT's loss, gradients and (masked-position) logits."""
+    from transformers import BertConfig, BertForMaskedLM
+
+    from genobert.mlm import MaskedHeadBertForMaskedLM
+
+    config = BertConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64)
+    torch.manual_seed(0)
+    fast = MaskedHeadBertForMaskedLM(config).eval()
+    stock = BertForMaskedLM(config).eval()
+    stock.load_state_dict(fast.state_dict())
+    collate = MLMCollator(vocab_size=20, rate=0.3, seed=1)
+    rng = np.random.default_rng(0)
+    batch = collate([{"input_ids": np.r_[CLS_ID, rng.integers(5, 20, n), SEP_ID], "sample": i}
+                     for i, n in enumerate([30, 12, 25])])
+    out_fast, out_stock = fast(**batch), stock(**batch)
+    picked = batch["labels"] != -100
+    assert out_fast.logits.shape == (int(picked.sum()), 64)
+    torch.testing.assert_close(out_fast.logits, out_stock.logits[picked])
+    torch.testing.assert_close(out_fast.loss, out_stock.loss)
+    out_fast.loss.backward()
+    out_stock.loss.backward()
+    grads = dict(stock.named_parameters())
+    for name, p in fast.named_parameters():
+        torch.testing.assert_close(p.grad, grads[name].grad, msg=name)
+    # counted over a whole optimiser step (accumulation, devices): a sum over that count
+    half = fast(**batch, num_items_in_batch=2 * int(picked.sum())).loss
+    torch.testing.assert_close(half, out_fast.loss / 2)
 
 
 def test_tiny_model_overfits_and_scratch_differs_only_in_weights(corpus, labelled, tmp_path):
