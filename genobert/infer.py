@@ -9,6 +9,7 @@ bf16 autocast and an out-of-memory error halves the batch and retries.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
@@ -225,6 +226,24 @@ def write_classification(model_dir: str, inputs, out: str, *, batch_tokens: int 
     return progress.close(cleaner, out, extra)
 
 
+_H5_MARGIN = 1 << 20  # room kept for HDF5's metadata, written when the file closes
+
+
+def _check_space(path: str, need: int) -> None:
+    """Refuse a block the disk (or the process's file-size limit) cannot take, before HDF5 tries:
+    HDF5 cannot recover from a failed write (the h5py build here crashes on the cleanup), so a
+    full disk must be seen coming."""
+    import resource
+
+    stat = os.statvfs(os.path.dirname(os.path.abspath(path)))
+    room = stat.f_bavail * stat.f_frsize
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY:
+        room = min(room, limit - os.path.getsize(path))
+    if room < need + _H5_MARGIN:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
 def write_embeddings(model_dir: str, inputs, out: str, *, pooling: str = "cls", layer: int = -1,
                      batch_tokens: int = 16384, device: str | None = None,
                      on_invalid: Policy = "error", quiet: bool = False) -> str:
@@ -260,6 +279,7 @@ def write_embeddings(model_dir: str, inputs, out: str, *, pooling: str = "cls", 
         n = 0
 
         def flush() -> int:
+            _check_space(tmp, sum(b[2].nbytes + len(b[0]) + len(b[1]) for b in block))
             m = n + len(block)
             for ds, col in ((ids, 1), (files, 0)):
                 ds.resize((m,))
@@ -270,6 +290,7 @@ def write_embeddings(model_dir: str, inputs, out: str, *, pooling: str = "cls", 
             else:
                 emb.resize((m, hidden))
                 emb[n:m] = np.stack([b[2] for b in block])
+            h5.flush()  # so the file's size on disk is what _check_space measures
             block.clear()
             return m
 

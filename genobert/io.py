@@ -14,6 +14,7 @@ from __future__ import annotations
 import bz2
 import contextlib
 import csv
+import errno
 import gzip
 import hashlib
 import io
@@ -88,6 +89,8 @@ def open_source(path: str | os.PathLike) -> Iterator[Source]:
         else:
             compression, stream = "none", buffered
         with _decompression_errors(name, compression):
+            if stream.peek(3)[:3] == _BOM:  # a UTF-8 byte-order mark, as Windows editors write
+                stream.read(3)
             head = stream.peek(_SNIFF)[:_SNIFF]
             # decompression errors met while the caller reads become InputErrors here too
             yield Source(name, _sniff_format(head, name), compression, stream)
@@ -109,6 +112,9 @@ def _decompression_errors(name: str, compression: str, line: int | None = None):
         raise InputError(f"corrupt {compression} data ({e})", path=name, line=line) from None
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 def _sniff_format(head: bytes, name: str) -> str:
     nul = head.find(b"\x00")
     if nul >= 0:
@@ -118,6 +124,9 @@ def _sniff_format(head: bytes, name: str) -> str:
     if not text:
         raise InputError("empty file; expected FASTA ('>' headers), FASTQ ('@' records) or a "
                          "TSV/CSV table with a header", path=name)
+    if b"\r" in text and b"\n" not in text:
+        raise InputError("lines end in CR only (classic Mac OS); convert them to LF first, e.g. "
+                         "tr '\\r' '\\n' < FILE > FILE.unix", path=name)
     first = text[0]
     first_line = text.split(b"\n", 1)[0]
     if first != ord(">") and b"\n>" in text and not (b"\t" in first_line or b"," in first_line):
@@ -423,6 +432,18 @@ def file_sha256(path: str | os.PathLike) -> str:
 # --------------------------------------------------------------------------- writing
 
 
+_SPACE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _out_of_space(e: BaseException) -> bool:
+    """A full disk, a quota or a file-size limit; h5py reports these as a RuntimeError or an
+    OSError whose message holds the errno."""
+    if not isinstance(e, (OSError, RuntimeError)):
+        return False
+    return getattr(e, "errno", None) in _SPACE_ERRORS or any(
+        os.strerror(n) in str(e) or f"errno = {n}," in str(e) for n in _SPACE_ERRORS)
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Iterator[IO]:
     """Write to a temporary file beside ``path`` and rename it over ``path`` only on success.
@@ -447,7 +468,12 @@ def atomic_output(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> It
             with os.fdopen(fd, mode, **open_kwargs) as f:
                 yield f
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if _out_of_space(e):
+            reason = getattr(e, "strerror", None) or next(
+                os.strerror(n) for n in _SPACE_ERRORS if os.strerror(n) in str(e) or f"errno = {n}," in str(e))
+            raise InputError(f"no space left while writing ({reason}); nothing was "
+                             "written, the partial file is removed", path=path) from None
         raise

@@ -108,17 +108,19 @@ def load_model(model_dir: str | os.PathLike, kind: str = "classifier", **kwargs)
 
 
 def save_model_dir(model, tokenizer: SequenceTokenizer, out: str | os.PathLike, meta: dict) -> str:
-    """Write the model (safetensors), the tokenizer and ``genobert.json`` into ``out``."""
+    """Write the model (safetensors), the tokenizer and ``genobert.json`` into ``out``.
+
+    ``genobert.json`` is the mark of a complete directory: an old one is removed first and the new
+    one is renamed into place last, so a crash in between never leaves new weights under an old
+    mark, nor a mark over half-written weights.
+    """
     os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, META_FILE)
+    if os.path.exists(path):
+        os.unlink(path)
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.hf.model_max_length = max_tokens(model.config)
-    tokenizer.save(out)
-    path = os.path.join(out, META_FILE)
-    with open(path) as f:
-        merged = json.load(f)
-    merged.update(meta)
-    with open(path, "w") as f:
-        json.dump(merged, f, indent=2)
+    tokenizer.save(out, meta)
     return os.fspath(out)
 
 

@@ -135,18 +135,20 @@ class SequenceTokenizer:
         """The tokens of ``seq`` as strings, without specials (for reading, not speed)."""
         return self.hf.convert_ids_to_tokens(self.encode(seq, add_special_tokens=False).tolist())
 
-    def save(self, directory: str | os.PathLike) -> None:
-        """``save_pretrained`` plus the spec and alphabet in ``genobert.json`` (merged if present)."""
+    def save(self, directory: str | os.PathLike, meta: dict | None = None) -> None:
+        """``save_pretrained`` plus ``genobert.json`` (the spec, the alphabet and ``meta``, merged
+        into any that is there), which is renamed into place last."""
         os.makedirs(directory, exist_ok=True)
         self.hf.save_pretrained(directory)
         path = os.path.join(directory, META_FILE)
-        meta = {}
+        merged = {}
         if os.path.exists(path):
             with open(path) as f:
-                meta = json.load(f)
-        meta.update({"alphabet": self.alphabet, "tokenizer": str(self.spec)})
-        with open(path, "w") as f:
-            json.dump(meta, f, indent=2)
+                merged = json.load(f)
+        merged.update({"alphabet": self.alphabet, "tokenizer": str(self.spec)}, **(meta or {}))
+        with open(path + ".part", "w") as f:
+            json.dump(merged, f, indent=2)
+        os.replace(path + ".part", path)
 
 
 def build_tokenizer(spec: str | TokenizerSpec, alphabet: str = "dna",

@@ -128,10 +128,27 @@ def _new_tokenizer(spec: str, alphabet: str, files: list[str]) -> SequenceTokeni
 
 
 def _last_checkpoint(out: str) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
+    """The newest *complete* checkpoint: the Trainer writes ``trainer_state.json`` last, so a
+    checkpoint without a readable one was cut off mid-save (by a kill, a full disk); those are
+    removed so the resumed run writes them afresh."""
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
     folder = os.path.join(out, "checkpoints")
-    return get_last_checkpoint(folder) if os.path.isdir(folder) else None
+    if not os.path.isdir(folder):
+        return None
+    steps = sorted((int(name.rsplit("-", 1)[1]), name) for name in os.listdir(folder)
+                   if name.startswith(PREFIX_CHECKPOINT_DIR + "-") and name.rsplit("-", 1)[1].isdigit())
+    for _, name in reversed(steps):
+        path = os.path.join(folder, name)
+        try:
+            with open(os.path.join(path, "trainer_state.json")) as f:
+                json.load(f)
+            return path
+        except (OSError, ValueError):
+            import shutil
+
+            shutil.rmtree(path, ignore_errors=True)  # every DDP rank may get here
+    return None
 
 
 def _write_json(path: str, obj) -> None:
@@ -202,8 +219,13 @@ def stratified_split(n: int, labels: list[int], fraction: float, seed: int) -> t
 
     idx = np.arange(n)
     counts = np.bincount(labels)
+    classes = int((counts > 0).sum())
     stratify = labels if counts[counts > 0].min() >= 2 else None
-    train, valid = train_test_split(idx, test_size=fraction, random_state=seed, stratify=stratify)
+    size = max(int(np.ceil(fraction * n)), classes if stratify is not None else 1)
+    if n - size < classes:
+        raise InputError(f"too few rows ({n}) to hold out a validation set and keep every class "
+                         "in training; give --valid FILE")
+    train, valid = train_test_split(idx, test_size=size, random_state=seed, stratify=stratify)
     return np.sort(train), np.sort(valid)
 
 
@@ -273,6 +295,9 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
         tr, va = stratified_split(len(seqs), y, cfg.valid_fraction, cfg.seed)
         t_seqs, t_y = [seqs[i] for i in tr], [y[i] for i in tr]
         v_seqs, v_y = [seqs[i] for i in va], [y[i] for i in va]
+    if test:  # read (and checked) before training, not after
+        _, s_seqs, s_raw, s_lines = read_labelled(test, alphabet)
+        test_split = (s_seqs, _encode_labels(test, s_raw, s_lines, names))
     labels = {"id2label": dict(enumerate(names)), "label2id": {n: i for i, n in enumerate(names)}}
     torch.manual_seed(cfg.seed)
     if pretrained:
@@ -301,8 +326,7 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     model = trainer.model
     splits = {"train": (t_seqs, t_y), "valid": (v_seqs, v_y)}
     if test:
-        _, s_seqs, s_raw, s_lines = read_labelled(test, alphabet)
-        splits["test"] = (s_seqs, _encode_labels(test, s_raw, s_lines, names))
+        splits["test"] = test_split
     metrics = {}
     for split, (s, lab) in splits.items():
         probs = predict_windows(model, LabelledWindows(s, lab, tok, max_len))

@@ -7,6 +7,7 @@ import gzip
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -35,3 +36,27 @@ def write(tmp_path: Path):
         return os.fspath(path)
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def models(tmp_path_factory):
+    """A tiny pretrained model and a classifier fine-tuned from it (window of 32 tokens)."""
+    from genobert.train import finetune, pretrain
+
+    root = tmp_path_factory.mktemp("models")
+    os.environ["GENOBERT_CACHE"] = str(root / "cache")
+    rng = np.random.default_rng(0)
+    genome = root / "g.fa"
+    genome.write_text(">c\n" + "".join(rng.choice(list("ACGT"), 5000)) + "\n")
+    pre = pretrain(str(genome), str(root / "pre"), preset="tiny", seq_len=32, max_steps=3,
+                   batch_size=4, logging_steps=1)
+    rows = ["id\tsequence\tlabel"]
+    for i in range(40):
+        s = list(rng.choice(list("ACGT"), 20 + i))  # lengths 20..59: some need two windows
+        s[5:11] = "TATAAA" if i % 2 else "GCGCGC"
+        rows.append(f"r{i}\t{''.join(s)}\t{'pos' if i % 2 else 'neg'}")
+    table = root / "labelled.tsv"
+    table.write_text("\n".join(rows) + "\n")
+    clf = finetune(str(table), str(root / "clf"), valid=str(table), test=str(table), init=pre,
+                   epochs=3, batch_size=8, lr=3e-3)
+    return {"pre": pre, "clf": clf, "table": str(table), "root": root}
