@@ -309,12 +309,21 @@ def _utf8_lines(src: Source) -> Iterator[str]:
                              path=src.name, line=n) from None
 
 
+def _csv_problem(e: csv.Error) -> str:
+    if "new-line character" in str(e):
+        return "a carriage return (\\r) inside a field; lines must end in LF or CRLF"
+    return str(e)
+
+
 def read_header(src: Source) -> Table:
     """Read a table's header line; its rows then stream from the returned `Table`."""
     lines = _utf8_lines(src)
     header = next(lines, "")
     delimiter = "\t" if "\t" in header else ","
-    columns = next(csv.reader([header], delimiter=delimiter), [])
+    try:
+        columns = next(csv.reader([header], delimiter=delimiter), [])
+    except csv.Error as e:  # e.g. a lone carriage return inside the header
+        raise InputError(f"malformed header ({_csv_problem(e)})", path=src.name, line=1) from None
     columns = [c.strip() for c in columns]
     seen = set()
     for c in columns:
@@ -331,7 +340,8 @@ def read_header(src: Source) -> Table:
             except StopIteration:
                 return
             except csv.Error as e:
-                raise InputError(f"malformed row ({e})", path=src.name, line=reader.line_num) from None
+                raise InputError(f"malformed row ({_csv_problem(e)})", path=src.name,
+                                 line=reader.line_num + 1) from None
             line = reader.line_num + 1  # csv counts the header line we read ourselves
             if not row or row == [""]:
                 continue

@@ -359,3 +359,12 @@ def test_a_checkpoint_cut_off_mid_save_is_skipped_on_resume(tmp_path):
     (folder / "checkpoint-20" / "trainer_state.json").write_text('{"trunc')  # killed mid-write
     assert _last_checkpoint(str(tmp_path)) == str(folder / "checkpoint-10")
     assert sorted(os.listdir(folder)) == ["checkpoint-10", "checkpoint-5"]
+
+
+def test_a_carriage_return_inside_a_table_is_one_line(write, capsys):
+    """Found by benchmarks/fuzz.py: csv.Error escaped from the header and the rows."""
+    for content, line in ((b"id\tsequence\tlabel\rLs0\tACGT\t0\r\n", 1), (b"id\tsequence\na\tAC\rGT\n", 2)):
+        path = write("cr.tsv", content)
+        code, _, err = _run(capsys, ["inspect", path])
+        _assert_refused(code, err, f"{path}:{line}")
+        assert "a carriage return (\\r) inside a field" in err
