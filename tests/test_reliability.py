@@ -368,3 +368,12 @@ def test_a_carriage_return_inside_a_table_is_one_line(write, capsys):
         code, _, err = _run(capsys, ["inspect", path])
         _assert_refused(code, err, f"{path}:{line}")
         assert "a carriage return (\\r) inside a field" in err
+
+
+def test_the_bounded_fuzz_script_finds_no_escape():
+    """benchmarks/fuzz.py on a few thousand cases (docs/RELIABILITY.md has the million-case run)."""
+    script = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "fuzz.py")
+    res = subprocess.run([sys.executable, script, "--cases", "3000", "--seed", "2"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip().splitlines()[-1] == "escapes: 0", res.stdout[-3000:]
