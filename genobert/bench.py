@@ -193,8 +193,12 @@ def _run_baseline(method, task, files, seed, names, profile: Profile) -> dict:
 
 
 def run_bench(suite: str, data_dir: str, out: str, *, profile: str = "cpu", seeds: int = 3,
-              methods: tuple[str, ...] = METHODS, log=print) -> str:
-    """Run (or resume) a suite; returns the path of ``results.md``."""
+              methods: tuple[str, ...] = METHODS, tasks: tuple[str, ...] | None = None,
+              log=print) -> str:
+    """Run (or resume) a suite, or the named ``tasks`` of it; returns the path of ``results.md``.
+
+    Runs already in ``OUT/results.jsonl`` are skipped, checked before each run, so several
+    processes (say, one per core, each with its own ``tasks``) can fill one folder."""
     if suite not in SUITES:
         raise InputError(f"unknown suite {suite!r}; allowed: {', '.join(SUITES)}")
     if profile not in PROFILES:
@@ -203,23 +207,31 @@ def run_bench(suite: str, data_dir: str, out: str, *, profile: str = "cpu", seed
     if bad:
         raise InputError(f"unknown method {bad[0]!r}; allowed: {', '.join(METHODS)}")
     s, prof = SUITES[suite], PROFILES[profile]
+    task_names = [t.name for t in s.tasks]
+    unknown = [t for t in tasks or () if t not in task_names]
+    if unknown:
+        raise InputError(f"suite {suite!r} has no task {unknown[0]!r}; its tasks: {', '.join(task_names)}")
     os.makedirs(out, exist_ok=True)
     results_path = os.path.join(out, "results.jsonl")
-    done = set()
-    if os.path.exists(results_path):
+
+    def done() -> set:
+        if not os.path.exists(results_path):
+            return set()
         with open(results_path) as f:
-            done = {(r["task"], r["method"], r["seed"]) for r in map(json.loads, f)}
+            return {(r["task"], r["method"], r["seed"]) for r in map(json.loads, f)}
     with open(os.path.join(out, "bench.json"), "w") as f:
         json.dump({"suite": suite, "profile": asdict(prof), "profile_name": profile, "seeds": seeds,
                    "methods": list(methods), "data_dir": data_dir, "out": out,
                    "date": time.strftime("%Y-%m-%d"), "machine": _machine()}, f, indent=2)
     for task in s.tasks:
+        if tasks and task.name not in tasks:
+            continue
         _, _, labels, _ = read_labelled(_path(data_dir, task.train), task.alphabet)
         names = label_names(labels)
         for seed in range(seeds):
             files = _splits(task, data_dir, out, seed)
             for method in methods:
-                if (task.name, method, seed) in done:
+                if (task.name, method, seed) in done():
                     continue
                 start = time.perf_counter()
                 if method in ("bert-scratch", "bert-pretrained"):
@@ -234,7 +246,7 @@ def run_bench(suite: str, data_dir: str, out: str, *, profile: str = "cpu", seed
                         result = {"skipped": str(e)}
                 result.update(task=task.name, method=method, seed=seed,
                               seconds=round(time.perf_counter() - start, 1))
-                with open(results_path, "a") as f:
+                with open(results_path, "a") as f:  # one write of one line: safe beside other runners
                     f.write(json.dumps(result) + "\n")
                 log(f"{task.name} {method} seed {seed}: " + (
                     f"test MCC {result['test']['mcc']:.3f}" if "test" in result else result["skipped"]))

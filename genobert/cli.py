@@ -103,6 +103,9 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--methods", default=None, help="comma-separated subset of: kmer-lr, onehot-lr, "
                    "cnn, bert-scratch, bert-pretrained (default: all)")
+    p.add_argument("--tasks", default=None, help="comma-separated tasks of the suite (default: all); "
+                   "runs already in OUT are skipped, so one process per core can share OUT once "
+                   "the suite's pretraining is there")
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(run=_bench)
 
@@ -210,6 +213,7 @@ def _bench(args: argparse.Namespace) -> int:
     methods = tuple(args.methods.split(",")) if args.methods else METHODS
     report = run_bench(args.suite, str(args.data_dir or default_data_dir()), args.out,
                        profile=args.profile, seeds=args.seeds, methods=methods,
+                       tasks=tuple(args.tasks.split(",")) if args.tasks else None,
                        log=lambda line: print(f"genobert: {line}", file=sys.stderr))
     print(report)
     return 0

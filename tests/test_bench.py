@@ -141,3 +141,16 @@ def test_kmer_counter_counts_strings_and_symbol_arrays_alike():
     assert a.shape == b.shape == (2, 4 + 5 + 5)  # 4 letters, 5 distinct 2-mers, 5 distinct 3-mers
     assert sorted(a.sum(1)) == sorted(b.sum(1)) == [5 + 4 + 3] * 2
     assert sorted(map(tuple, a.T)) == sorted(map(tuple, b.T))
+
+
+def test_bench_tasks_subset_and_unknown_task(fake_suite, tmp_path, capsys):
+    from genobert.cli import main
+
+    out = str(tmp_path / "out")
+    with pytest.raises(InputError, match="suite 'fake' has no task 'nope'; its tasks: motif"):
+        bench.run_bench("fake", fake_suite, out, tasks=("nope",), log=lambda _: None)
+    assert main(["bench", "--suite", "quick", "--tasks", "nope", "--data-dir", fake_suite, "--out", out]) == 2
+    assert "its tasks: ecoli_promoter, antimicrobial_peptide" in capsys.readouterr().err
+    bench.run_bench("fake", fake_suite, out, profile="test", seeds=1, methods=("kmer-lr",),
+                    tasks=("motif",), log=lambda _: None)
+    assert [json.loads(line)["method"] for line in open(os.path.join(out, "results.jsonl"))] == ["kmer-lr"]
