@@ -1,0 +1,99 @@
+"""Classification speed: `genobert classify` vs a loop over `transformers.pipeline`, same model and file.
+
+    python benchmarks/classify.py [--reads 4000] [--min-length 100] [--max-length 300] [--preset tiny]
+
+Writes simulated reads (seeded, lengths uniform in [min, max]) as FASTA and a classifier with random
+weights (speed does not depend on them), then classifies the file twice in this process: with
+`genobert.infer.classify` (records read in chunks, windows sorted into token-budget batches) and
+with what a user would write from the HF docs, ``SeqIO.parse`` and
+``pipeline("text-classification")`` called on each record. Both load the same model directory;
+the script checks that they pick the same label for every read. Model loading is not timed.
+Peak memory against input size is `benchmarks/classify_memory.py`. Last line: the speed ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+
+import numpy as np
+
+
+def write_reads(path: str, n: int, lo: int, hi: int, seed: int) -> int:
+    rng = np.random.default_rng(seed)
+    letters = np.frombuffer(b"ACGT", np.uint8)
+    total = 0
+    with open(path, "wb") as f:
+        for i in range(n):
+            seq = letters[rng.integers(0, 4, int(rng.integers(lo, hi + 1)))].tobytes()
+            total += len(seq)
+            f.write(b">read%d\n%s\n" % (i, seq))
+    return total
+
+
+def genobert_labels(model_dir: str, reads: str, device: str) -> list[str]:
+    from genobert.infer import Predictor, classify
+
+    predictor = Predictor(model_dir, device=device)
+    start = time.perf_counter()
+    labels = [p.label for p in classify(model_dir, reads, predictor=predictor)]
+    return labels, time.perf_counter() - start
+
+
+def pipeline_labels(model_dir: str, reads: str, device: str) -> list[str]:
+    from Bio import SeqIO
+    from transformers import pipeline
+
+    pipe = pipeline("text-classification", model=model_dir, tokenizer=model_dir, device=device)
+    start = time.perf_counter()
+    with open(reads) as handle:
+        labels = [pipe(str(rec.seq), truncation=True)[0]["label"] for rec in SeqIO.parse(handle, "fasta")]
+    return labels, time.perf_counter() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reads", type=int, default=4000)
+    ap.add_argument("--min-length", type=int, default=100)
+    ap.add_argument("--max-length", type=int, default=300)
+    ap.add_argument("--preset", default="tiny")
+    args = ap.parse_args()
+    import torch
+    import transformers
+
+    from genobert.train import finetune
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.setdefault("GENOBERT_CACHE", os.path.join(tmp, "cache"))
+        table = os.path.join(tmp, "t.tsv")
+        rng = np.random.default_rng(0)
+        with open(table, "w") as f:
+            f.write("id\tsequence\tlabel\n")
+            f.writelines(f"s{i}\t{''.join(rng.choice(list('ACGT'), 50))}\t{('no', 'yes')[i % 2]}\n"
+                         for i in range(16))
+        model = finetune(table, os.path.join(tmp, "model"), preset=args.preset, epochs=1,
+                         max_len=args.max_length + 2)
+        reads = os.path.join(tmp, "reads.fa")
+        letters = write_reads(reads, args.reads, args.min_length, args.max_length, seed=1)
+        ours, t_ours = genobert_labels(model, reads, device)
+        theirs, t_theirs = pipeline_labels(model, reads, device)
+    agree = np.mean([a == b for a, b in zip(ours, theirs, strict=True)])
+    tokens = letters + 2 * args.reads
+    where = torch.cuda.get_device_name(0) if device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    print(f"# classify, {platform.machine()}, {where}, torch {torch.__version__}, transformers "
+          f"{transformers.__version__}; preset {args.preset}, {args.reads:,} reads of "
+          f"{args.min_length}-{args.max_length} bp, {time.strftime('%Y-%m-%d')}")
+    print("| path | seconds | sequences/s | tokens/s |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, secs in (("genobert classify", t_ours), ("SeqIO + pipeline loop", t_theirs)):
+        print(f"| {name} | {secs:.1f} | {args.reads / secs:,.0f} | {tokens / secs:,.0f} |")
+    print(f"same label for {agree:.1%} of reads")
+    print(f"ratio genobert / pipeline loop: {t_theirs / t_ours:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Pretraining throughput: `genobert pretrain` vs a plain Hugging Face MLM run, same model and data.
+
+    python benchmarks/pretrain.py [--presets tiny,small] [--tokenizers char,kmer:6]
+                                  [--seq-len 256] [--batch-size 32] [--steps 30] [--corpus FASTA]
+
+The plain run is what a user would write from the HF docs: the corpus cut into windows of
+``--seq-len`` tokens, the tokenizer called on each, `DataCollatorForLanguageModeling` (15 %,
+80/10/10) and `Trainer` with its defaults (no bf16, no fused AdamW), on `BertForMaskedLM` with the
+same config. genobert's run is `genobert.train.pretrain` with the same preset, windows, batch and
+steps. Both count real (non-pad) tokens over the Trainer's ``train_runtime``; the two paths alternate
+``--repeat`` times and the best of each is kept.
+
+MFU counts 6·N + 12·L·s·d FLOPs per real token (N the non-embedding parameters, L layers, s the
+window, d the width), against the H200's dense bf16 peak (989 TFLOP/s) on that GPU, and against a
+square matmul measured in the same run (bf16 8192³ on a GPU, fp32 2048³ on a CPU): the practical
+ceiling. Without ``--corpus``, a seeded random genome of ``--mb`` MB. Last line: the smallest
+genobert / plain tokens-per-second ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+H200_BF16_PEAK = 989e12
+
+
+def write_genome(path: str, mb: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    seq = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, int(mb * 1e6))].tobytes()
+    with open(path, "wb") as f:
+        f.write(b">chr1 simulated\n" + b"\n".join(seq[i: i + 80] for i in range(0, len(seq), 80)) + b"\n")
+
+
+def flops_per_token(config, seq_len: int) -> float:
+    from transformers import BertForMaskedLM
+
+    model = BertForMaskedLM(config)
+    embed = sum(p.numel() for n, p in model.named_parameters() if "embeddings" in n)
+    n = sum(p.numel() for p in model.parameters()) - embed
+    return 6 * n + 12 * config.num_hidden_layers * seq_len * config.hidden_size
+
+
+def matmul_ceiling() -> tuple[float, str]:
+    """FLOP/s of one square matmul, measured here: the practical peak of this device."""
+    cuda = torch.cuda.is_available()
+    size, dtype = (8192, torch.bfloat16) if cuda else (2048, torch.float32)
+    device = "cuda" if cuda else "cpu"
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    for _ in range(2):
+        a @ b
+    if cuda:
+        torch.cuda.synchronize()
+    reps, start = 10 if cuda else 3, time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    if cuda:
+        torch.cuda.synchronize()
+    seconds = (time.perf_counter() - start) / reps
+    return 2 * size**3 / seconds, f"{str(dtype).removeprefix('torch.')} {size}³ matmul"
+
+
+def genobert_run(corpus: str, out: str, preset: str, tokenizer: str, args) -> tuple[float, object]:
+    import json
+
+    from genobert.train import pretrain
+
+    pretrain(corpus, out, preset=preset, tokenizer=tokenizer, seq_len=args.seq_len,
+             max_steps=args.steps, batch_size=args.batch_size, save_steps=10**9, logging_steps=10**9)
+    meta = json.load(open(os.path.join(out, "genobert.json")))
+    from transformers import AutoConfig
+
+    return meta["training"]["metrics"]["tokens_per_second"], AutoConfig.from_pretrained(out)
+
+
+def plain_hf_run(corpus: str, out: str, config, tokenizer: str, args) -> float:
+    """The documented HF recipe on the same windows (no genobert code past building the
+    tokenizer, which is a plain `PreTrainedTokenizerFast`)."""
+    from transformers import (BertForMaskedLM, DataCollatorForLanguageModeling, Trainer,
+                              TrainingArguments)
+
+    from genobert.io import read_records
+    from genobert.tokenize import TokenizerSpec, build_tokenizer
+
+    spec = TokenizerSpec.parse(tokenizer)
+    tok = build_tokenizer(spec, "dna", None)
+    letters = (args.seq_len - 2 - 1) * (spec.stride if spec.kind == "kmer" else 1) + (spec.k if spec.kind == "kmer" else 1)
+    genome = "".join(r.seq for r in read_records(corpus, alphabet="dna"))
+    need = args.steps * args.batch_size
+    step = max(1, (len(genome) - letters) // need)
+    texts = [tok.to_text(genome[i: i + letters]) for i in range(0, step * need, step)][:need]
+    hf = tok.hf
+    encoded = [{"input_ids": ids} for ids in hf(texts, truncation=True, max_length=args.seq_len)["input_ids"]]
+    collator = DataCollatorForLanguageModeling(hf, mlm_probability=0.15)
+    torch.manual_seed(0)
+    trainer = Trainer(model=BertForMaskedLM(config), data_collator=collator, train_dataset=encoded,
+                      args=TrainingArguments(out, per_device_train_batch_size=args.batch_size,
+                                             max_steps=args.steps, report_to=[], save_strategy="no",
+                                             logging_steps=10**9, disable_tqdm=True))
+    runtime = trainer.train().metrics["train_runtime"]
+    return sum(len(e["input_ids"]) for e in encoded) / runtime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", default="tiny,small")
+    parser.add_argument("--tokenizers", default="char,kmer:6")
+    parser.add_argument("--seq-len", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--corpus", default=None, help="a DNA FASTA (default: a simulated genome)")
+    parser.add_argument("--mb", type=float, default=2.0)
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each path, best kept")
+    args = parser.parse_args()
+    ceiling, ceiling_name = matmul_ceiling()
+    cuda = torch.cuda.is_available()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.setdefault("GENOBERT_CACHE", os.path.join(tmp, "cache"))
+        corpus = args.corpus or os.path.join(tmp, "genome.fa")
+        if not args.corpus:
+            write_genome(corpus, args.mb, seed=0)
+        for preset in args.presets.split(","):
+            for tokenizer in args.tokenizers.split(","):
+                name = f"{preset}-{tokenizer.replace(':', '')}"
+                fast, plain = [], []
+                for r in range(args.repeat):  # alternating, so neither path gets a warmer machine
+                    tps, config = genobert_run(corpus, os.path.join(tmp, f"{name}-{r}"), preset, tokenizer, args)
+                    fast.append(tps)
+                    config.architectures = None
+                    plain.append(plain_hf_run(corpus, os.path.join(tmp, f"{name}-hf{r}"), config, tokenizer, args))
+                fast, plain = max(fast), max(plain)
+                flops = flops_per_token(config, args.seq_len)
+                rows.append((preset, tokenizer, config.vocab_size, fast, plain, flops))
+    device = torch.cuda.get_device_name(0) if cuda else f"CPU, {torch.get_num_threads()} threads"
+    print(f"# pretrain, {platform.machine()}, {device}, torch {torch.__version__}; window "
+          f"{args.seq_len}, batch {args.batch_size}, {args.steps} steps, best of {args.repeat}, "
+          f"{time.strftime('%Y-%m-%d')}; ceiling: {ceiling_name} = "
+          f"{ceiling / 1e12:.3f} TFLOP/s")
+    peak = " | MFU (989 TFLOP/s)" if cuda else ""
+    print(f"| preset | tokenizer | vocab | genobert tokens/s | plain HF tokens/s | ratio | "
+          f"genobert TFLOP/s | of ceiling{peak} |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---:" + (" | ---:" if cuda else "") + " |")
+    for preset, tokenizer, vocab, fast, plain, flops in rows:
+        mfu = f" | {fast * flops / H200_BF16_PEAK:.1%}" if cuda else ""
+        print(f"| {preset} | {tokenizer} | {vocab:,} | {fast:,.0f} | {plain:,.0f} | {fast / plain:.2f}x | "
+              f"{fast * flops / 1e12:.4f} | {fast * flops / ceiling:.1%}{mfu} |")
+    print(f"smallest ratio genobert / plain HF: {min(r[3] / r[4] for r in rows):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
