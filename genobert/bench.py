@@ -21,8 +21,8 @@ import numpy as np
 from .baselines import BASELINES, Split
 from .errors import InputError
 from .io import read_records
-from .train import (classification_metrics, finetune, label_names, pretrain, read_labelled,
-                    stratified_split)
+from .tasks import classification_metrics
+from .train import finetune, label_names, pretrain, read_labelled, stratified_split
 
 METHODS = ("kmer-lr", "onehot-lr", "cnn", "bert-scratch", "bert-pretrained", "bert-english")
 

@@ -54,16 +54,30 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in DIR")
     p.set_defaults(run=_pretrain)
 
-    p = sub.add_parser("finetune", help="fine-tune a [CLS] classifier on a labelled table",
-                       description="Fine-tune a sequence classifier on a TSV/CSV with 'sequence' "
-                       "and 'label' columns, from a pretrained model directory or from scratch "
-                       "(the same config, random weights). Writes DIR/metrics.json.")
+    p = sub.add_parser("finetune", help="fine-tune a classifier, regressor or per-letter tagger",
+                       description="Fine-tune on a TSV/CSV with 'sequence' and 'label' (or "
+                       "--label-column) columns, from a pretrained model directory or from scratch "
+                       "(the same config, random weights): a class per sequence from [CLS], a "
+                       "number per sequence (--task regression), or a class per letter (--task "
+                       "token). Writes DIR/metrics.json.")
     p.add_argument("--train", required=True, metavar="FILE")
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--valid", metavar="FILE", help="default: 10%% of train, stratified, seeded")
     p.add_argument("--test", metavar="FILE")
     p.add_argument("--init", default="scratch", metavar="DIR|scratch",
                    help="pretrained model directory, or scratch (default)")
+    p.add_argument("--task", default="sequence", choices=["sequence", "regression", "token", "pair"],
+                   help="sequence: a class per sequence (default); regression: a number per "
+                   "sequence; token: a class per letter, given as a string of one-character "
+                   "labels; pair: a class per pair of sequences")
+    p.add_argument("--label-column", default="label", metavar="NAME",
+                   help="the column of the targets (default: label; e.g. ss3 for secondary structure)")
+    p.add_argument("--mask-column", default=None, metavar="NAME",
+                   help="--task token: a 0/1 string per letter; 0 leaves the letter out of loss and scores")
+    p.add_argument("--pair-columns", default="sequence_a,sequence_b", metavar="A,B",
+                   help="--task pair: the two columns (default: sequence_a,sequence_b)")
+    p.add_argument("--sequences", metavar="FILE", help="--task pair: a FASTA/TSV of named "
+                   "sequences; the pair columns then hold their ids")
     _model_options(p, " (with --init scratch; a pretrained directory brings its own)")
     p.add_argument("--max-len", type=int, default=0, help="tokens per window (default: the pretrained one, or 512)")
     p.add_argument("--epochs", type=int, default=10)
@@ -75,11 +89,14 @@ def create_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_finetune)
 
     p = sub.add_parser("classify", help="classify the records of sequence files into a TSV",
-                       description="Apply a fine-tuned classifier to FASTA / FASTQ / TSV files "
-                       "(plain, .gz, .bz2, '-' = stdin). Writes a TSV: id, label, prob_<class>... "
-                       "(and file first when several inputs), one row per record in input order. "
-                       "Streaming: memory does not grow with the input.")
+                       description="Apply a fine-tuned model to FASTA / FASTQ / TSV files "
+                       "(plain, .gz, .bz2, '-' = stdin). Writes a TSV, one row per record in input "
+                       "order (and file first when several inputs): id, label, prob_<class>... for "
+                       "a classifier; id, value for --task regression; id, labels (one character "
+                       "per letter) for --task token. Streaming: memory does not grow with the input.")
     _infer_options(p, "OUT.tsv")
+    p.add_argument("--sequences", metavar="FILE", help="pair models: the sequence file whose ids "
+                   "the pair tables name (as in training)")
     p.set_defaults(run=_classify)
 
     p = sub.add_parser("embed", help="embed the records of sequence files into HDF5",
@@ -181,6 +198,8 @@ def _finetune(args: argparse.Namespace) -> int:
     from .train import finetune
 
     out = finetune(args.train, args.out, valid=args.valid, test=args.test, init=args.init,
+                   task=args.task, label_column=args.label_column, mask_column=args.mask_column,
+                   pair_columns=args.pair_columns, sequences=args.sequences,
                    preset=args.preset, tokenizer=args.tokenizer, alphabet=args.alphabet,
                    max_len=args.max_len, epochs=args.epochs, batch_size=args.batch_size,
                    lr=args.lr, patience=args.patience, seed=args.seed, resume=args.resume)
@@ -192,7 +211,8 @@ def _classify(args: argparse.Namespace) -> int:
     from .infer import write_classification
 
     print(write_classification(args.model, args.inputs, args.out, batch_tokens=args.batch_tokens,
-                               device=args.device, on_invalid=args.on_invalid, quiet=args.quiet),
+                               device=args.device, on_invalid=args.on_invalid, quiet=args.quiet,
+                               sequences=args.sequences),
           file=sys.stderr)
     return 0
 

@@ -260,12 +260,6 @@ class LabelledWindows(torch.utils.data.Dataset):
         return {"input_ids": self.windows[j], "labels": self.labels[j]}
 
 
-def collate_labelled(samples: list[dict]) -> dict:
-    ids, attention = pad([s["input_ids"] for s in samples])
-    return {"input_ids": ids, "attention_mask": attention,
-            "labels": torch.tensor([s["labels"] for s in samples], dtype=torch.int64)}
-
-
 def average_windows(logits: np.ndarray, seq_index: np.ndarray, num_sequences: int) -> np.ndarray:
     """Mean of the window logits of each sequence: (num_sequences, classes)."""
     sums = np.zeros((num_sequences, logits.shape[1]), dtype=np.float64)

@@ -17,7 +17,8 @@ from .baselines import KmerLR, Split
 from .errors import InputError
 from .infer import write_classification
 from .simulate import write_demo_data
-from .train import classification_metrics, finetune, label_names, pretrain, read_labelled
+from .tasks import classification_metrics
+from .train import finetune, label_names, pretrain, read_labelled
 
 PRETRAIN = dict(preset="tiny", seq_len=128, max_steps=200, batch_size=32, lr=2e-3, save_steps=200,
                 logging_steps=20)

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .alphabets import Cleaner, Policy
-from .data import average_windows, window_starts, windows_of
+from .data import window_starts
 from .errors import InputError
-from .io import atomic_output, read_records
+from .io import Record, atomic_output, read_records
 from .model import forward_windows, load_model, read_meta
 from .tokenize import CLS_ID, SEP_ID, load_tokenizer
-from .train import softmax
+from .tasks import TASKS, get_task, read_pairs, softmax, window_logits
 
 POOLINGS = ("cls", "mean", "tokens")
 CHUNK_RECORDS = 1024  # records read, tokenized and batched together
@@ -32,12 +32,18 @@ CHUNK_RECORDS = 1024  # records read, tokenized and batched together
 
 @dataclass
 class Prediction:
-    """The class of one record: its file, id, label name and the probability of every class."""
+    """What a model says of one record: its file and id, and
+
+    - sequence task: ``label`` the class, ``probs`` (classes,) summing to 1;
+    - regression: ``label`` the value as text, ``probs`` (1,) the value;
+    - token task: ``label`` one label character per letter, ``probs`` (letters,) the probability
+      of each letter's label.
+    """
 
     file: str
     id: str
     label: str
-    probs: np.ndarray  # (classes,) float32, sums to 1
+    probs: np.ndarray  # float32
     true_label: str | None = None  # the input's own label column, if it had one
 
 
@@ -49,9 +55,12 @@ class Predictor:
 
         meta = read_meta(model_dir)
         self.meta, self.model_dir = meta, os.fspath(model_dir)
-        if kind == "classifier" and meta.get("task") != "sequence":
-            raise InputError("not a fine-tuned classifier (genobert.json task is "
+        if kind == "classifier" and meta.get("task") not in TASKS:
+            raise InputError("not a fine-tuned model (genobert.json task is "
                              f"{meta.get('task')!r}); `genobert finetune` makes one", path=self.model_dir)
+        self.task = get_task(meta["task"]) if kind == "classifier" else None
+        if self.task is not None:
+            kind = self.task.head
         self.tokenizer = load_tokenizer(model_dir)
         self.alphabet = meta["alphabet"]
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -72,6 +81,17 @@ def _chunks(inputs: list[str], cleaner: Cleaner, size: int) -> Iterator[list[tup
         yield chunk
 
 
+def _pair_chunks(paths: list[str], p: Predictor, cleaner: Cleaner,
+                 sequences: str | None) -> Iterator[list[tuple[str, Record]]]:
+    columns = tuple(p.meta.get("pair_columns", "sequence_a,sequence_b").split(","))
+    for path in paths:
+        data = read_pairs(path, p.alphabet, columns, None, sequences, cleaner)
+        rows = [(os.fspath(path), Record(i, pair, None, line))  # seq holds the pair here
+                for i, pair, line in zip(data.ids, data.seqs, data.lines, strict=True)]
+        for start in range(0, len(rows), CHUNK_RECORDS):
+            yield rows[start: start + CHUNK_RECORDS]
+
+
 def _check_inputs(inputs: str | Iterable[str]) -> list[str]:
     paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     if not paths:
@@ -83,27 +103,40 @@ def _check_inputs(inputs: str | Iterable[str]) -> list[str]:
 
 def classify(model_dir: str, inputs: str | Iterable[str], *, batch_tokens: int = 16384,
              device: str | None = None, on_invalid: Policy = "error",
-             cleaner: Cleaner | None = None, predictor: Predictor | None = None) -> Iterator[Prediction]:
+             cleaner: Cleaner | None = None, predictor: Predictor | None = None,
+             sequences: str | None = None) -> Iterator[Prediction]:
     """Yield a `Prediction` per input record, in input order.
 
     ``inputs``: FASTA / FASTQ / TSV files (plain, .gz, .bz2, '-' for stdin). Records with letters
     outside the model's alphabet follow ``on_invalid`` (pass a `Cleaner` to read its report).
+    A pair model reads tables of pairs (its training's pair columns), sequences or, with
+    ``sequences`` (a sequence file), ids; each table is read whole before it is classified.
     """
     paths = _check_inputs(inputs)
     p = predictor or Predictor(model_dir, device=device)
     cleaner = cleaner or Cleaner(p.alphabet, on_invalid)
-    for chunk in _chunks(paths, cleaner, CHUNK_RECORDS):
-        windows, seq_index = [], []
-        for i, (_, rec) in enumerate(chunk):
-            ws = windows_of(p.tokenizer.encode(rec.seq, add_special_tokens=False), p.window)
-            windows.extend(ws)
-            seq_index.extend([i] * len(ws))
-        logits = np.zeros((len(windows), p.model.config.num_labels), dtype=np.float32)
-        for idx, out in forward_windows(p.model, windows, batch_tokens=batch_tokens):
-            logits[idx] = out
-        probs = softmax(average_windows(logits, np.asarray(seq_index), len(chunk))).astype(np.float32)
-        for (path, rec), pr in zip(chunk, probs, strict=True):
-            yield Prediction(path, rec.id, p.labels[int(pr.argmax())], pr, rec.label)
+    task = p.task
+    chunks = (_pair_chunks(paths, p, cleaner, sequences) if task.name == "pair"
+              else _chunks(paths, cleaner, CHUNK_RECORDS))
+    for chunk in chunks:
+        seqs = [rec.seq for _, rec in chunk]
+        blank = [np.zeros(len(s), np.int64) for s in seqs] if task.name == "token" else [0] * len(seqs)
+        dataset = task.dataset(seqs, blank, p.tokenizer, p.window)
+        outputs = task.predict(window_logits(p.model, dataset, batch_tokens), dataset)
+        for (path, rec), out in zip(chunk, outputs, strict=True):
+            yield _prediction(task.name, p.labels, path, rec, out)
+
+
+def _prediction(task: str, labels: list[str], path: str, rec, out: np.ndarray) -> Prediction:
+    if task == "regression":
+        return Prediction(path, rec.id, f"{out[0]:.6g}", out.astype(np.float32), rec.label)
+    if task == "token":
+        probs = softmax(out)
+        best = probs.argmax(1)
+        return Prediction(path, rec.id, "".join(labels[k] for k in best),
+                          probs[np.arange(len(best)), best].astype(np.float32), rec.label)
+    probs = softmax(out[None])[0].astype(np.float32)
+    return Prediction(path, rec.id, labels[int(probs.argmax())], probs, rec.label)
 
 
 def embed(model_dir: str, inputs: str | Iterable[str], *, pooling: str = "cls", layer: int = -1,
@@ -203,22 +236,26 @@ class _Progress:
 
 def write_classification(model_dir: str, inputs, out: str, *, batch_tokens: int = 16384,
                          device: str | None = None, on_invalid: Policy = "error",
-                         quiet: bool = False) -> str:
-    """`classify` into a TSV (``id  label  prob_<class>...``, a ``file`` column first when several
-    inputs), written atomically. Returns the summary line (with accuracy when inputs carry labels)."""
+                         quiet: bool = False, sequences: str | None = None) -> str:
+    """`classify` into a TSV (``id  label  prob_<class>...``; ``id  value`` for regression, ``id
+    labels`` for token tasks; a ``file`` column first when several inputs), written atomically. Returns the summary line (with accuracy when inputs carry labels)."""
     paths = _check_inputs(inputs)
     p = Predictor(model_dir, device=device)
     cleaner = Cleaner(p.alphabet, on_invalid)
     progress = _Progress("classified", quiet)
     several = len(paths) > 1
     right = labelled = 0
+    columns = {"regression": ["value"], "token": ["labels"]}.get(
+        p.task.name, ["label"] + [f"prob_{c}" for c in p.labels])
     with atomic_output(out, "w", newline="") as f:
-        f.write("\t".join((["file"] if several else []) + ["id", "label"] +
-                          [f"prob_{c}" for c in p.labels]) + "\n")
-        for pred in classify(model_dir, paths, batch_tokens=batch_tokens, cleaner=cleaner, predictor=p):
-            cells = ([pred.file] if several else []) + [pred.id, pred.label] + [f"{x:.6g}" for x in pred.probs]
+        f.write("\t".join((["file"] if several else []) + ["id"] + columns) + "\n")
+        for pred in classify(model_dir, paths, batch_tokens=batch_tokens, cleaner=cleaner, predictor=p,
+                             sequences=sequences):
+            cells = ([pred.file] if several else []) + [pred.id, pred.label]
+            if p.task.name in ("sequence", "pair"):
+                cells += [f"{x:.6g}" for x in pred.probs]
             f.write("\t".join(cells) + "\n")
-            if pred.true_label is not None:
+            if pred.true_label is not None and p.task.name == "sequence":
                 labelled += 1
                 right += pred.true_label == pred.label
             progress.step()

@@ -87,13 +87,14 @@ def check_safetensors(model_dir: str | os.PathLike) -> None:
 
 
 def load_model(model_dir: str | os.PathLike, kind: str = "classifier", **kwargs):
-    """A saved model, safetensors only: ``kind`` is 'classifier', 'mlm' or 'encoder'."""
-    from transformers import AutoModel, AutoModelForMaskedLM, AutoModelForSequenceClassification
+    """A saved model, safetensors only: ``kind`` is 'classifier', 'token', 'mlm' or 'encoder'."""
+    from transformers import (AutoModel, AutoModelForMaskedLM, AutoModelForSequenceClassification,
+                              AutoModelForTokenClassification)
     from transformers.utils import logging
 
     check_safetensors(model_dir)
     cls = {"classifier": AutoModelForSequenceClassification, "mlm": AutoModelForMaskedLM,
-           "encoder": AutoModel}[kind]
+           "encoder": AutoModel, "token": AutoModelForTokenClassification}[kind]
     if kind == "encoder":
         kwargs.setdefault("add_pooling_layer", False)  # embeddings come from hidden states
     # an encoder from an MLM checkpoint drops the MLM head: expected, so no load report
@@ -125,12 +126,14 @@ def save_model_dir(model, tokenizer: SequenceTokenizer, out: str | os.PathLike, 
 
 
 def forward_windows(model, windows: list[np.ndarray], *, batch_tokens: int = 16384,
-                    hidden: str | None = None, layer: int = -1):
+                    hidden: str | None = None, layer: int = -1,
+                    segments: list[np.ndarray] | None = None):
     """Run ``model`` on windows in token-budget batches; yield ``(indices, output)`` per batch.
 
     ``output`` is float32 on the CPU: the logits, or with ``hidden='cls'|'mean'|'tokens'`` the
     hidden states of ``layer`` pooled ([CLS], the mean over real tokens, or all of them as a list).
-    bf16 autocast on CUDA; a CUDA out-of-memory error halves the budget and retries the batch.
+    ``segments``: token type ids per window (sequence pairs). bf16 autocast on CUDA; a CUDA
+    out-of-memory error halves the budget and retries the batch.
     """
     import torch
 
@@ -140,11 +143,12 @@ def forward_windows(model, windows: list[np.ndarray], *, batch_tokens: int = 163
     while pending:
         idx = pending.pop()
         ids, attention = pad([windows[i] for i in idx])
+        extra = {"token_type_ids": pad([segments[i] for i in idx])[0].to(device)} if segments else {}
         try:
             with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16,
                                                         enabled=device.type == "cuda"):
                 out = model(input_ids=ids.to(device), attention_mask=attention.to(device),
-                            output_hidden_states=hidden is not None)
+                            output_hidden_states=hidden is not None, **extra)
         except torch.cuda.OutOfMemoryError:
             if len(idx) == 1:
                 raise

@@ -14,12 +14,13 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .data import (LabelledWindows, MLMCollator, WindowDataset, average_windows, collate_labelled,
-                   prepare_corpus)
+from .data import MLMCollator, WindowDataset, prepare_corpus
 from .errors import InputError
 from .io import read_records
-from .model import (build_config, forward_windows, load_model, provenance, read_meta,
+from .model import (build_config, load_model, provenance, read_meta,
                     save_model_dir)
+from .tasks import (Labelled, class_names, get_task,
+                    read_labelled_file, window_logits)
 from .tokenize import SequenceTokenizer, TokenizerSpec, build_tokenizer, load_tokenizer
 
 
@@ -175,87 +176,44 @@ class FinetuneConfig:
     lr: float = 5e-5  # BERT's fine-tuning rate
     warmup: float = 0.1
     weight_decay: float = 0.01
-    patience: int = 3  # epochs without a better validation MCC before stopping
+    task: str = "sequence"  # sequence | regression | token (see genobert.tasks)
+    label_column: str = "label"  # the table column holding the targets
+    mask_column: str | None = None  # --task token: 0/1 per letter, 0 = left out of loss and scores
+    pair_columns: str = "sequence_a,sequence_b"  # --task pair: the two columns
+    sequences: str | None = None  # --task pair: a sequence file; the pair columns then hold its ids
+    patience: int = 3  # epochs without a better validation score (MCC, Spearman, macro-F1)
     valid_fraction: float = 0.1  # carved from train (stratified, seeded) when no valid file
     seed: int = 0
     resume: bool = False
 
 
-def read_labelled(path: str, alphabet: str) -> tuple[list[str], list[str], list[int]]:
-    """ids, sequences and lines of a labelled file; every record must have a label."""
-    ids, seqs, labels, lines = [], [], [], []
-    for rec in read_records(path, alphabet=alphabet, unique_ids=True):
-        if rec.label is None:
-            raise InputError("no 'label' column: fine-tuning needs a table with 'sequence' and "
-                             "'label'", path=path, line=1)
-        ids.append(rec.id)
-        seqs.append(rec.seq)
-        labels.append(rec.label)
-        lines.append(rec.line)
-    return ids, seqs, labels, lines
+def read_labelled(path: str, alphabet: str) -> tuple[list[str], list[str], list[str], list[int]]:
+    """ids, sequences, labels and lines of a labelled file; every record must have a label."""
+    data = read_labelled_file(path, alphabet)
+    return data.ids, data.seqs, data.targets, data.lines
 
 
 def label_names(labels: list[str]) -> list[str]:
     """Sorted class names; numerically when all are integers ('2' before '10')."""
-    names = sorted(set(labels))
-    if all(n.lstrip("-").isdigit() for n in names):
-        names.sort(key=int)
-    return names
+    return class_names(labels)
 
 
-def _encode_labels(path, labels, lines, names) -> list[int]:
-    index = {n: i for i, n in enumerate(names)}
-    out = []
-    for label, line in zip(labels, lines, strict=True):
-        if label not in index:
-            raise InputError(f"label {label!r} is not among the training labels ({', '.join(names)})",
-                             path=path, line=line)
-        out.append(index[label])
-    return out
-
-
-def stratified_split(n: int, labels: list[int], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(n: int, labels: list, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Train and validation indices; stratified by class when every class has two members
+    (``labels`` of any other kind, e.g. numbers or per-letter arrays, give a plain random split)."""
     from sklearn.model_selection import train_test_split
 
     idx = np.arange(n)
-    counts = np.bincount(labels)
-    classes = int((counts > 0).sum())
-    stratify = labels if counts[counts > 0].min() >= 2 else None
-    size = max(int(np.ceil(fraction * n)), classes if stratify is not None else 1)
+    strata = labels if labels and isinstance(labels[0], (int, np.integer)) else None
+    classes = len(set(strata)) if strata is not None else 1
+    if strata is not None and min(np.bincount(strata)[np.bincount(strata) > 0]) < 2:
+        strata = None
+    size = max(int(np.ceil(fraction * n)), classes if strata is not None else 1)
     if n - size < classes:
         raise InputError(f"too few rows ({n}) to hold out a validation set and keep every class "
                          "in training; give --valid FILE")
-    train, valid = train_test_split(idx, test_size=size, random_state=seed, stratify=stratify)
+    train, valid = train_test_split(idx, test_size=size, random_state=seed, stratify=strata)
     return np.sort(train), np.sort(valid)
-
-
-def classification_metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
-    """accuracy, MCC, macro-F1 and AUROC (binary, or one-vs-rest macro) where defined."""
-    from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef, roc_auc_score
-
-    pred = probs.argmax(1)
-    out = {"n": int(len(labels)), "accuracy": float(accuracy_score(labels, pred)),
-           "mcc": float(matthews_corrcoef(labels, pred)),
-           "macro_f1": float(f1_score(labels, pred, average="macro"))}
-    present = np.unique(labels)
-    if len(present) == probs.shape[1] and len(present) > 1:
-        out["auroc"] = float(roc_auc_score(labels, probs[:, 1]) if probs.shape[1] == 2 else
-                             roc_auc_score(labels, probs, multi_class="ovr", average="macro"))
-    return out
-
-
-def predict_windows(model, dataset: LabelledWindows, batch_tokens: int = 16384) -> np.ndarray:
-    """Class probabilities per sequence: softmax of the window logits averaged per sequence."""
-    model.eval()
-    logits = np.zeros((len(dataset), model.config.num_labels), dtype=np.float32)
-    for idx, out in forward_windows(model, dataset.windows, batch_tokens=batch_tokens):
-        logits[idx] = out
-    return softmax(average_windows(logits, dataset.seq_index, dataset.num_sequences))
-
-
-def softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
 
 
 def finetune(train: str, out: str, *, valid: str | None = None, test: str | None = None,
@@ -268,9 +226,10 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     tokenizer, so the two differ only in their initial weights.
     """
     import torch
-    from transformers import BertForSequenceClassification, EarlyStoppingCallback, Trainer
+    from transformers import EarlyStoppingCallback, Trainer
 
     cfg = _config(FinetuneConfig, settings)
+    task = get_task(cfg.task)
     pretrained = cfg.init != "scratch"
     if pretrained:
         meta = read_meta(cfg.init)
@@ -280,65 +239,68 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     else:
         alphabet = cfg.alphabet
         max_len = cfg.max_len or 512
-    _, seqs, raw_labels, lines = read_labelled(train, alphabet)
-    names = label_names(raw_labels)
-    if len(names) < 2:
-        raise InputError(f"only one label ({names[0]!r}); a classifier needs at least two", path=train)
-    y = _encode_labels(train, raw_labels, lines, names)
-    if not pretrained:
-        tok = build_tokenizer(cfg.tokenizer, alphabet, seqs)  # a BPE learns from the training set
-    if valid:
-        _, v_seqs, v_raw, v_lines = read_labelled(valid, alphabet)
-        v_y = _encode_labels(valid, v_raw, v_lines, names)
-        t_seqs, t_y = seqs, y
-    else:
-        tr, va = stratified_split(len(seqs), y, cfg.valid_fraction, cfg.seed)
-        t_seqs, t_y = [seqs[i] for i in tr], [y[i] for i in tr]
-        v_seqs, v_y = [seqs[i] for i in va], [y[i] for i in va]
-    if test:  # read (and checked) before training, not after
-        _, s_seqs, s_raw, s_lines = read_labelled(test, alphabet)
-        test_split = (s_seqs, _encode_labels(test, s_raw, s_lines, names))
-    labels = {"id2label": dict(enumerate(names)), "label2id": {n: i for i, n in enumerate(names)}}
-    torch.manual_seed(cfg.seed)
-    if pretrained:
-        model = load_model(cfg.init, "classifier", num_labels=len(names), **labels)
-    else:
-        model = BertForSequenceClassification(build_config(cfg.preset, tok, num_labels=len(names), **labels))
-    max_len = min(max_len, model.config.max_position_embeddings)
-    train_ds = LabelledWindows(t_seqs, t_y, tok, max_len)
-    valid_ds = LabelledWindows(v_seqs, v_y, tok, max_len)
 
-    def compute_metrics(pred) -> dict:  # the validation set, windows averaged per sequence
+    def read(path: str) -> Labelled:
+        return task.read(path, alphabet, cfg)
+
+    data = read(train)  # every input is read and checked before training starts
+    names = task.class_names(data)
+    y = task.encode(data, names)
+    if not pretrained:
+        letters = [x for s in data.seqs for x in (s if isinstance(s, tuple) else (s,))]
+        tok = build_tokenizer(cfg.tokenizer, alphabet, letters)  # a BPE learns from the training set
+    task.check_tokenizer(tok)
+    if valid:
+        v_data = read(valid)
+        t_seqs, t_y, v_seqs, v_y = data.seqs, y, v_data.seqs, task.encode(v_data, names)
+    else:
+        tr, va = stratified_split(len(data.seqs), y, cfg.valid_fraction, cfg.seed)
+        t_seqs, t_y = [data.seqs[i] for i in tr], [y[i] for i in tr]
+        v_seqs, v_y = [data.seqs[i] for i in va], [y[i] for i in va]
+    splits = {"train": (t_seqs, t_y), "valid": (v_seqs, v_y)}
+    if test:
+        s_data = read(test)
+        splits["test"] = (s_data.seqs, task.encode(s_data, names))
+    torch.manual_seed(cfg.seed)
+    head = task.config(names)
+    if pretrained:
+        model = load_model(cfg.init, task.head, **head)
+    else:
+        model = task.model_class()(build_config(cfg.preset, tok, **head))
+    max_len = min(max_len, model.config.max_position_embeddings)
+    train_ds, valid_ds = task.dataset(t_seqs, t_y, tok, max_len), task.dataset(v_seqs, v_y, tok, max_len)
+
+    def compute_metrics(pred) -> dict:  # the validation set, windows put together per sequence
         logits = pred.predictions[0] if isinstance(pred.predictions, tuple) else pred.predictions
-        mean = average_windows(logits, valid_ds.seq_index, valid_ds.num_sequences)
-        return classification_metrics(softmax(mean), np.asarray(v_y))
+        per_window = [logits[j, : len(w)] if logits.ndim == 3 else logits[j]
+                      for j, w in enumerate(valid_ds.windows)]
+        return task.score(task.predict(per_window, valid_ds), v_y)
 
     args = _training_args(out, cfg, num_train_epochs=cfg.epochs, eval_strategy="epoch",
                           save_strategy="epoch", logging_strategy="steps", logging_steps=10,
-                          load_best_model_at_end=True, metric_for_best_model="mcc",
+                          load_best_model_at_end=True, metric_for_best_model=task.metric,
                           greater_is_better=True)
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=valid_ds,
-                      data_collator=collate_labelled, compute_metrics=compute_metrics,
+                      data_collator=task.collate, compute_metrics=compute_metrics,
                       callbacks=[EarlyStoppingCallback(early_stopping_patience=cfg.patience)])
     trainer.train(resume_from_checkpoint=_last_checkpoint(out) if cfg.resume else None)
     if not trainer.is_world_process_zero():
         return out
     model = trainer.model
-    splits = {"train": (t_seqs, t_y), "valid": (v_seqs, v_y)}
-    if test:
-        splits["test"] = test_split
     metrics = {}
     for split, (s, lab) in splits.items():
-        probs = predict_windows(model, LabelledWindows(s, lab, tok, max_len))
-        metrics[split] = classification_metrics(probs, np.asarray(lab))
+        dataset = task.dataset(s, lab, tok, max_len)
+        metrics[split] = task.score(task.predict(window_logits(model, dataset), dataset), lab)
     history = trainer.state.log_history
     metrics["loss_curve"] = [{"step": h["step"], "loss": h["loss"]} for h in history if "loss" in h]
     metrics["valid_curve"] = [{"step": h["step"], "epoch": h.get("epoch"), "loss": h["eval_loss"],
                                "mcc": h.get("eval_mcc")} for h in history if "eval_loss" in h]
     metrics["best_checkpoint"] = trainer.state.best_model_checkpoint
     files = [train] + [f for f in (valid, test) if f]
-    meta = {"task": "sequence", "labels": names, "window": max_len,
-            "window_overlap": "half; logits averaged per sequence",
+    meta = {"task": task.name, "labels": names, "window": max_len,
+            **({"pair_columns": cfg.pair_columns} if task.name == "pair" else {}),
+            "window_overlap": "half; logits averaged per sequence"
+                              + (" and per letter" if task.name == "token" else ""),
             "training": {"kind": "finetune", "config": asdict(cfg), "init": cfg.init,
                          **provenance(files, seed=cfg.seed)}}
     save_model_dir(model, tok, out, meta)

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 import genobert.infer as infer
+import genobert.model as model_module
 from genobert.cli import main
 from genobert.infer import Predictor, classify, embed_arrays, write_classification, write_embeddings
 
@@ -112,7 +113,7 @@ def test_interrupted_runs_leave_no_output(models, tmp_path, monkeypatch):
     out_tsv, out_h5 = tmp_path / "p.tsv", tmp_path / "e.h5"
     out_tsv.write_text("previous results\n")
     calls = {"n": 0}
-    real = infer.forward_windows
+    real = model_module.forward_windows
 
     def dying(*args, **kwargs):
         for item in real(*args, **kwargs):
@@ -122,7 +123,8 @@ def test_interrupted_runs_leave_no_output(models, tmp_path, monkeypatch):
             yield item
 
     monkeypatch.setattr(infer, "CHUNK_RECORDS", 8)
-    monkeypatch.setattr(infer, "forward_windows", dying)
+    monkeypatch.setattr(infer, "forward_windows", dying)  # embed
+    monkeypatch.setattr(model_module, "forward_windows", dying)  # classify, through the task
     with pytest.raises(KeyboardInterrupt):
         write_classification(models["clf"], models["table"], str(out_tsv), batch_tokens=64, quiet=True)
     calls["n"] = 0
@@ -146,4 +148,4 @@ def test_bad_records_follow_the_policy(models, tmp_path, capsys):
 
 def test_a_pretrained_directory_is_not_a_classifier(models, tmp_path, capsys):
     assert main(["classify", models["pre"], models["table"], "-o", str(tmp_path / "x.tsv")]) == 2
-    assert "not a fine-tuned classifier" in capsys.readouterr().err
+    assert "not a fine-tuned model (genobert.json task is 'mlm')" in capsys.readouterr().err

@@ -1,0 +1,430 @@
+"""What each fine-tuning task reads, which BERT head it trains, and how it is scored.
+
+- ``sequence``: a class per sequence, from [CLS] (`BertForSequenceClassification`); windows of a
+  long sequence are averaged. Scored by MCC (also accuracy, macro-F1, AUROC).
+- ``regression``: a number per sequence, the same head with one output and MSE loss; windows
+  averaged. Scored by Spearman's rho (also Pearson's r, R², MSE).
+- ``pair``: a class for two sequences read together as ``[CLS] a [SEP] b [SEP]`` with segment
+  ids (`BertForSequenceClassification` from [CLS]); the input is a table with ``sequence_a`` and
+  ``sequence_b``, or ids into a sequence file. Scored like ``sequence``.
+- ``token``: a class per letter (`BertForTokenClassification`), read as a string of one-character
+  labels as long as the sequence (``HHHEEECC``). Needs one token per letter (the ``char``
+  tokenizer). Long sequences are cut into half-overlapping windows and each letter's logits are
+  averaged over the windows that hold it. An optional mask column (``0``/``1`` per letter, e.g.
+  ``resolved_mask``) leaves letters out of the loss and the scores. Scored by macro-F1 (also
+  per-letter accuracy).
+
+Each task is a small object; `train.finetune` and `infer.classify` only ask it these questions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .data import LabelledWindows, average_windows, pad, window_starts, windows_of
+from .tokenize import CLS_ID, SEP_ID
+from .errors import InputError
+from .alphabets import Cleaner
+from .io import open_source, read_header, read_records
+
+IGNORE = -100  # the label PyTorch's cross-entropy skips
+
+
+@dataclass
+class Labelled:
+    """A labelled file: ids, sequences, raw targets (strings) and the line of each record."""
+
+    path: str
+    ids: list[str]
+    seqs: list[str]
+    targets: list[str]
+    lines: list[int]
+    masks: list[str] | None = None
+
+
+def read_labelled_file(path: str, alphabet: str, column: str = "label",
+                       mask_column: str | None = None) -> Labelled:
+    """Every record of a table with its ``column`` (and ``mask_column``); ids must be unique."""
+    out = Labelled(path, [], [], [], [], [] if mask_column else None)
+    for rec in read_records(path, alphabet=alphabet, unique_ids=True):
+        cells = {"label": rec.label, **(rec.extra or {})}
+        for name in (column, mask_column):
+            if name and cells.get(name) is None:
+                raise InputError(f"no {name!r} column: fine-tuning needs a table with 'sequence' "
+                                 f"and {name!r}", path=path, line=1)
+        out.ids.append(rec.id)
+        out.seqs.append(rec.seq)
+        out.targets.append(cells[column])
+        out.lines.append(rec.line)
+        if mask_column:
+            out.masks.append(cells[mask_column])
+    return out
+
+
+def _id_column(path: str) -> str:
+    """A sequence table's id column: 'id', else the first column whose name ends in 'id'
+    (``protein_id``); FASTA and FASTQ ids come from their headers."""
+    with open_source(path) as src:
+        if src.format != "table":
+            return "id"
+        columns = read_header(src).columns
+    return "id" if "id" in columns else next((c for c in columns if c.lower().endswith("id")), "id")
+
+
+def read_pairs(path: str, alphabet: str, columns: tuple[str, str] = ("sequence_a", "sequence_b"),
+               label_column: str | None = "label", sequences: str | None = None,
+               cleaner: Cleaner | None = None) -> Labelled:
+    """A table of sequence pairs: ``columns`` hold the two sequences, or, with ``sequences`` (a
+    FASTA/TSV of named sequences; see `_id_column`), their ids. ``label_column=None`` reads pairs to predict."""
+    cleaner = cleaner or Cleaner(alphabet)
+    lookup = None
+    if sequences:
+        lookup = {r.id: r.seq for r in read_records(sequences, cleaner=cleaner, unique_ids=True,
+                                                    id_column=_id_column(sequences))}
+    out = Labelled(path, [], [], [], [])
+    with open_source(path) as src:
+        if src.format != "table":
+            raise InputError(f"pairs come as a TSV/CSV table with columns {columns[0]!r} and "
+                             f"{columns[1]!r}; this is {src.format.upper()}", path=src.name)
+        table = read_header(src)
+        wanted = [*columns, *([label_column] if label_column else [])]
+        for name in wanted:
+            if name not in table.columns:
+                raise InputError(f"no {name!r} column; the header has: {', '.join(table.columns)}",
+                                 path=src.name, line=1)
+        ia, ib = (table.columns.index(c) for c in columns)
+        i_label = table.columns.index(label_column) if label_column else None
+        i_id = table.columns.index("id") if "id" in table.columns else None
+        for n, (line, row) in enumerate(table.rows, start=1):
+            pair = []
+            for i in (ia, ib):
+                cell = row[i].strip()
+                if lookup is not None:
+                    if cell not in lookup:
+                        raise InputError(f"id {cell!r} is not in {sequences}", path=src.name, line=line)
+                    pair.append(lookup[cell])
+                    continue
+                if not cell:
+                    raise InputError(f"empty {table.columns[i]!r}", path=src.name, line=line)
+                seq = cleaner(cell.encode("utf-8"), path=src.name, record=f"row {n}",
+                              line_of=lambda _, line=line: line)
+                if seq is None:
+                    break
+                pair.append(seq.decode("latin-1"))
+            if len(pair) < 2:  # skipped by the policy
+                continue
+            ids = (row[ia].strip(), row[ib].strip()) if lookup is not None else None
+            out.ids.append(row[i_id].strip() if i_id is not None else "|".join(ids) if ids else str(n))
+            out.seqs.append(tuple(pair))
+            out.targets.append(row[i_label].strip() if i_label is not None else None)
+            out.lines.append(line)
+    if not out.seqs:
+        raise InputError("no pairs", path=path)
+    return out
+
+
+def class_names(values) -> list[str]:
+    """Sorted class names; numerically when all are integers ('2' before '10')."""
+    names = sorted(set(values))
+    if all(n.lstrip("-").isdigit() for n in names):
+        names.sort(key=int)
+    return names
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def classification_metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
+    """accuracy, MCC, macro-F1 and AUROC (binary, or one-vs-rest macro) where defined."""
+    from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef, roc_auc_score
+
+    pred = probs.argmax(1)
+    out = {"n": int(len(labels)), "accuracy": float(accuracy_score(labels, pred)),
+           "mcc": float(matthews_corrcoef(labels, pred)),
+           "macro_f1": float(f1_score(labels, pred, average="macro"))}
+    present = np.unique(labels)
+    if len(present) == probs.shape[1] and len(present) > 1:
+        out["auroc"] = float(roc_auc_score(labels, probs[:, 1]) if probs.shape[1] == 2 else
+                             roc_auc_score(labels, probs, multi_class="ovr", average="macro"))
+    return out
+
+
+class SequenceTask:
+    name = "sequence"
+    metric = "mcc"
+    head = "classifier"  # the kind `model.load_model` loads
+
+    def read(self, path: str, alphabet: str, settings) -> Labelled:
+        """A labelled file; ``settings`` has label_column, mask_column (and for pairs
+        pair_columns, sequences), as `train.FinetuneConfig` does."""
+        return read_labelled_file(path, alphabet, settings.label_column, settings.mask_column)
+
+    def class_names(self, data: Labelled) -> list[str]:
+        names = class_names(data.targets)
+        if not names:
+            raise InputError("no records", path=data.path)
+        if len(names) < 2:
+            raise InputError(f"only one label ({names[0]!r}); a classifier needs at least two",
+                             path=data.path)
+        return names
+
+    def encode(self, data: Labelled, names: list[str]) -> list:
+        index = {n: i for i, n in enumerate(names)}
+        out = []
+        for label, line in zip(data.targets, data.lines, strict=True):
+            if label not in index:
+                raise InputError(f"label {label!r} is not among the training labels "
+                                 f"({', '.join(names)})", path=data.path, line=line)
+            out.append(index[label])
+        return out
+
+    def config(self, names: list[str]) -> dict:
+        return {"num_labels": len(names), "id2label": dict(enumerate(names)),
+                "label2id": {n: i for i, n in enumerate(names)}}
+
+    def check_tokenizer(self, tok) -> None:
+        pass
+
+    def model_class(self):
+        from transformers import BertForSequenceClassification
+
+        return BertForSequenceClassification
+
+    def dataset(self, seqs, targets, tok, max_len):
+        return LabelledWindows(seqs, targets, tok, max_len)
+
+    def collate(self, samples: list[dict]) -> dict:
+        ids, attention = pad([s["input_ids"] for s in samples])
+        labels = [s["labels"] for s in samples]
+        dtype = torch.float32 if isinstance(labels[0], float) else torch.int64
+        return {"input_ids": ids, "attention_mask": attention, "labels": torch.tensor(labels, dtype=dtype)}
+
+    def predict(self, window_logits: list[np.ndarray], dataset) -> np.ndarray:
+        """Per sequence: the window logits averaged, (sequences, outputs)."""
+        return average_windows(np.stack(window_logits), dataset.seq_index, dataset.num_sequences)
+
+    def score(self, outputs: np.ndarray, targets) -> dict:
+        return classification_metrics(softmax(outputs), np.asarray(targets))
+
+
+class RegressionTask(SequenceTask):
+    name = "regression"
+    metric = "spearman"
+
+    def class_names(self, data: Labelled) -> list[str]:
+        return []
+
+    def encode(self, data: Labelled, names: list[str]) -> list:
+        out = []
+        for value, line in zip(data.targets, data.lines, strict=True):
+            try:
+                number = float(value)
+            except ValueError:
+                number = float("nan")
+            if not np.isfinite(number):
+                raise InputError(f"target {value!r} is not a finite number (--task regression)",
+                                 path=data.path, line=line)
+            out.append(number)
+        return out
+
+    def config(self, names: list[str]) -> dict:
+        return {"num_labels": 1, "problem_type": "regression"}
+
+    def score(self, outputs: np.ndarray, targets) -> dict:
+        from scipy.stats import pearsonr, spearmanr
+        from sklearn.metrics import mean_squared_error, r2_score
+
+        pred, y = outputs[:, 0], np.asarray(targets, dtype=np.float64)
+        constant = np.ptp(pred) == 0 or np.ptp(y) == 0
+        return {"n": int(len(y)), "spearman": 0.0 if constant else float(spearmanr(pred, y).statistic),
+                "pearson": 0.0 if constant else float(pearsonr(pred, y).statistic),
+                "r2": float(r2_score(y, pred)), "mse": float(mean_squared_error(y, pred))}
+
+
+class TokenWindows(torch.utils.data.Dataset):
+    """Sequences with a label per letter, as windows; ``starts[j]`` is where window ``j`` begins
+    in sequence ``seq_index[j]``."""
+
+    def __init__(self, seqs: list[str], targets: list[np.ndarray], tokenizer, max_len: int):
+        self.windows, self.labels, self.seq_index, self.starts = [], [], [], []
+        body = max_len - 2
+        for i, (seq, y) in enumerate(zip(seqs, targets, strict=True)):
+            ids = tokenizer.encode(seq, add_special_tokens=False)
+            for s, w in zip(window_starts(len(ids), max_len), windows_of(ids, max_len), strict=True):
+                self.windows.append(w)
+                self.labels.append(np.concatenate(([IGNORE], y[s: s + body], [IGNORE])))
+                self.seq_index.append(i)
+                self.starts.append(s)
+        self.seq_index = np.asarray(self.seq_index)
+        self.lengths = [len(s) for s in seqs]
+        self.num_sequences = len(seqs)
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, j: int) -> dict:
+        return {"input_ids": self.windows[j], "labels": self.labels[j]}
+
+
+class TokenTask(SequenceTask):
+    name = "token"
+    metric = "macro_f1"
+    head = "token"
+
+    def class_names(self, data: Labelled) -> list[str]:
+        names = class_names({c for t in data.targets for c in t})
+        if len(names) < 2:
+            raise InputError(f"only one label ({names[0]!r}) in every letter; a classifier needs at "
+                             "least two", path=data.path)
+        return names
+
+    def encode(self, data: Labelled, names: list[str]) -> list:
+        index = np.full(0x110000 if any(ord(n) > 255 for n in names) else 256, IGNORE, np.int64)
+        for i, n in enumerate(names):
+            index[ord(n)] = i
+        out = []
+        for k, (labels, seq, line) in enumerate(zip(data.targets, data.seqs, data.lines, strict=True)):
+            if len(labels) != len(seq):
+                raise InputError(f"record {data.ids[k]!r}: {len(labels)} labels for {len(seq)} "
+                                 "letters; --task token needs one label character per letter",
+                                 path=data.path, line=line)
+            codes = np.fromiter((ord(c) for c in labels), np.int64, len(labels))
+            y = index[np.minimum(codes, len(index) - 1)]
+            unknown = np.flatnonzero(y == IGNORE)
+            if len(unknown):
+                c = labels[unknown[0]]
+                raise InputError(f"record {data.ids[k]!r}: label {c!r} at position {unknown[0] + 1} "
+                                 f"is not among the training labels ({', '.join(names)})",
+                                 path=data.path, line=line)
+            if data.masks is not None:
+                mask = data.masks[k]
+                if len(mask) != len(seq) or set(mask) - {"0", "1"}:
+                    raise InputError(f"record {data.ids[k]!r}: the mask must be one 0 or 1 per "
+                                     f"letter ({len(mask)} characters for {len(seq)} letters)",
+                                     path=data.path, line=line)
+                y = np.where(np.frombuffer(mask.encode(), np.uint8) == ord("1"), y, IGNORE)
+            out.append(y)
+        return out
+
+    def config(self, names: list[str]) -> dict:
+        for n in names:
+            if len(n) != 1:
+                raise InputError(f"token labels are single characters; got {n!r}")
+        return SequenceTask.config(self, names)
+
+    def check_tokenizer(self, tok) -> None:
+        if tok.spec.kind != "char":
+            raise InputError(f"--task token needs one token per letter (the char tokenizer); this "
+                             f"model uses {tok.spec}")
+
+    def model_class(self):
+        from transformers import BertForTokenClassification
+
+        return BertForTokenClassification
+
+    def dataset(self, seqs, targets, tok, max_len):
+        return TokenWindows(seqs, targets, tok, max_len)
+
+    def collate(self, samples: list[dict]) -> dict:
+        ids, attention = pad([s["input_ids"] for s in samples])
+        labels = torch.full(ids.shape, IGNORE, dtype=torch.int64)
+        for row, s in enumerate(samples):
+            labels[row, : len(s["labels"])] = torch.as_tensor(s["labels"])
+        return {"input_ids": ids, "attention_mask": attention, "labels": labels}
+
+    def predict(self, window_logits: list[np.ndarray], dataset) -> list[np.ndarray]:
+        """Per sequence: (letters, classes) logits, each letter averaged over its windows."""
+        classes = window_logits[0].shape[-1]
+        sums = [np.zeros((n, classes)) for n in dataset.lengths]
+        counts = [np.zeros((n, 1)) for n in dataset.lengths]
+        for logits, i, s, w in zip(window_logits, dataset.seq_index, dataset.starts, dataset.windows,
+                                   strict=True):
+            body = len(w) - 2
+            sums[i][s: s + body] += logits[1: 1 + body]
+            counts[i][s: s + body] += 1
+        return [a / np.maximum(c, 1) for a, c in zip(sums, counts, strict=True)]
+
+    def score(self, outputs: list[np.ndarray], targets) -> dict:
+        from sklearn.metrics import accuracy_score, f1_score
+
+        y = np.concatenate(targets)
+        pred = np.concatenate([o.argmax(1) for o in outputs])
+        keep = y != IGNORE
+        y, pred = y[keep], pred[keep]
+        return {"n": int(len(y)), "accuracy": float(accuracy_score(y, pred)),
+                "macro_f1": float(f1_score(y, pred, average="macro"))}
+
+
+class PairWindows(torch.utils.data.Dataset):
+    """Pairs as ``[CLS] a [SEP] b [SEP]`` with segment ids 0 then 1; a pair longer than the
+    window is cut at the end of its longer member first (as Hugging Face's ``longest_first``)."""
+
+    def __init__(self, pairs: list[tuple[str, str]], labels: list, tokenizer, max_len: int):
+        self.windows, self.segments, self.labels = [], [], list(labels)
+        for a, b in pairs:
+            ia = tokenizer.encode(a, add_special_tokens=False)
+            ib = tokenizer.encode(b, add_special_tokens=False)
+            na, nb = len(ia), len(ib)
+            while na + nb > max_len - 3:
+                if na >= nb:
+                    na -= 1
+                else:
+                    nb -= 1
+            self.windows.append(np.concatenate(([CLS_ID], ia[:na], [SEP_ID], ib[:nb], [SEP_ID])))
+            self.segments.append(np.r_[np.zeros(na + 2, np.int64), np.ones(nb + 1, np.int64)])
+        self.seq_index = np.arange(len(pairs))
+        self.num_sequences = len(pairs)
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, j: int) -> dict:
+        return {"input_ids": self.windows[j], "token_type_ids": self.segments[j], "labels": self.labels[j]}
+
+
+class PairTask(SequenceTask):
+    """A class for a pair of sequences, from [CLS] over both."""
+
+    name = "pair"
+
+    def read(self, path: str, alphabet: str, settings) -> Labelled:
+        return read_pairs(path, alphabet, tuple(settings.pair_columns.split(",")),
+                          settings.label_column, settings.sequences)
+
+    def dataset(self, seqs, targets, tok, max_len):
+        return PairWindows(seqs, targets, tok, max_len)
+
+    def collate(self, samples: list[dict]) -> dict:
+        batch = SequenceTask.collate(self, samples)
+        segments, _ = pad([s["token_type_ids"] for s in samples])
+        batch["token_type_ids"] = segments  # padded with 0 (= PAD_ID), masked out anyway
+        return batch
+
+
+TASKS = {t.name: t for t in (SequenceTask(), RegressionTask(), TokenTask(), PairTask())}
+
+
+def get_task(name: str) -> SequenceTask:
+    if name not in TASKS:
+        raise InputError(f"unknown task {name!r}; allowed: {', '.join(TASKS)}")
+    return TASKS[name]
+
+
+def window_logits(model, dataset, batch_tokens: int = 16384) -> list[np.ndarray]:
+    """The model's logits for every window of ``dataset``, in order (each (tokens, classes) for
+    token heads, (outputs,) otherwise), trimmed of padding."""
+    from .model import forward_windows
+
+    model.eval()
+    out: list = [None] * len(dataset.windows)
+    for idx, logits in forward_windows(model, dataset.windows, batch_tokens=batch_tokens,
+                                       segments=getattr(dataset, "segments", None)):
+        for b, j in enumerate(idx):
+            out[j] = logits[b, : len(dataset.windows[j])] if logits.ndim == 3 else logits[b]
+    return out
+

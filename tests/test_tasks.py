@@ -1,0 +1,225 @@
+"""Fine-tuning tasks beyond a class per sequence: regression and a class per letter (token)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from genobert.cli import main
+from genobert.tasks import IGNORE, TokenTask, read_labelled_file
+from genobert.tokenize import build_tokenizer
+
+TINY = ["--preset", "tiny", "--batch-size", "8", "--lr", "3e-3", "--patience", "100"]
+
+
+def _gc(seq: str) -> float:
+    return (seq.count("G") + seq.count("C")) / len(seq)
+
+
+@pytest.fixture
+def regression_table(write):
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(240):
+        p = rng.uniform(0.1, 0.9)  # the G+C probability of this sequence
+        seq = "".join(rng.choice(list("ACGT"), 40, p=[(1 - p) / 2, p / 2, p / 2, (1 - p) / 2]))
+        rows.append(f"r{i}\t{seq}\t{_gc(seq):.4f}")
+    return write("gc.tsv", "id\tsequence\tlabel\n" + "\n".join(rows) + "\n")
+
+
+def test_regression_learns_gc_content_and_classify_writes_values(regression_table, tmp_path, capsys):
+    out = tmp_path / "reg"
+    assert main(["finetune", "--train", regression_table, "--test", regression_table, "--out", str(out),
+                 "--task", "regression", "--epochs", "8", "--max-len", "64", *TINY]) == 0
+    metrics = json.load(open(out / "metrics.json"))
+    assert set(metrics["test"]) == {"n", "spearman", "pearson", "r2", "mse"}
+    assert metrics["test"]["spearman"] > 0.6, metrics["test"]
+    meta = json.load(open(out / "genobert.json"))
+    assert meta["task"] == "regression" and meta["labels"] == []
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(out)
+    assert model.config.num_labels == 1 and model.config.problem_type == "regression"
+    pred = tmp_path / "pred.tsv"
+    assert main(["classify", str(out), regression_table, "-o", str(pred), "--quiet"]) == 0
+    rows = [line.split("\t") for line in open(pred).read().splitlines()]
+    assert rows[0] == ["id", "value"] and len(rows) == 241
+    values = np.array([float(r[1]) for r in rows[1:]])
+    truth = np.array([float(line.split("\t")[2]) for line in open(regression_table).read().splitlines()[1:]])
+    from scipy.stats import spearmanr
+
+    assert abs(spearmanr(values, truth).statistic - metrics["test"]["spearman"]) < 1e-3  # 6 digits
+
+
+def test_regression_refuses_a_target_that_is_not_a_number(write, tmp_path, capsys):
+    path = write("bad.tsv", "sequence\tlabel\nACGT\t0.5\nGGCC\tn/a\n")
+    assert main(["finetune", "--train", path, "--out", str(tmp_path / "m"), "--task", "regression",
+                 "--preset", "tiny"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"genobert: error: {path}:3: target 'n/a' is not a finite number (--task regression)")
+
+
+def _tagged(rng, n: int, lo: int, hi: int) -> tuple[list[str], list[str], list[str]]:
+    """Sequences whose G and C letters are labelled 'E', A and T 'C' (a rule a misaligned label
+    would break: neighbouring letters are independent); the first three letters are masked out."""
+    seqs, tags, masks = [], [], []
+    for _ in range(n):
+        s = "".join(rng.choice(list("ACGT"), int(rng.integers(lo, hi))))
+        seqs.append(s)
+        tags.append("".join("E" if c in "GC" else "C" for c in s))
+        masks.append("000" + "1" * (len(s) - 3))
+    return seqs, tags, masks
+
+
+@pytest.fixture
+def token_table(write):
+    rng = np.random.default_rng(1)
+    seqs, tags, masks = _tagged(rng, 200, 20, 90)  # windows of 32: most need several, stitched
+    rows = [f"t{i}\t{s}\t{t}\t{m}" for i, (s, t, m) in enumerate(zip(seqs, tags, masks, strict=True))]
+    return write("tags.tsv", "id\tsequence\tss\tresolved\n" + "\n".join(rows) + "\n")
+
+
+def test_token_task_learns_per_letter_labels_across_windows(token_table, tmp_path, capsys):
+    out = tmp_path / "tok"
+    assert main(["finetune", "--train", token_table, "--test", token_table, "--out", str(out),
+                 "--task", "token", "--label-column", "ss", "--mask-column", "resolved",
+                 "--epochs", "6", "--max-len", "32", *TINY]) == 0
+    metrics = json.load(open(out / "metrics.json"))
+    assert set(metrics["test"]) == {"n", "accuracy", "macro_f1"}
+    data = read_labelled_file(token_table, "dna", "ss", "resolved")
+    assert metrics["test"]["n"] == sum(len(s) - 3 for s in data.seqs)  # masked letters not scored
+    assert metrics["test"]["macro_f1"] > 0.9, metrics["test"]
+    pred = tmp_path / "pred.tsv"
+    assert main(["classify", str(out), token_table, "-o", str(pred), "--quiet"]) == 0
+    rows = [line.split("\t") for line in open(pred).read().splitlines()]
+    assert rows[0] == ["id", "labels"]
+    labels = [r[1] for r in rows[1:]]
+    assert [len(x) for x in labels] == [len(s) for s in data.seqs]
+    right = sum(a == b for got, want in zip(labels, data.targets, strict=True)
+                for a, b in list(zip(got, want, strict=True))[3:])
+    assert right / metrics["test"]["n"] == pytest.approx(metrics["test"]["accuracy"])
+
+
+def test_token_windows_stitch_every_letter_once():
+    task, tok = TokenTask(), build_tokenizer("char", "dna")
+    seqs = ["ACGT" * 20, "AC"]  # 80 letters in windows of 30: four half-overlapping windows
+    targets = [np.arange(80) % 2, np.array([0, 1])]
+    ds = task.dataset(seqs, targets, tok, 32)
+    assert ds.seq_index.tolist() == [0, 0, 0, 0, 0, 1]
+    for w, y in zip(ds.windows, ds.labels, strict=True):
+        assert len(w) == len(y) and y[0] == y[-1] == IGNORE
+    # logits that say "my position in the sequence" come back in place, averaged over windows
+    logits = [np.stack([np.r_[-1, np.arange(s, s + len(w) - 2), -1]] * 2, 1).astype(float)
+              for w, s in zip(ds.windows, ds.starts, strict=True)]
+    out = task.predict(logits, ds)
+    assert [o.shape for o in out] == [(80, 2), (2, 2)]
+    np.testing.assert_array_equal(out[0][:, 0], np.arange(80))
+
+
+@pytest.mark.parametrize("content,where,words", [
+    ("id\tsequence\tss\na\tACGT\tCCE\n", ":2", "record 'a': 3 labels for 4 letters"),
+    ("id\tsequence\tss\na\tACGT\tCCCC\nb\tAC\tCC\n", "", "only one label ('C') in every letter"),
+    ("id\tsequence\tlabel\na\tACGT\tCCEE\n", ":1", "no 'ss' column"),
+])
+def test_token_task_errors(content, where, words, write, tmp_path, capsys):
+    path = write("t.tsv", content)
+    code = main(["finetune", "--train", path, "--out", str(tmp_path / "m"), "--task", "token",
+                 "--label-column", "ss", "--preset", "tiny", "--epochs", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"genobert: error: {path}{where}: ") and words in err
+
+
+def test_token_task_needs_the_char_tokenizer(token_table, tmp_path, capsys):
+    assert main(["finetune", "--train", token_table, "--out", str(tmp_path / "m"), "--task", "token",
+                 "--label-column", "ss", "--tokenizer", "kmer:3", "--preset", "tiny"]) == 2
+    assert "--task token needs one token per letter (the char tokenizer); this model uses kmer:3" in (
+        capsys.readouterr().err)
+    assert not os.path.exists(tmp_path / "m" / "checkpoints")
+
+
+# ----------------------------------------------------------------- pairs
+
+
+def test_pair_windows_join_with_segments_and_cut_the_longer_first():
+    from genobert.tasks import PairWindows
+    from genobert.tokenize import CLS_ID, SEP_ID
+
+    tok = build_tokenizer("char", "dna")
+    ds = PairWindows([("ACGT", "GG"), ("A" * 30, "C" * 10)], [0, 1], tok, 20)
+    w, seg = ds.windows[0], ds.segments[0]
+    assert w.tolist() == [CLS_ID, *tok.encode("ACGT", False), SEP_ID, *tok.encode("GG", False), SEP_ID]
+    assert seg.tolist() == [0] * 6 + [1] * 3
+    w, seg = ds.windows[1], ds.segments[1]
+    assert len(w) == 20 and seg.tolist() == [0] * 10 + [1] * 10  # 8 + 9 letters kept of 30 + 10
+    assert (w[1:9] == tok.encode("A", False)[0]).all() and (w[11:19] == tok.encode("C", False)[0]).all()
+
+
+@pytest.fixture
+def pair_files(write):
+    rng = np.random.default_rng(3)
+    proteins = {f"P{i}": "".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), int(rng.integers(20, 60))))
+                for i in range(30)}
+    seq_file = write("proteins.tsv", "protein_id\tsequence\n" + "".join(f"{k}\t{v}\n" for k, v in proteins.items()))
+    names = list(proteins)
+    rows = [f"{names[i % 30]}\t{names[(i * 7 + 3) % 30]}\t{i % 2}" for i in range(80)]
+    pairs = write("pairs.tsv", "protein_a\tprotein_b\tlabel\n" + "\n".join(rows) + "\n")
+    return pairs, seq_file, proteins
+
+
+def test_pair_task_from_ids_trains_and_classify_agrees(pair_files, tmp_path, capsys):
+    pairs, seq_file, proteins = pair_files
+    out = tmp_path / "pair"
+    common = ["--pair-columns", "protein_a,protein_b", "--sequences", seq_file]
+    assert main(["finetune", "--train", pairs, "--test", pairs, "--out", str(out), "--task", "pair",
+                 "--alphabet", "protein", "--epochs", "2", "--max-len", "64", *TINY, *common]) == 0
+    metrics = json.load(open(out / "metrics.json"))
+    assert metrics["test"]["n"] == 80
+    meta = json.load(open(out / "genobert.json"))
+    assert meta["task"] == "pair" and meta["pair_columns"] == "protein_a,protein_b"
+    pred = tmp_path / "pred.tsv"
+    assert main(["classify", str(out), pairs, "-o", str(pred), "--quiet", "--sequences", seq_file]) == 0
+    rows = [line.split("\t") for line in open(pred).read().splitlines()]
+    assert rows[0] == ["id", "label", "prob_0", "prob_1"] and rows[1][0] == "P0|P3"
+    truth = [line.split("\t")[2] for line in open(pairs).read().splitlines()[1:]]
+    accuracy = np.mean([r[1] == t for r, t in zip(rows[1:], truth, strict=True)])
+    assert accuracy == pytest.approx(metrics["test"]["accuracy"])
+
+
+def test_pair_segments_reach_the_model(pair_files):
+    from transformers import BertForSequenceClassification
+
+    from genobert.model import build_config
+    from genobert.tasks import PairWindows, window_logits
+
+    tok = build_tokenizer("char", "protein")
+    torch_model = BertForSequenceClassification(build_config("tiny", tok, num_labels=2))
+    ds = PairWindows([("ACDE", "FGHI")], [0], tok, 32)
+    with_segments = window_logits(torch_model, ds)[0]
+    ds.segments = [np.zeros_like(s) for s in ds.segments]
+    assert not np.allclose(with_segments, window_logits(torch_model, ds)[0])
+
+
+@pytest.mark.parametrize("content,words", [
+    ("sequence_a\tlabel\nACDE\t1\n", "no 'sequence_b' column; the header has: sequence_a, label"),
+    ("sequence_a\tsequence_b\tlabel\nACDE\t\t1\n", "empty 'sequence_b'"),
+    ("sequence_a\tsequence_b\tlabel\nACDE\tAC1E\t1\n", "invalid character '1' at position 3"),
+])
+def test_pair_input_errors(content, words, write, tmp_path, capsys):
+    path = write("p.tsv", content)
+    assert main(["finetune", "--train", path, "--out", str(tmp_path / "m"), "--task", "pair",
+                 "--alphabet", "protein", "--preset", "tiny"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"genobert: error: {path}") and words in err
+
+
+def test_pair_ids_missing_from_the_sequence_file(pair_files, write, tmp_path, capsys):
+    _, seq_file, _ = pair_files
+    path = write("p.tsv", "protein_a\tprotein_b\tlabel\nP1\tP99\t1\n")
+    assert main(["finetune", "--train", path, "--out", str(tmp_path / "m"), "--task", "pair",
+                 "--alphabet", "protein", "--preset", "tiny", "--pair-columns", "protein_a,protein_b",
+                 "--sequences", seq_file]) == 2
+    assert f"{path}:2: id 'P99' is not in {seq_file}" in capsys.readouterr().err
