@@ -25,16 +25,20 @@ from .tasks import classification_metrics
 from .train import finetune, label_names, pretrain, read_labelled, stratified_split
 
 METHODS = ("kmer-lr", "onehot-lr", "cnn", "bert-scratch", "bert-pretrained", "bert-english")
+METRICS = {"mcc": "MCC", "accuracy": "accuracy", "macro_f1": "macro-F1", "spearman": "Spearman"}
 
 
 @dataclass(frozen=True)
 class Task:
     name: str
     alphabet: str
-    train: str  # paths relative to the data directory
+    train: str  # paths relative to the data directory (or, with `derived`, to OUT/derived/NAME)
     test: str
     valid: str | None = None
     subsets: tuple[tuple[str, str, str], ...] = ()  # (name, column, value): test rows to report apart
+    kind: str = "sequence"  # the finetune --task: sequence, regression, token or pair
+    settings: tuple[tuple[str, str], ...] = ()  # more finetune settings, e.g. the label column
+    derived: str | None = None  # a genobert.derived builder that writes the files first
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,13 @@ SUITES = {
              "prot_antiinflammatory_peptide_aippred/test.tsv"),
         Task("dna_binding_protein", "protein", "prot_dna_binding_targetdbp/train.tsv",
              "prot_dna_binding_targetdbp/test.tsv", subsets=(("unseen", "in_train_exact", "0"),)),
+        Task("secondary_structure_ss3", "protein", "prot_ss3_flip_netsurfp/train.tsv",
+             "prot_ss3_flip_netsurfp/test.tsv", "prot_ss3_flip_netsurfp/valid.tsv", kind="token",
+             settings=(("label_column", "ss3"), ("mask_column", "resolved_mask"))),
+        Task("ppi_random_pairs", "protein", "train.tsv", "test.tsv", kind="pair", derived="ppi_random"),
+        Task("ppi_unseen_proteins", "protein", "train.tsv", "test.tsv", kind="pair", derived="ppi_unseen"),
+        Task("conservation_mean", "protein", "train.tsv", "test.tsv", "valid.tsv", kind="regression",
+             derived="conservation_mean"),
     ), {"protein": PROTEIN_CORPUS}),
 }
 
@@ -106,35 +117,65 @@ def _path(data_dir: str, rel: str) -> str:
     return path
 
 
-def _write_table(path: str, ids, seqs, labels) -> str:
-    with open(path, "w") as f:
-        f.write("id\tsequence\tlabel\n")
-        f.writelines(f"{i}\t{s}\t{lab}\n" for i, s, lab in zip(ids, seqs, labels, strict=True))
-    return path
+def _task_path(task: Task, data_dir: str, out: str, rel: str) -> str:
+    if task.derived:
+        from .derived import DERIVED
+
+        folder = os.path.join(out, "derived", task.name)
+        DERIVED[task.derived](data_dir, folder)
+        return os.path.join(folder, rel)
+    return _path(data_dir, rel)
+
+
+def _read_task(task: Task, path: str):
+    """The labelled records of a task's file, read as its finetune task reads them."""
+    from types import SimpleNamespace
+
+    from .tasks import get_task
+
+    settings = SimpleNamespace(**{"label_column": "label", "mask_column": None,
+                                  "pair_columns": "sequence_a,sequence_b", "sequences": None,
+                                  **dict(task.settings)})
+    return get_task(task.kind).read(path, task.alphabet, settings)
 
 
 def _splits(task: Task, data_dir: str, out: str, seed: int) -> dict[str, str]:
-    """train / valid / test (/ subsets) files for one task and seed, the same for every method."""
+    """train / valid / test (/ subsets) files for one task and seed, the same for every method.
+
+    Without a validation file, 10 % of the training rows (stratified by class where there are
+    classes, seeded) are carved out, every column kept."""
     folder = os.path.join(out, "splits", task.name, f"seed{seed}")
     files = {"train": os.path.join(folder, "train.tsv"), "valid": os.path.join(folder, "valid.tsv"),
-             "test": _path(data_dir, task.test)}
+             "test": _task_path(task, data_dir, out, task.test)}
     if not os.path.exists(files["valid"]):
         os.makedirs(folder, exist_ok=True)
-        ids, seqs, labels, _ = read_labelled(_path(data_dir, task.train), task.alphabet)
+        train = _task_path(task, data_dir, out, task.train)
         if task.valid:
-            shutil.copyfile(_path(data_dir, task.train), files["train"])
-            shutil.copyfile(_path(data_dir, task.valid), files["valid"])
+            shutil.copyfile(train, files["train"])
+            shutil.copyfile(_task_path(task, data_dir, out, task.valid), files["valid"])
         else:
-            names = label_names(labels)
-            y = [names.index(lab) for lab in labels]
-            tr, va = stratified_split(len(seqs), y, 0.1, seed)
-            _write_table(files["train"], [ids[i] for i in tr], [seqs[i] for i in tr], [labels[i] for i in tr])
-            _write_table(files["valid"], [ids[i] for i in va], [seqs[i] for i in va], [labels[i] for i in va])
+            data = _read_task(task, train)
+            names = label_names(data.targets) if task.kind in ("sequence", "pair") else None
+            y = [names.index(t) for t in data.targets] if names else [None] * len(data.targets)
+            tr, va = stratified_split(len(y), y, 0.1, seed)  # stratified when y are classes
+            with open(train, newline="") as f:
+                header, *rows = f.read().splitlines()
+            if len(rows) != len(y):
+                raise InputError(f"expected one row per record ({len(y)}), found {len(rows)} lines",
+                                 path=train)
+            for name, idx in (("train", tr), ("valid", va)):
+                with open(files[name] + ".part", "w") as f:
+                    f.write("\n".join([header] + [rows[i] for i in idx]) + "\n")
+                os.replace(files[name] + ".part", files[name])
     for name, column, value in task.subsets:
         path = os.path.join(out, "splits", task.name, f"test_{name}.tsv")
         if not os.path.exists(path):
-            rows = [r for r in read_records(files["test"], alphabet=task.alphabet) if (r.extra or {}).get(column) == value]
-            _write_table(path, [r.id for r in rows], [r.seq for r in rows], [r.label for r in rows])
+            with open(files["test"], newline="") as f:
+                header, *rows = f.read().splitlines()
+            keep = {r.line for r in read_records(files["test"], alphabet=task.alphabet)
+                    if (r.extra or {}).get(column) == value}
+            with open(path, "w") as f:
+                f.write("\n".join([header] + [row for n, row in enumerate(rows, start=2) if n in keep]) + "\n")
         files[f"test_{name}"] = path
     return files
 
@@ -148,8 +189,9 @@ def _pretrained(suite: Suite, alphabet: str, data_dir: str, out: str, profile: P
     folder = os.path.join(out, "pretrained", alphabet)
     if os.path.exists(os.path.join(folder, "model.safetensors")):
         return folder
-    exclude = {r.seq for t in suite.tasks if t.alphabet == alphabet
-               for r in read_records(_path(data_dir, t.test), alphabet=alphabet)}
+    exclude = {seq for t in suite.tasks if t.alphabet == alphabet
+               for s in _read_task(t, _task_path(t, data_dir, out, t.test)).seqs
+               for seq in (s if isinstance(s, tuple) else (s,))}
     corpus = [_path(data_dir, f) for f in suite.corpora[alphabet]]
     pretrain(corpus, folder, tokenizer="char", alphabet=alphabet, preset=profile.preset,
              seq_len=profile.seq_len, max_steps=profile.pretrain_steps, batch_size=profile.pretrain_batch,
@@ -165,7 +207,7 @@ def _run_bert(task, files, init, run_dir, profile, seed, names) -> dict:
     model = finetune(files["train"], run_dir, valid=files["valid"], test=files["test"], init=init,
                      preset=profile.preset, tokenizer="char", alphabet=task.alphabet,
                      max_len=profile.max_len, epochs=profile.epochs, batch_size=profile.batch_size,
-                     lr=profile.finetune_lr, seed=seed)
+                     lr=profile.finetune_lr, seed=seed, task=task.kind, **dict(task.settings))
     shutil.rmtree(os.path.join(run_dir, "checkpoints"), ignore_errors=True)
     metrics = json.load(open(os.path.join(model, "metrics.json")))
     result = {"test": metrics["test"], "valid": metrics["valid"],
@@ -180,6 +222,9 @@ def _run_bert(task, files, init, run_dir, profile, seed, names) -> dict:
 
 
 def _run_baseline(method, task, files, seed, names, profile: Profile) -> dict:
+    if task.kind != "sequence":
+        raise InputError(f"{method} predicts a class per sequence; a {task.kind} task has no "
+                         "baseline of that kind here")
     train, valid = _load(files["train"], task.alphabet, names), _load(files["valid"], task.alphabet, names)
     extra = {"epochs": profile.english_epochs} if method == "bert-english" else {}
     model = BASELINES[method](alphabet=task.alphabet, seed=seed, **extra).fit(train, valid)
@@ -226,8 +271,8 @@ def run_bench(suite: str, data_dir: str, out: str, *, profile: str = "cpu", seed
     for task in s.tasks:
         if tasks and task.name not in tasks:
             continue
-        _, _, labels, _ = read_labelled(_path(data_dir, task.train), task.alphabet)
-        names = label_names(labels)
+        data = _read_task(task, _task_path(task, data_dir, out, task.train))
+        names = label_names(data.targets) if task.kind in ("sequence", "pair") else []
         for seed in range(seeds):
             files = _splits(task, data_dir, out, seed)
             for method in methods:
@@ -249,7 +294,9 @@ def run_bench(suite: str, data_dir: str, out: str, *, profile: str = "cpu", seed
                 with open(results_path, "a") as f:  # one write of one line: safe beside other runners
                     f.write(json.dumps(result) + "\n")
                 log(f"{task.name} {method} seed {seed}: " + (
-                    f"test MCC {result['test']['mcc']:.3f}" if "test" in result else result["skipped"]))
+                    ", ".join(f"test {METRICS[m]} {result['test'][m]:.3f}" for m in METRICS
+                              if m in result["test"] and m != "accuracy") if "test" in result
+                    else result["skipped"]))
     return write_report(out)
 
 
@@ -285,25 +332,28 @@ def write_report(out: str) -> str:
     lines = [f"# genobert bench: suite `{setup['suite']}`, profile `{setup['profile_name']}`", "",
              f"Written by `genobert bench` on {setup['date']}; machine: {setup['machine']}.", "",
              f"```\n{command}\n```", "",
-             f"Seeds: {setup['seeds']} (0..{setup['seeds'] - 1}); mean ± std over seeds; MCC and accuracy "
-             "on the test split. Profile: " + ", ".join(f"{k}={v}" for k, v in setup["profile"].items()), ""]
+             f"Seeds: {setup['seeds']} (0..{setup['seeds'] - 1}); mean ± std over seeds on the test "
+             "split: MCC and accuracy for classes of sequences and pairs, per-letter macro-F1 and "
+             "accuracy for token tasks, Spearman's rho for regression. Profile: " + ", ".join(f"{k}={v}" for k, v in setup["profile"].items()), ""]
     for split in splits:
-        for metric in ("mcc", "accuracy"):
-            lines += [f"## {metric.upper() if metric == 'mcc' else metric} on `{split}`", "",
+        for metric in [m for m in METRICS if any(m in r.get(split, {}) for r in results)]:
+            lines += [f"## {METRICS[metric]} on `{split}`", "",
                       "| task | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
             per_method = {m: [] for m in methods}
             for task in tasks:
                 cells = []
                 for m in methods:
-                    vals = [r[split][metric] for r in results if r["task"] == task and r["method"] == m and split in r]
+                    vals = [r[split][metric] for r in results
+                            if r["task"] == task and r["method"] == m and metric in r.get(split, {})]
                     if vals:
                         per_method[m].append(np.mean(vals))
                     cells.append(_mean_std(vals))
                 if any(c != "–" for c in cells):
                     lines.append(f"| {task} | " + " | ".join(cells) + " |")
+            with_metric = [t for t in tasks if any(metric in r.get(split, {}) for r in results if r["task"] == t)]
             if split == "test":
                 lines.append("| **average** | " + " | ".join(
-                    f"{np.mean(v):.3f}" if len(v) == len(tasks) else "–" for v in per_method.values()) + " |")
+                    f"{np.mean(v):.3f}" if len(v) == len(with_metric) else "–" for v in per_method.values()) + " |")
             lines.append("")
     lines += _verdicts(results, tasks)
     lines += _published(setup["suite"], tasks)
@@ -319,19 +369,29 @@ def write_report(out: str) -> str:
     return path
 
 
+def _score(results, task: str) -> str:
+    """The metric a task is judged by: MCC, or macro-F1 (token tasks), or Spearman (regression)."""
+    present = {k for r in results if r["task"] == task and "test" in r for k in r["test"]}
+    return next(m for m in ("mcc", "macro_f1", "spearman", "accuracy") if m in present)
+
+
 def _verdicts(results, tasks) -> list[str]:
     """Per task: did pretraining help beyond the seeds' spread? (difference of means vs stds)"""
     lines = ["## Did pretraining help?", "",
-             "Pretrained minus scratch BERT test MCC; 'helped' only when the difference exceeds the "
-             "sum of the two standard deviations over seeds.", ""]
+             "Pretrained minus scratch BERT on the task's test score (MCC; macro-F1 for token tasks, "
+             "Spearman for regression); 'helped' only when the difference exceeds the sum of the two "
+             "standard deviations over seeds.", ""]
     for task in tasks:
-        pre = [r["test"]["mcc"] for r in results if r["task"] == task and r["method"] == "bert-pretrained"]
-        scr = [r["test"]["mcc"] for r in results if r["task"] == task and r["method"] == "bert-scratch"]
+        if not any("test" in r for r in results if r["task"] == task):
+            continue
+        metric = _score(results, task)
+        pre = [r["test"][metric] for r in results if r["task"] == task and r["method"] == "bert-pretrained" and "test" in r]
+        scr = [r["test"][metric] for r in results if r["task"] == task and r["method"] == "bert-scratch" and "test" in r]
         if not pre or not scr:
             continue
         diff, spread = np.mean(pre) - np.mean(scr), np.std(pre) + np.std(scr)
         verdict = ("helped" if diff > spread else "hurt" if -diff > spread else "no difference beyond the seeds' spread")
-        lines.append(f"- {task}: {diff:+.3f} MCC (spread {spread:.3f}): {verdict}")
+        lines.append(f"- {task}: {diff:+.3f} {METRICS[metric]} (spread {spread:.3f}): {verdict}")
     return lines + [""]
 
 
@@ -359,6 +419,9 @@ def _plots(out, results, tasks, methods) -> list[str]:
         return []
     names = []
     for task in tasks:
+        if not any("test" in r for r in results if r["task"] == task):
+            continue
+        metric = _score(results, task)
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
         for method, style in (("bert-pretrained", "-"), ("bert-scratch", "--")):
             for r in (r for r in results if r["task"] == task and r["method"] == method and "curve" in r):
@@ -367,10 +430,10 @@ def _plots(out, results, tasks, methods) -> list[str]:
                              color="C0" if method == "bert-pretrained" else "C1",
                              label=f"{method} seed {r['seed']}", alpha=0.8)
                 val = r["curve"]["valid"]
-                axes[1].plot([p["epoch"] for p in val], [p["mcc"] for p in val], style,
+                axes[1].plot([p["epoch"] for p in val], [p.get(metric) for p in val], style,
                              color="C0" if method == "bert-pretrained" else "C1", alpha=0.8)
         axes[0].set(title=f"{task}: fine-tuning loss", xlabel="step", ylabel="loss")
-        axes[1].set(title="validation MCC", xlabel="epoch", ylabel="MCC")
+        axes[1].set(title=f"validation {METRICS[metric]}", xlabel="epoch", ylabel=METRICS[metric])
         axes[0].legend(fontsize=7)
         fig.tight_layout()
         name = f"curves_{task}.png"
@@ -382,12 +445,15 @@ def _plots(out, results, tasks, methods) -> list[str]:
     for j, m in enumerate(methods):
         means, stds = [], []
         for task in tasks:
-            vals = [r["test"]["mcc"] for r in results if r["task"] == task and r["method"] == m and "test" in r]
+            vals = ([r["test"][_score(results, task)] for r in results
+                     if r["task"] == task and r["method"] == m and "test" in r]
+                    if any("test" in r for r in results if r["task"] == task) else [])
             means.append(np.mean(vals) if vals else 0)
             stds.append(np.std(vals) if vals else 0)
         ax.bar(np.arange(len(tasks)) + j * width, means, width, yerr=stds, label=m)
     ax.set_xticks(np.arange(len(tasks)) + 0.4 - width / 2, tasks, rotation=15, fontsize=8)
-    ax.set(ylabel="test MCC", title="MCC per task and method (mean ± std over seeds)")
+    ax.set(ylabel="test score", title="MCC (macro-F1 for token, Spearman for regression tasks) "
+           "per task and method, mean ± std over seeds")
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(os.path.join(out, "mcc.png"), dpi=100)

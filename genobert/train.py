@@ -294,7 +294,9 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     history = trainer.state.log_history
     metrics["loss_curve"] = [{"step": h["step"], "loss": h["loss"]} for h in history if "loss" in h]
     metrics["valid_curve"] = [{"step": h["step"], "epoch": h.get("epoch"), "loss": h["eval_loss"],
-                               "mcc": h.get("eval_mcc")} for h in history if "eval_loss" in h]
+                               "mcc": h.get("eval_mcc"), task.metric: h.get(f"eval_{task.metric}")}
+                              for h in history if "eval_loss" in h]
+    metrics["score"] = task.metric  # the validation score that picked the best epoch
     metrics["best_checkpoint"] = trainer.state.best_model_checkpoint
     files = [train] + [f for f in (valid, test) if f]
     meta = {"task": task.name, "labels": names, "window": max_len,

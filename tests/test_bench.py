@@ -154,3 +154,51 @@ def test_bench_tasks_subset_and_unknown_task(fake_suite, tmp_path, capsys):
     bench.run_bench("fake", fake_suite, out, profile="test", seeds=1, methods=("kmer-lr",),
                     tasks=("motif",), log=lambda _: None)
     assert [json.loads(line)["method"] for line in open(os.path.join(out, "results.jsonl"))] == ["kmer-lr"]
+
+
+def test_bench_runs_token_pair_and_regression_tasks(tmp_path, monkeypatch):
+    rng = np.random.default_rng(4)
+    data = tmp_path / "data"
+    (data / "t").mkdir(parents=True)
+
+    def seq(n):
+        return "".join(rng.choice(list("ACDEFGHIKL"), n))
+
+    for name, n in (("train", 60), ("test", 20)):
+        seqs = [seq(int(rng.integers(10, 30))) for _ in range(n)]
+        with open(data / "t" / f"tok_{name}.tsv", "w") as f:
+            f.write("id\tsequence\tss\n")
+            f.writelines(f"{name}{i}\t{s}\t{''.join('H' if c in 'ACDE' else 'C' for c in s)}\n"
+                         for i, s in enumerate(seqs))
+        with open(data / "t" / f"pair_{name}.tsv", "w") as f:
+            f.write("sequence_a\tsequence_b\tlabel\n")
+            f.writelines(f"{seq(12)}\t{seq(12)}\t{i % 2}\n" for i in range(n))
+        with open(data / "t" / f"reg_{name}.tsv", "w") as f:
+            f.write("id\tsequence\tlabel\n")
+            f.writelines(f"r{name}{i}\t{s}\t{s.count('A') / len(s):.3f}\n" for i, s in enumerate(seqs))
+    (data / "p.fa").write_text(">p\n" + seq(3000) + "\n")
+    tasks = (bench.Task("tok", "protein", "t/tok_train.tsv", "t/tok_test.tsv", kind="token",
+                        settings=(("label_column", "ss"),)),
+             bench.Task("pair", "protein", "t/pair_train.tsv", "t/pair_test.tsv", kind="pair"),
+             bench.Task("reg", "protein", "t/reg_train.tsv", "t/reg_test.tsv", kind="regression"))
+    monkeypatch.setitem(bench.SUITES, "fake", bench.Suite("fake", tasks, {"protein": ("p.fa",)}))
+    monkeypatch.setitem(bench.PROFILES, "test", bench.Profile("tiny", 4, 64, 8, 1e-3, 2, 1e-3, 16, 64, 1))
+    monkeypatch.setenv("GENOBERT_CACHE", str(tmp_path / "cache"))
+    out = str(tmp_path / "out")
+    report = open(bench.run_bench("fake", str(data), out, profile="test", seeds=2, log=lambda _: None,
+                                  methods=("kmer-lr", "bert-scratch", "bert-pretrained"))).read()
+    rows = [json.loads(line) for line in open(os.path.join(out, "results.jsonl"))]
+    assert len(rows) == 3 * 2 * 3
+    assert {r["method"] for r in rows if "skipped" in r} == {"kmer-lr"}
+    assert "## macro-F1 on `test`" in report and "## Spearman on `test`" in report
+    assert "## MCC on `test`" in report and "| pair |" in report
+    assert "- tok: " in report and "macro-F1 (spread" in report and "- reg: " in report
+    for r in rows:
+        if r["task"] == "tok" and "test" in r:
+            assert r["test"]["n"] == sum(1 for line in open(data / "t" / "tok_test.tsv")
+                                         for _ in line.split("\t")[1]) - len("sequence")
+    # a carved validation split keeps every column, and train + valid = the training file
+    split = os.path.join(out, "splits", "pair", "seed0")
+    lines = [open(os.path.join(split, f)).read().splitlines() for f in ("train.tsv", "valid.tsv")]
+    assert lines[0][0] == lines[1][0] == "sequence_a\tsequence_b\tlabel"
+    assert sorted(lines[0][1:] + lines[1][1:]) == sorted(open(data / "t" / "pair_train.tsv").read().splitlines()[1:])
