@@ -149,3 +149,24 @@ def test_bad_records_follow_the_policy(models, tmp_path, capsys):
 def test_a_pretrained_directory_is_not_a_classifier(models, tmp_path, capsys):
     assert main(["classify", models["pre"], models["table"], "-o", str(tmp_path / "x.tsv")]) == 2
     assert "not a fine-tuned model (genobert.json task is 'mlm')" in capsys.readouterr().err
+
+
+def test_contextual_embedding_example(models, tmp_path):
+    """examples/contextual_embeddings.py: identical motif vectors at layer 0, not after."""
+    import importlib.util
+    import subprocess
+
+    script = os.path.join(os.path.dirname(__file__), "..", "examples", "contextual_embeddings.py")
+    res = subprocess.run([sys.executable, script, models["pre"], "--out", str(tmp_path / "c.png")],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert [line.split(":")[0] for line in res.stdout.splitlines() if "cosine" in line] == [
+        "layer 0 (input embeddings)", "last layer"]
+    spec = importlib.util.spec_from_file_location("contextual", script)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    fasta = tmp_path / "c.fa"
+    fasta.write_text("".join(f">{n}\n{s}\n" for n, s in example.contexts(0)))
+    static, contextual = (example.motif_vectors(models["pre"], str(fasta), layer) for layer in (0, -1))
+    np.testing.assert_allclose(static @ static.T, 1, atol=1e-5)  # the same vector in every context
+    assert (contextual @ contextual.T).min() < 1 - 1e-5  # no longer the same
