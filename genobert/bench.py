@@ -25,7 +25,8 @@ from .tasks import classification_metrics
 from .train import finetune, label_names, pretrain, read_labelled, stratified_split
 
 METHODS = ("kmer-lr", "onehot-lr", "cnn", "bert-scratch", "bert-pretrained", "bert-english")
-METRICS = {"mcc": "MCC", "accuracy": "accuracy", "macro_f1": "macro-F1", "spearman": "Spearman"}
+METRICS = {"mcc": "MCC", "accuracy": "accuracy", "macro_f1": "macro-F1", "spearman": "Spearman",
+           "iou": "span IoU", "exact": "exact spans"}
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,8 @@ SUITES = {
         Task("ppi_unseen_proteins", "protein", "train.tsv", "test.tsv", kind="pair", derived="ppi_unseen"),
         Task("conservation_mean", "protein", "train.tsv", "test.tsv", "valid.tsv", kind="regression",
              derived="conservation_mean"),
+        Task("longest_helix", "protein", "train.tsv", "test.tsv", "valid.tsv", kind="span",
+             derived="longest_helix"),
     ), {"protein": PROTEIN_CORPUS}),
 }
 
@@ -370,9 +373,10 @@ def write_report(out: str) -> str:
 
 
 def _score(results, task: str) -> str:
-    """The metric a task is judged by: MCC, or macro-F1 (token tasks), or Spearman (regression)."""
+    """The metric a task is judged by: MCC, or macro-F1 (token tasks), Spearman (regression), IoU
+    (spans)."""
     present = {k for r in results if r["task"] == task and "test" in r for k in r["test"]}
-    return next(m for m in ("mcc", "macro_f1", "spearman", "accuracy") if m in present)
+    return next(m for m in ("mcc", "macro_f1", "spearman", "iou", "accuracy") if m in present)
 
 
 def _verdicts(results, tasks) -> list[str]:

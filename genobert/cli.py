@@ -66,10 +66,11 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--test", metavar="FILE")
     p.add_argument("--init", default="scratch", metavar="DIR|scratch",
                    help="pretrained model directory, or scratch (default)")
-    p.add_argument("--task", default="sequence", choices=["sequence", "regression", "token", "pair"],
+    p.add_argument("--task", default="sequence", choices=["sequence", "regression", "token", "pair", "span"],
                    help="sequence: a class per sequence (default); regression: a number per "
                    "sequence; token: a class per letter, given as a string of one-character "
-                   "labels; pair: a class per pair of sequences")
+                   "labels; pair: a class per pair of sequences; span: one stretch per sequence, "
+                   "from 'start' and 'end' columns (1-based, inclusive)")
     p.add_argument("--label-column", default="label", metavar="NAME",
                    help="the column of the targets (default: label; e.g. ss3 for secondary structure)")
     p.add_argument("--mask-column", default=None, metavar="NAME",
@@ -93,7 +94,7 @@ def create_parser() -> argparse.ArgumentParser:
                        "(plain, .gz, .bz2, '-' = stdin). Writes a TSV, one row per record in input "
                        "order (and file first when several inputs): id, label, prob_<class>... for "
                        "a classifier; id, value for --task regression; id, labels (one character "
-                       "per letter) for --task token. Streaming: memory does not grow with the input.")
+                       "per letter) for --task token; id, start, end for --task span. Streaming: memory does not grow with the input.")
     _infer_options(p, "OUT.tsv")
     p.add_argument("--sequences", metavar="FILE", help="pair models: the sequence file whose ids "
                    "the pair tables name (as in training)")

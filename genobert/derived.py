@@ -8,6 +8,9 @@
 - ``conservation_mean``: a number per protein for the regression task, the mean of the per-residue
   conservation classes (1-9) of ``prot_conservation_flip``, on its own train / valid / test split.
 
+- ``longest_helix``: a span per protein for the span task, its longest resolved helix in
+  ``prot_ss3_flip_netsurfp`` (a target derived here, not a published task).
+
 Each function returns ``{"train": path, "test": path}`` (and ``"valid"`` where the data have one).
 """
 
@@ -76,4 +79,25 @@ def conservation_mean(data_dir: str, folder: str) -> dict[str, str]:
     return files
 
 
-DERIVED = {"ppi_random": ppi_random, "ppi_unseen": ppi_unseen, "conservation_mean": conservation_mean}
+def longest_helix(data_dir: str, folder: str) -> dict[str, str]:
+    """The span task: where is each protein's longest helix? From the 3-state secondary structure
+    of ``prot_ss3_flip_netsurfp``, resolved residues only (1-based, inclusive; the first of equal
+    runs). Proteins without a resolved helix are left out."""
+    import re
+
+    files = {s: os.path.join(folder, f"{s}.tsv") for s in ("train", "valid", "test")}
+    if not all(os.path.exists(p) for p in files.values()):
+        for split, path in files.items():
+            rows = []
+            for r in _rows(os.path.join(data_dir, "prot_ss3_flip_netsurfp", f"{split}.tsv")):
+                ss = "".join(c if m == "1" else "-" for c, m in zip(r["ss3"], r["resolved_mask"], strict=True))
+                runs = [m.span() for m in re.finditer("H+", ss)]
+                if runs:
+                    a, b = max(runs, key=lambda s: s[1] - s[0])
+                    rows.append([r["id"], r["sequence"], a + 1, b])
+            _write(path, ["id", "sequence", "start", "end"], rows)
+    return files
+
+
+DERIVED = {"ppi_random": ppi_random, "ppi_unseen": ppi_unseen, "conservation_mean": conservation_mean,
+           "longest_helix": longest_helix}

@@ -24,7 +24,7 @@ from .errors import InputError
 from .io import Record, atomic_output, read_records
 from .model import forward_windows, load_model, read_meta
 from .tokenize import CLS_ID, SEP_ID, load_tokenizer
-from .tasks import TASKS, get_task, read_pairs, softmax, window_logits
+from .tasks import TASKS, best_span, get_task, read_pairs, softmax, window_logits
 
 POOLINGS = ("cls", "mean", "tokens")
 CHUNK_RECORDS = 1024  # records read, tokenized and batched together
@@ -37,7 +37,8 @@ class Prediction:
     - sequence task: ``label`` the class, ``probs`` (classes,) summing to 1;
     - regression: ``label`` the value as text, ``probs`` (1,) the value;
     - token task: ``label`` one label character per letter, ``probs`` (letters,) the probability
-      of each letter's label.
+      of each letter's label;
+    - span task: ``label`` the 1-based start and end, tab-separated, ``probs`` their two scores.
     """
 
     file: str
@@ -120,14 +121,16 @@ def classify(model_dir: str, inputs: str | Iterable[str], *, batch_tokens: int =
               else _chunks(paths, cleaner, CHUNK_RECORDS))
     for chunk in chunks:
         seqs = [rec.seq for _, rec in chunk]
-        blank = [np.zeros(len(s), np.int64) for s in seqs] if task.name == "token" else [0] * len(seqs)
-        dataset = task.dataset(seqs, blank, p.tokenizer, p.window)
+        dataset = task.dataset(seqs, task.blank(seqs), p.tokenizer, p.window)
         outputs = task.predict(window_logits(p.model, dataset, batch_tokens), dataset)
         for (path, rec), out in zip(chunk, outputs, strict=True):
             yield _prediction(task.name, p.labels, path, rec, out)
 
 
 def _prediction(task: str, labels: list[str], path: str, rec, out: np.ndarray) -> Prediction:
+    if task == "span":
+        a, b = best_span(out)
+        return Prediction(path, rec.id, f"{a + 1}\t{b + 1}", out[[a, b], [0, 1]].astype(np.float32), rec.label)
     if task == "regression":
         return Prediction(path, rec.id, f"{out[0]:.6g}", out.astype(np.float32), rec.label)
     if task == "token":
@@ -245,7 +248,7 @@ def write_classification(model_dir: str, inputs, out: str, *, batch_tokens: int 
     progress = _Progress("classified", quiet)
     several = len(paths) > 1
     right = labelled = 0
-    columns = {"regression": ["value"], "token": ["labels"]}.get(
+    columns = {"regression": ["value"], "token": ["labels"], "span": ["start", "end"]}.get(
         p.task.name, ["label"] + [f"prob_{c}" for c in p.labels])
     with atomic_output(out, "w", newline="") as f:
         f.write("\t".join((["file"] if several else []) + ["id"] + columns) + "\n")

@@ -87,14 +87,16 @@ def check_safetensors(model_dir: str | os.PathLike) -> None:
 
 
 def load_model(model_dir: str | os.PathLike, kind: str = "classifier", **kwargs):
-    """A saved model, safetensors only: ``kind`` is 'classifier', 'token', 'mlm' or 'encoder'."""
-    from transformers import (AutoModel, AutoModelForMaskedLM, AutoModelForSequenceClassification,
-                              AutoModelForTokenClassification)
+    """A saved model, safetensors only: ``kind`` is 'classifier', 'token', 'span', 'mlm' or
+    'encoder'."""
+    from transformers import (AutoModel, AutoModelForMaskedLM, AutoModelForQuestionAnswering,
+                              AutoModelForSequenceClassification, AutoModelForTokenClassification)
     from transformers.utils import logging
 
     check_safetensors(model_dir)
     cls = {"classifier": AutoModelForSequenceClassification, "mlm": AutoModelForMaskedLM,
-           "encoder": AutoModel, "token": AutoModelForTokenClassification}[kind]
+           "encoder": AutoModel, "token": AutoModelForTokenClassification,
+           "span": AutoModelForQuestionAnswering}[kind]
     if kind == "encoder":
         kwargs.setdefault("add_pooling_layer", False)  # embeddings come from hidden states
     # an encoder from an MLM checkpoint drops the MLM head: expected, so no load report
@@ -156,7 +158,9 @@ def forward_windows(model, windows: list[np.ndarray], *, batch_tokens: int = 163
             pending.extend([idx[len(idx) // 2:], idx[: len(idx) // 2]])
             continue
         if hidden is None:
-            yield idx, out.logits.float().cpu().numpy()
+            logits = (out.logits if "logits" in out else  # span heads: (B, T, 2) start, end
+                      torch.stack([out.start_logits, out.end_logits], -1))
+            yield idx, logits.float().cpu().numpy()
             continue
         states = out.hidden_states[layer].float()  # (B, T, H)
         if hidden == "cls":

@@ -7,6 +7,9 @@
 - ``pair``: a class for two sequences read together as ``[CLS] a [SEP] b [SEP]`` with segment
   ids (`BertForSequenceClassification` from [CLS]); the input is a table with ``sequence_a`` and
   ``sequence_b``, or ids into a sequence file. Scored like ``sequence``.
+- ``span``: one stretch per sequence (``start``, ``end``), found by two learned vectors that
+  score every letter as a start and an end (`BertForQuestionAnswering`, the lecture's
+  extraction-based QA); letters' scores are stitched over windows like ``token``. Scored by IoU.
 - ``token``: a class per letter (`BertForTokenClassification`), read as a string of one-character
   labels as long as the sequence (``HHHEEECC``). Needs one token per letter (the ``char``
   tokenizer). Long sequences are cut into half-overlapping windows and each letter's logits are
@@ -204,6 +207,14 @@ class SequenceTask:
         dtype = torch.float32 if isinstance(labels[0], float) else torch.int64
         return {"input_ids": ids, "attention_mask": attention, "labels": torch.tensor(labels, dtype=dtype)}
 
+    def blank(self, seqs: list) -> list:
+        """Placeholder targets, to build a dataset of inputs to predict."""
+        return [0] * len(seqs)
+
+    def from_trainer(self, predictions) -> np.ndarray:
+        """The Trainer's evaluation predictions as one logits array (windows first)."""
+        return predictions[0] if isinstance(predictions, tuple) else predictions
+
     def predict(self, window_logits: list[np.ndarray], dataset) -> np.ndarray:
         """Per sequence: the window logits averaged, (sequences, outputs)."""
         return average_windows(np.stack(window_logits), dataset.seq_index, dataset.num_sequences)
@@ -322,6 +333,9 @@ class TokenTask(SequenceTask):
             raise InputError(f"--task token needs one token per letter (the char tokenizer); this "
                              f"model uses {tok.spec}")
 
+    def blank(self, seqs: list) -> list:
+        return [np.zeros(len(s), np.int64) for s in seqs]
+
     def model_class(self):
         from transformers import BertForTokenClassification
 
@@ -406,7 +420,105 @@ class PairTask(SequenceTask):
         return batch
 
 
-TASKS = {t.name: t for t in (SequenceTask(), RegressionTask(), TokenTask(), PairTask())}
+class SpanWindows(TokenWindows):
+    """Sequences with one span each, as windows; a window that does not hold the whole span
+    points both ends at [CLS] (index 0), as extractive QA does for "no answer here"."""
+
+    def __init__(self, seqs: list[str], spans: list[tuple[int, int]], tokenizer, max_len: int):
+        super().__init__(seqs, [np.zeros(len(s), np.int64) for s in seqs], tokenizer, max_len)
+        self.spans = []
+        for w, i, s in zip(self.windows, self.seq_index, self.starts, strict=True):
+            a, b = spans[i]
+            inside = s <= a and b < s + len(w) - 2
+            self.spans.append((a - s + 1, b - s + 1) if inside else (0, 0))
+
+    def __getitem__(self, j: int) -> dict:
+        return {"input_ids": self.windows[j], "start_positions": self.spans[j][0],
+                "end_positions": self.spans[j][1]}
+
+
+class SpanTask(TokenTask):
+    """One span per sequence (``start`` and ``end`` columns, 1-based, inclusive): two learned
+    vectors score every letter as a start and as an end (`BertForQuestionAnswering`), and the
+    answer is the span that maximises start + end score. Scored by the mean overlap (IoU) of
+    predicted and true spans, and exact matches."""
+
+    name = "span"
+    metric = "iou"
+    head = "span"
+
+    def read(self, path: str, alphabet: str, settings) -> Labelled:
+        out = Labelled(path, [], [], [], [])
+        for rec in read_records(path, alphabet=alphabet, unique_ids=True):
+            cells = rec.extra or {}
+            if "start" not in cells or "end" not in cells:
+                raise InputError("no 'start' and 'end' columns: --task span needs a table with "
+                                 "'sequence', 'start' and 'end' (1-based, inclusive)", path=path, line=1)
+            out.ids.append(rec.id)
+            out.seqs.append(rec.seq)
+            out.targets.append((cells["start"], cells["end"]))
+            out.lines.append(rec.line)
+        return out
+
+    def class_names(self, data: Labelled) -> list[str]:
+        return []
+
+    def encode(self, data: Labelled, names: list[str]) -> list:
+        out = []
+        for (start, end), seq, rid, line in zip(data.targets, data.seqs, data.ids, data.lines, strict=True):
+            try:
+                a, b = int(start), int(end)
+            except ValueError:
+                a = b = 0
+            if not 1 <= a <= b <= len(seq):
+                raise InputError(f"record {rid!r}: span {start!r}..{end!r} is not within 1..{len(seq)} "
+                                 "with start <= end", path=data.path, line=line)
+            out.append((a - 1, b - 1))
+        return out
+
+    def config(self, names: list[str]) -> dict:
+        return {}
+
+    def blank(self, seqs: list) -> list:
+        return [(0, 0)] * len(seqs)
+
+    def model_class(self):
+        from transformers import BertForQuestionAnswering
+
+        return BertForQuestionAnswering
+
+    def dataset(self, seqs, targets, tok, max_len):
+        return SpanWindows(seqs, targets, tok, max_len)
+
+    def collate(self, samples: list[dict]) -> dict:
+        ids, attention = pad([s["input_ids"] for s in samples])
+        return {"input_ids": ids, "attention_mask": attention, **{
+            k: torch.tensor([s[k] for s in samples], dtype=torch.int64)
+            for k in ("start_positions", "end_positions")}}
+
+    def from_trainer(self, predictions) -> np.ndarray:
+        return np.stack(predictions[:2], -1)  # (windows, tokens, 2)
+
+    def score(self, outputs: list[np.ndarray], targets) -> dict:
+        found = [best_span(o) for o in outputs]
+        iou = [max(0, min(b, d) - max(a, c) + 1) / (max(b, d) - min(a, c) + 1)
+               for (a, b), (c, d) in zip(found, targets, strict=True)]
+        return {"n": len(found), "iou": float(np.mean(iou)),
+                "exact": float(np.mean([tuple(f) == tuple(t) for f, t in zip(found, targets, strict=True)]))}
+
+
+def best_span(scores: np.ndarray) -> tuple[int, int]:
+    """The (start, end), start <= end, that maximises start score + end score; scores: (letters, 2)."""
+    start, end = scores[:, 0], scores[:, 1]
+    best_start = np.maximum.accumulate(start)  # the best start at or before each end
+    arg = np.zeros(len(start), dtype=np.int64)
+    for j in range(1, len(start)):
+        arg[j] = j if start[j] > start[arg[j - 1]] else arg[j - 1]
+    j = int(np.argmax(best_start + end))
+    return int(arg[j]), j
+
+
+TASKS = {t.name: t for t in (SequenceTask(), RegressionTask(), TokenTask(), PairTask(), SpanTask())}
 
 
 def get_task(name: str) -> SequenceTask:

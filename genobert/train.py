@@ -271,7 +271,7 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     train_ds, valid_ds = task.dataset(t_seqs, t_y, tok, max_len), task.dataset(v_seqs, v_y, tok, max_len)
 
     def compute_metrics(pred) -> dict:  # the validation set, windows put together per sequence
-        logits = pred.predictions[0] if isinstance(pred.predictions, tuple) else pred.predictions
+        logits = task.from_trainer(pred.predictions)
         per_window = [logits[j, : len(w)] if logits.ndim == 3 else logits[j]
                       for j, w in enumerate(valid_ds.windows)]
         return task.score(task.predict(per_window, valid_ds), v_y)

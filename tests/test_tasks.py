@@ -223,3 +223,64 @@ def test_pair_ids_missing_from_the_sequence_file(pair_files, write, tmp_path, ca
                  "--alphabet", "protein", "--preset", "tiny", "--pair-columns", "protein_a,protein_b",
                  "--sequences", seq_file]) == 2
     assert f"{path}:2: id 'P99' is not in {seq_file}" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------- spans
+
+
+def test_best_span_maximises_start_plus_end_with_start_before_end():
+    from genobert.tasks import best_span
+
+    scores = np.array([[0, 0], [5, 0], [0, 1], [9, 0], [0, 3], [0, 8]], dtype=float)[:, :]
+    assert best_span(scores) == (3, 5)  # 9 + 8; a later end never pairs with a later start
+    assert best_span(np.array([[0, 9], [9, 0]], dtype=float)) == (0, 0) or best_span(
+        np.array([[0, 9], [9, 0]], dtype=float)) == (1, 1)
+
+
+@pytest.fixture
+def span_table(write):
+    rng = np.random.default_rng(7)
+    rows = []
+    for i in range(160):
+        n = int(rng.integers(20, 70))
+        s = list(rng.choice(list("ACDEFGHIKLMNPQRST"), n))  # no W or Y
+        a = int(rng.integers(0, n - 6))
+        b = a + int(rng.integers(2, 6))
+        s[a: b + 1] = "W" * (b - a + 1)
+        rows.append(f"s{i}\t{''.join(s)}\t{a + 1}\t{b + 1}")
+    return write("spans.tsv", "id\tsequence\tstart\tend\n" + "\n".join(rows) + "\n")
+
+
+def test_span_task_finds_the_planted_run_and_classify_writes_positions(span_table, tmp_path, capsys):
+    out = tmp_path / "span"
+    assert main(["finetune", "--train", span_table, "--test", span_table, "--out", str(out), "--task", "span",
+                 "--alphabet", "protein", "--epochs", "6", "--max-len", "32", *TINY]) == 0
+    metrics = json.load(open(out / "metrics.json"))
+    assert set(metrics["test"]) == {"n", "iou", "exact"} and metrics["test"]["n"] == 160
+    assert metrics["test"]["iou"] > 0.6, metrics["test"]
+    from transformers import AutoModelForQuestionAnswering
+
+    assert AutoModelForQuestionAnswering.from_pretrained(out).config.num_labels == 2
+    pred = tmp_path / "pred.tsv"
+    assert main(["classify", str(out), span_table, "-o", str(pred), "--quiet"]) == 0
+    rows = [line.split("\t") for line in open(pred).read().splitlines()]
+    truth = [line.split("\t")[2:] for line in open(span_table).read().splitlines()[1:]]
+    assert rows[0] == ["id", "start", "end"]
+    exact = np.mean([r[1:] == t for r, t in zip(rows[1:], truth, strict=True)])
+    assert exact == pytest.approx(metrics["test"]["exact"])
+
+
+def test_span_windows_point_outside_spans_at_cls():
+    from genobert.tasks import SpanWindows
+
+    tok = build_tokenizer("char", "protein")
+    ds = SpanWindows(["A" * 80], [(40, 44)], tok, 32)  # windows of 30 letters, starting 0, 15, 30, 45, 50
+    assert ds.starts == [0, 15, 30, 45, 50]
+    assert ds.spans == [(0, 0), (26, 30), (11, 15), (0, 0), (0, 0)]
+
+
+def test_span_outside_the_sequence_is_refused(write, tmp_path, capsys):
+    path = write("s.tsv", "id\tsequence\tstart\tend\na\tACDE\t2\t9\n")
+    assert main(["finetune", "--train", path, "--out", str(tmp_path / "m"), "--task", "span",
+                 "--alphabet", "protein", "--preset", "tiny"]) == 2
+    assert f"{path}:2: record 'a': span '2'..'9' is not within 1..4 with start <= end" in capsys.readouterr().err
