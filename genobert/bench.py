@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .baselines import BASELINES, Split
-from .errors import InputError
+from .errors import InputError, NotApplicable
 from .io import read_records
 from .tasks import classification_metrics
 from .train import finetune, label_names, pretrain, read_labelled, stratified_split
@@ -226,7 +226,7 @@ def _run_bert(task, files, init, run_dir, profile, seed, names) -> dict:
 
 def _run_baseline(method, task, files, seed, names, profile: Profile) -> dict:
     if task.kind != "sequence":
-        raise InputError(f"{method} predicts a class per sequence; a {task.kind} task has no "
+        raise NotApplicable(f"{method} predicts a class per sequence; a {task.kind} task has no "
                          "baseline of that kind here")
     train, valid = _load(files["train"], task.alphabet, names), _load(files["valid"], task.alphabet, names)
     extra = {"epochs": profile.english_epochs} if method == "bert-english" else {}
@@ -290,7 +290,7 @@ def run_bench(suite: str, data_dir: str, out: str, *, profile: str = "cpu", seed
                 else:
                     try:
                         result = _run_baseline(method, task, files, seed, names, prof)
-                    except InputError as e:  # not applicable, e.g. onehot-lr on variable lengths
+                    except NotApplicable as e:  # e.g. onehot-lr on variable lengths
                         result = {"skipped": str(e)}
                 result.update(task=task.name, method=method, seed=seed,
                               seconds=round(time.perf_counter() - start, 1))

