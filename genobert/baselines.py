@@ -350,3 +350,154 @@ class EnglishBERT:
 
 
 BASELINES["bert-english"] = EnglishBERT
+
+
+# ------------------------------------------------- baselines for the other fine-tuning tasks
+# Same interface, with the targets a task encodes (genobert.tasks): numbers for regression,
+# class ids for pairs, per-letter class arrays (-100 = not scored) for token tasks; ``predict``
+# returns what that task's `predict` would (outputs per sequence) so the same `score` applies.
+
+
+@dataclass
+class KmerRidge:
+    """`kmer-lr` for regression: 1..k-mer counts, tf-idf, ridge regression; k and alpha picked by
+    validation Spearman."""
+
+    alphabet: str = "protein"
+    seed: int = 0
+    ks: tuple[int, ...] = ()
+    alphas: tuple[float, ...] = (0.1, 1.0, 10.0)
+    chosen_: dict = field(default_factory=dict)
+
+    def fit(self, train: Split, valid: Split) -> KmerRidge:
+        from scipy.stats import spearmanr
+        from sklearn.linear_model import Ridge
+
+        best = None
+        for k in self.ks or ((3, 4, 5, 6) if self.alphabet in ("dna", "rna") else (1, 2, 3)):
+            for alpha in self.alphas:
+                model = Pipeline([("kmers", KmerCounter(k=k)), ("tfidf", TfidfTransformer(sublinear_tf=True)),
+                                  ("ridge", Ridge(alpha=alpha))]).fit(train.seqs, train.labels)
+                score = spearmanr(model.predict(valid.seqs), valid.labels).statistic
+                score = -1.0 if not np.isfinite(score) else float(score)
+                if best is None or score > best[0]:
+                    best = (score, k, alpha, model)
+        self.chosen_ = {"k": best[1], "alpha": best[2], "valid_spearman": best[0]}
+        self.model_ = best[3]
+        return self
+
+    def predict(self, seqs: list[str]) -> np.ndarray:
+        return self.model_.predict(seqs)[:, None]
+
+
+@dataclass
+class PairKmerLR:
+    """`kmer-lr` for pairs: the k-mer counts of both sequences, summed and as an absolute
+    difference (so a pair reads the same either way round), logistic regression; k and C picked
+    by validation MCC."""
+
+    alphabet: str = "protein"
+    seed: int = 0
+    ks: tuple[int, ...] = (1, 2)
+    Cs: tuple[float, ...] = (0.1, 1.0, 10.0)
+    chosen_: dict = field(default_factory=dict)
+
+    def _x(self, counter, pairs):
+        import scipy.sparse as sp
+
+        a = counter.transform([p[0] for p in pairs])
+        b = counter.transform([p[1] for p in pairs])
+        return sp.hstack([a + b, abs(a - b)]).tocsr()
+
+    def fit(self, train: Split, valid: Split) -> PairKmerLR:
+        best = None
+        for k in self.ks:
+            counter = KmerCounter(k=k).fit([s for p in train.seqs for s in p])
+            x, xv = self._x(counter, train.seqs), self._x(counter, valid.seqs)
+            for C in self.Cs:
+                model = Pipeline([("tfidf", TfidfTransformer(sublinear_tf=True)),
+                                  ("lr", LogisticRegression(C=C, max_iter=2000, random_state=self.seed))])
+                model.fit(x, train.labels)
+                score = _mcc(valid.labels, model.predict(xv))
+                if best is None or score > best[0]:
+                    best = (score, k, C, model, counter)
+        self.chosen_ = {"k": best[1], "C": best[2], "valid_mcc": best[0]}
+        self.model_, self.counter_ = best[3], best[4]
+        return self
+
+    def predict(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        return np.log(np.clip(self.model_.predict_proba(self._x(self.counter_, pairs)), 1e-9, None))
+
+
+@dataclass
+class WindowOneHotLR:
+    """`onehot-lr` for token tasks: each letter's label from the one-hot letters in a window of
+    ±``half`` around it (the classic pre-deep-learning secondary-structure baseline), logistic
+    regression; C picked by validation macro-F1. At most ``max_letters`` training letters
+    (seeded sample) keep it to minutes on a CPU."""
+
+    alphabet: str = "protein"
+    seed: int = 0
+    half: int = 7
+    Cs: tuple[float, ...] = (0.1, 1.0)
+    max_letters: int = 200_000
+    chosen_: dict = field(default_factory=dict)
+
+    def _x(self, seq: str):
+        import scipy.sparse as sp
+
+        letters = get_alphabet(self.alphabet).letters
+        lut = np.full(256, -1, dtype=np.int64)
+        for i, c in enumerate(letters):
+            lut[ord(c)] = i
+        codes = lut[np.frombuffer(seq.encode("latin-1"), np.uint8)]
+        n, width = len(codes), len(letters)
+        rows, cols = [], []
+        for off in range(-self.half, self.half + 1):
+            pos = np.arange(n) + off
+            ok = (pos >= 0) & (pos < n)
+            ok[ok] &= codes[pos[ok]] >= 0
+            rows.append(np.flatnonzero(ok))
+            cols.append((off + self.half) * width + codes[pos[ok]])
+        rows, cols = np.concatenate(rows), np.concatenate(cols)
+        return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)),
+                             shape=(n, (2 * self.half + 1) * width))
+
+    def _xy(self, split: Split, limit: int | None):
+        import scipy.sparse as sp
+
+        x = sp.vstack([self._x(s) for s in split.seqs]).tocsr()
+        y = np.concatenate(split.labels)
+        keep = np.flatnonzero(y >= 0)
+        if limit and len(keep) > limit:
+            keep = np.sort(np.random.default_rng(self.seed).choice(keep, limit, replace=False))
+        return x[keep], y[keep]
+
+    def fit(self, train: Split, valid: Split) -> WindowOneHotLR:
+        from sklearn.metrics import f1_score
+
+        x, y = self._xy(train, self.max_letters)
+        xv, yv = self._xy(valid, None)
+        best = None
+        for C in self.Cs:
+            model = LogisticRegression(C=C, max_iter=1000, random_state=self.seed).fit(x, y)
+            score = float(f1_score(yv, model.predict(xv), average="macro"))
+            if best is None or score > best[0]:
+                best = (score, C, model)
+        self.chosen_ = {"C": best[1], "valid_macro_f1": best[0], "training_letters": len(y)}
+        self.model_ = best[2]
+        return self
+
+    def predict(self, seqs: list[str]) -> list[np.ndarray]:
+        classes = int(self.model_.classes_.max()) + 1
+        out = []
+        for s in seqs:
+            probs = np.full((len(s), classes), 1e-9)
+            probs[:, self.model_.classes_] = self.model_.predict_proba(self._x(s))
+            out.append(np.log(probs))
+        return out
+
+
+# the baselines of each fine-tuning task (genobert.tasks); a method missing here does not apply
+TASK_BASELINES = {"regression": {"kmer-lr": KmerRidge}, "pair": {"kmer-lr": PairKmerLR},
+                  "token": {"onehot-lr": WindowOneHotLR}}

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .baselines import BASELINES, Split
+from .baselines import BASELINES, TASK_BASELINES, Split
 from .errors import InputError, NotApplicable
 from .io import read_records
 from .tasks import classification_metrics
@@ -226,8 +226,7 @@ def _run_bert(task, files, init, run_dir, profile, seed, names) -> dict:
 
 def _run_baseline(method, task, files, seed, names, profile: Profile) -> dict:
     if task.kind != "sequence":
-        raise NotApplicable(f"{method} predicts a class per sequence; a {task.kind} task has no "
-                         "baseline of that kind here")
+        return _run_task_baseline(method, task, files, seed)
     train, valid = _load(files["train"], task.alphabet, names), _load(files["valid"], task.alphabet, names)
     extra = {"epochs": profile.english_epochs} if method == "bert-english" else {}
     model = BASELINES[method](alphabet=task.alphabet, seed=seed, **extra).fit(train, valid)
@@ -237,6 +236,33 @@ def _run_baseline(method, task, files, seed, names, profile: Profile) -> dict:
     for key in ("valid", "test", *[k for k in files if k.startswith("test_")]):
         split = valid if key == "valid" else _load(files[key], task.alphabet, names)
         result[key] = classification_metrics(model.predict_proba(split.seqs), split.labels)
+    return result
+
+
+def _run_task_baseline(method, task, files, seed) -> dict:
+    """A baseline of a regression, pair or token task, scored as that task scores BERT."""
+    from .tasks import get_task
+
+    cls = TASK_BASELINES.get(task.kind, {}).get(method)
+    if cls is None:
+        raise NotApplicable(f"{method} has no {task.kind}-task form here (those that do: "
+                            f"{', '.join(TASK_BASELINES.get(task.kind, {})) or 'none'})")
+    kind = get_task(task.kind)
+    train_data = _read_task(task, files["train"])
+    names = kind.class_names(train_data)
+
+    def split(key):
+        data = train_data if key == "train" else _read_task(task, files[key])
+        return Split(data.seqs, kind.encode(data, names))
+
+    train, valid = split("train"), split("valid")
+    if task.kind != "token":
+        train.labels, valid.labels = np.asarray(train.labels), np.asarray(valid.labels)
+    model = cls(alphabet=task.alphabet, seed=seed).fit(train, valid)
+    result = {"chosen": model.chosen_}
+    for key in ("valid", "test"):
+        data = valid if key == "valid" else split("test")
+        result[key] = kind.score(model.predict(data.seqs), data.labels)
     return result
 
 

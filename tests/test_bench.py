@@ -186,10 +186,14 @@ def test_bench_runs_token_pair_and_regression_tasks(tmp_path, monkeypatch):
     monkeypatch.setenv("GENOBERT_CACHE", str(tmp_path / "cache"))
     out = str(tmp_path / "out")
     report = open(bench.run_bench("fake", str(data), out, profile="test", seeds=2, log=lambda _: None,
-                                  methods=("kmer-lr", "bert-scratch", "bert-pretrained"))).read()
+                                  methods=("kmer-lr", "onehot-lr", "bert-scratch", "bert-pretrained"))).read()
     rows = [json.loads(line) for line in open(os.path.join(out, "results.jsonl"))]
-    assert len(rows) == 3 * 2 * 3
-    assert {r["method"] for r in rows if "skipped" in r} == {"kmer-lr"}
+    assert len(rows) == 3 * 2 * 4
+    # kmer-lr has a pair and a regression form, onehot-lr a token one
+    assert sorted({(r["task"], r["method"]) for r in rows if "skipped" in r}) == [
+        ("pair", "onehot-lr"), ("reg", "onehot-lr"), ("tok", "kmer-lr")]
+    assert {r["task"] for r in rows if r["method"] == "kmer-lr" and "test" in r} == {"pair", "reg"}
+    assert [r["test"]["macro_f1"] for r in rows if r["method"] == "onehot-lr" and "test" in r] == [1.0, 1.0]
     assert "## macro-F1 on `test`" in report and "## Spearman on `test`" in report
     assert "## MCC on `test`" in report and "| pair |" in report
     assert "- tok: " in report and "macro-F1 (spread" in report and "- reg: " in report
@@ -218,3 +222,32 @@ def test_labelled_files_may_repeat_ids(write):
 
     path = write("d.tsv", "id\tsequence\tlabel\na\tACGT\t1\na\tGGCC\t0\n")
     assert read_labelled(path, "dna")[:3] == (["a", "a"], ["ACGT", "GGCC"], ["1", "0"])
+
+
+def test_task_baselines_learn_what_they_can_see():
+    from scipy.stats import spearmanr
+
+    from genobert.baselines import KmerRidge, PairKmerLR, WindowOneHotLR
+
+    rng = np.random.default_rng(5)
+
+    def dna(n, gc):
+        return "".join(rng.choice(list("ACGT"), n, p=[(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2]))
+
+    gcs = rng.uniform(0.1, 0.9, 300)
+    seqs = [dna(60, g) for g in gcs]
+    y = np.array([(s.count("G") + s.count("C")) / 60 for s in seqs])
+    ridge = KmerRidge(alphabet="dna", ks=(1, 2)).fit(Split(seqs[:200], y[:200]), Split(seqs[200:250], y[200:250]))
+    assert spearmanr(ridge.predict(seqs[250:])[:, 0], y[250:]).statistic > 0.9
+
+    rich = [dna(40, 0.9) for _ in range(150)]
+    poor = [dna(40, 0.1) for _ in range(150)]
+    pairs = [(rich[i], rich[i - 1]) if i % 2 else (rich[i], poor[i]) for i in range(150)]
+    labels = np.array([i % 2 for i in range(150)])  # 1: both GC-rich
+    pair = PairKmerLR(alphabet="dna").fit(Split(pairs[:100], labels[:100]), Split(pairs[100:], labels[100:]))
+    assert pair.chosen_["valid_mcc"] > 0.9 and pair.predict(pairs[:3]).shape == (3, 2)
+
+    tags = [np.array([1 if i and s[i - 1] == "G" else 0 for i in range(len(s))]) for s in seqs]
+    tagger = WindowOneHotLR(alphabet="dna", half=2).fit(Split(seqs[:200], tags[:200]), Split(seqs[200:], tags[200:]))
+    assert tagger.chosen_["valid_macro_f1"] > 0.95  # "after a G" is inside the window
+    assert [p.shape for p in tagger.predict(seqs[:2])] == [(60, 2), (60, 2)]
