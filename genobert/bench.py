@@ -365,7 +365,9 @@ def write_report(out: str) -> str:
              "split: MCC and accuracy for classes of sequences and pairs, per-letter macro-F1 and "
              "accuracy for token tasks, Spearman's rho for regression. Profile: " + ", ".join(f"{k}={v}" for k, v in setup["profile"].items()), ""]
     for split in splits:
-        for metric in [m for m in METRICS if any(m in r.get(split, {}) for r in results)]:
+        for metric in [m for m in METRICS if any(m in r.get(split, {}) for r in results)
+                       # macro-F1 gets a table where it is a task's score (no MCC: token tasks)
+                       and (m != "macro_f1" or any("mcc" not in r.get(split, {"mcc": 0}) for r in results))]:
             lines += [f"## {METRICS[metric]} on `{split}`", "",
                       "| task | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
             per_method = {m: [] for m in methods}
