@@ -3,7 +3,8 @@
     python benchmarks/results_doc.py docs/bench/quick [docs/bench/dna ...] > docs/RESULTS.md
 
 Each report already names its command, machine, seeds and date; this adds a heading per run,
-marks runs whose results are incomplete, and points image links at the report's folder.
+marks runs that do not yet cover their whole suite (and names the tasks not run), and points image
+links at the report's folder.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ def main(folders: list[str]) -> None:
     for folder in folders:
         setup = json.load(open(os.path.join(folder, "bench.json")))
         runs = [json.loads(line) for line in open(os.path.join(folder, "results.jsonl"))]
-        expected = len({(r["task"]) for r in runs}) * setup["seeds"] * len(setup["methods"])
+        from genobert.bench import SUITES
+
+        suite_tasks = [t.name for t in SUITES[setup["suite"]].tasks]
+        missing = [t for t in suite_tasks if t not in {r["task"] for r in runs}]
+        expected = len(suite_tasks) * setup["seeds"] * len(setup["methods"])
         report = open(os.path.join(folder, "results.md")).read()
         rel = os.path.relpath(folder, "docs")
         report = re.sub(r"!\[([^\]]*)\]\(([^)]+)\)", lambda m, rel=rel: f"![{m.group(1)}]({rel}/{m.group(2)})", report)
@@ -30,8 +35,9 @@ def main(folders: list[str]) -> None:
         title = report.splitlines()[0].lstrip("# ")
         print(f"## {title}\n")
         if len(runs) < expected:
-            print(f"**Incomplete run**: {len(runs)} of the {expected} task × method × seed runs "
-                  "of the tasks started so far are in; the command resumes it.\n")
+            print(f"**Incomplete run**: {len(runs)} of the suite's {expected} task × method × seed "
+                  "runs are in" + (f"; tasks not run yet: {', '.join(missing)}" if missing else "")
+                  + ". The command resumes it (add `--tasks` to run some of it).\n")
         print("\n".join(report.splitlines()[1:]) + "\n")
 
 
