@@ -108,8 +108,8 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
         meta = {"task": "mlm", "preset": cfg.preset, "seq_len": cfg.seq_len, "window": cfg.seq_len,
                 "training": {"kind": "pretrain", "config": asdict(cfg), "corpus": store.info,
                              "metrics": metrics, **provenance(files, seed=cfg.seed, steps=cfg.max_steps)}}
-        save_model_dir(trainer.model, tok, out, meta)
         _write_json(os.path.join(out, "log_history.json"), trainer.state.log_history)
+        save_model_dir(trainer.model, tok, out, meta)  # genobert.json last: the mark of completion
     return out
 
 
@@ -305,6 +305,6 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
                               + (" and per letter" if task.name == "token" else ""),
             "training": {"kind": "finetune", "config": asdict(cfg), "init": cfg.init,
                          **provenance(files, seed=cfg.seed)}}
-    save_model_dir(model, tok, out, meta)
     _write_json(os.path.join(out, "metrics.json"), metrics)
+    save_model_dir(model, tok, out, meta)  # genobert.json last: the mark of completion
     return out
