@@ -251,3 +251,23 @@ def test_task_baselines_learn_what_they_can_see():
     tagger = WindowOneHotLR(alphabet="dna", half=2).fit(Split(seqs[:200], tags[:200]), Split(seqs[200:], tags[200:]))
     assert tagger.chosen_["valid_macro_f1"] > 0.95  # "after a G" is inside the window
     assert [p.shape for p in tagger.predict(seqs[:2])] == [(60, 2), (60, 2)]
+
+
+def test_the_token_budget_cuts_train_and_valid_but_never_test(fake_suite, tmp_path):
+    task = bench.SUITES["fake"].tasks[0]
+    full = bench._splits(task, fake_suite, str(tmp_path / "a"), 0, bench.PROFILES["test"])  # no budget
+    capped = bench.Profile("tiny", 4, 64, 8, 1e-3, 2, 1e-3, 16, 64, 1, max_train_tokens=1000)
+    cut = bench._splits(task, fake_suite, str(tmp_path / "b"), 0, capped)
+    again = bench._splits(task, fake_suite, str(tmp_path / "c"), 0, capped)
+
+    def rows(path):
+        with open(path) as f:
+            return f.read().splitlines()
+
+    assert len(rows(full["train"])) - 1 == 108 and len(rows(full["valid"])) - 1 == 12  # 120 rows of 40
+    assert 1000 - 40 < 40 * (len(rows(cut["train"])) - 1) <= 1000  # filled up to the budget
+    assert 40 * (len(rows(cut["valid"])) - 1) <= 250  # a quarter of it
+    assert set(rows(cut["train"])) < set(rows(full["train"]))  # a subset of whole rows, header kept
+    assert rows(cut["train"]) == rows(again["train"])  # seeded
+    assert cut["test"] == full["test"] and len(rows(cut["test"])) - 1 == 40
+    assert not [f for f in os.listdir(os.path.dirname(cut["train"])) if "full" in f or "part" in f]
