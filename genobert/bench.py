@@ -404,6 +404,10 @@ def write_report(out: str) -> str:
              f"Seeds: {setup['seeds']} (0..{setup['seeds'] - 1}); mean ± std over seeds on the test "
              "split: MCC and accuracy for classes of sequences and pairs, per-letter macro-F1 and "
              "accuracy for token tasks, Spearman's rho for regression. Profile: " + ", ".join(f"{k}={v}" for k, v in setup["profile"].items()), ""]
+    left_out = [m for m in METHODS if m not in setup["methods"]]
+    if left_out:
+        lines += [f"Methods not in this run (left out by `--methods`): {', '.join(left_out)}.", ""]
+    lines += _rows_used(out, tasks, setup["profile"].get("max_train_tokens"))
     for split in splits:
         for metric in [m for m in METRICS if any(m in r.get(split, {}) for r in results)
                        # macro-F1 gets a table where it is a task's score (no MCC: token tasks)
@@ -438,6 +442,23 @@ def write_report(out: str) -> str:
     with open(path, "w") as f:
         f.write("\n".join(lines))
     return path
+
+
+def _rows_used(out: str, tasks, budget) -> list[str]:
+    """Rows per split of seed 0, as every method saw them (from OUT/splits, when it is there)."""
+    counts = []
+    for task in tasks:
+        folder = os.path.join(out, "splits", task)
+        paths = {name: os.path.join(folder, "seed0", f"{name}.tsv") for name in ("train", "valid")}
+        if not all(os.path.exists(p) for p in paths.values()):
+            return []
+        n = {name: sum(1 for _ in open(p)) - 1 for name, p in paths.items()}
+        counts.append(f"| {task} | {n['train']:,} | {n['valid']:,} |")
+    note = (f"Training files over {budget:,} tokens (residues or bases; a pair counts up to the "
+            f"window) were cut to a seeded random subset of their rows, validation files to "
+            f"{budget // 4:,} tokens; test files are whole. " if budget else "")
+    return [note + "Rows used for seed 0 (other seeds: the same sizes, other rows):", "",
+            "| task | train | valid |", "|---|---:|---:|", *counts, ""] if counts else []
 
 
 def _score(results, task: str) -> str:

@@ -102,6 +102,7 @@ def test_bench_report_is_complete_and_resumes(fake_suite, tmp_path):
         assert method in text
     assert all("test" in r or "optional English BERT" in r["skipped"] for r in rows)
     assert "| motif |" in text and "| **average** |" in text and "±" in text
+    assert "| motif | 108 | 12 |" in text and "Methods not in this run" not in text  # rows used, seed 0
     assert "## MCC on `test_unseen`" in text and "- motif:" in text
     assert all(r["test_unseen"]["n"] == 26 for r in rows if "test" in r)  # rows with in_train_exact == 0
     try:  # plots need the optional `plot` extra
@@ -154,6 +155,7 @@ def test_bench_tasks_subset_and_unknown_task(fake_suite, tmp_path, capsys):
     bench.run_bench("fake", fake_suite, out, profile="test", seeds=1, methods=("kmer-lr",),
                     tasks=("motif",), log=lambda _: None)
     assert [json.loads(line)["method"] for line in open(os.path.join(out, "results.jsonl"))] == ["kmer-lr"]
+    assert "left out by `--methods`): onehot-lr, cnn, bert-scratch" in open(os.path.join(out, "results.md")).read()
 
 
 def test_bench_runs_token_pair_and_regression_tasks(tmp_path, monkeypatch):
