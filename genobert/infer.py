@@ -48,12 +48,22 @@ class Prediction:
     true_label: str | None = None  # the input's own label column, if it had one
 
 
-class Predictor:
-    """A loaded model directory: its model, tokenizer, alphabet, labels and window."""
+PRECISIONS = ("auto", "bf16", "fp32")
 
-    def __init__(self, model_dir: str, *, kind: str = "classifier", device: str | None = None):
+
+class Predictor:
+    """A loaded model directory: its model, tokenizer, alphabet, labels and window.
+
+    ``precision``: 'auto' (bf16 autocast on a GPU, fp32 on a CPU), 'bf16' or 'fp32'. On a CPU
+    with AMX or AVX512-BF16, bf16 is 2-3x faster than fp32 for `small` models and up (see
+    docs/PERF.md); elsewhere it is emulated and slower. Outputs agree within bf16 rounding."""
+
+    def __init__(self, model_dir: str, *, kind: str = "classifier", device: str | None = None,
+                 precision: str = "auto"):
         import torch
 
+        if precision not in PRECISIONS:
+            raise InputError(f"unknown precision {precision!r}; allowed: {', '.join(PRECISIONS)}")
         meta = read_meta(model_dir)
         self.meta, self.model_dir = meta, os.fspath(model_dir)
         if kind == "classifier" and meta.get("task") not in TASKS:
@@ -66,6 +76,7 @@ class Predictor:
         self.alphabet = meta["alphabet"]
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = load_model(model_dir, kind).to(self.device).eval()
+        self.bf16 = self.device.type == "cuda" if precision == "auto" else precision == "bf16"
         self.window = min(int(meta.get("window", 512)), self.model.config.max_position_embeddings)
         self.labels = meta.get("labels") or []
 
@@ -103,7 +114,7 @@ def _check_inputs(inputs: str | Iterable[str]) -> list[str]:
 
 
 def classify(model_dir: str, inputs: str | Iterable[str], *, batch_tokens: int = 16384,
-             device: str | None = None, on_invalid: Policy = "error",
+             device: str | None = None, precision: str = "auto", on_invalid: Policy = "error",
              cleaner: Cleaner | None = None, predictor: Predictor | None = None,
              sequences: str | None = None) -> Iterator[Prediction]:
     """Yield a `Prediction` per input record, in input order.
@@ -114,7 +125,7 @@ def classify(model_dir: str, inputs: str | Iterable[str], *, batch_tokens: int =
     ``sequences`` (a sequence file), ids; each table is read whole before it is classified.
     """
     paths = _check_inputs(inputs)
-    p = predictor or Predictor(model_dir, device=device)
+    p = predictor or Predictor(model_dir, device=device, precision=precision)
     cleaner = cleaner or Cleaner(p.alphabet, on_invalid)
     task = p.task
     chunks = (_pair_chunks(paths, p, cleaner, sequences) if task.name == "pair"
@@ -122,7 +133,7 @@ def classify(model_dir: str, inputs: str | Iterable[str], *, batch_tokens: int =
     for chunk in chunks:
         seqs = [rec.seq for _, rec in chunk]
         dataset = task.dataset(seqs, task.blank(seqs), p.tokenizer, p.window)
-        outputs = task.predict(window_logits(p.model, dataset, batch_tokens), dataset)
+        outputs = task.predict(window_logits(p.model, dataset, batch_tokens, p.bf16), dataset)
         for (path, rec), out in zip(chunk, outputs, strict=True):
             yield _prediction(task.name, p.labels, path, rec, out)
 
@@ -143,9 +154,9 @@ def _prediction(task: str, labels: list[str], path: str, rec, out: np.ndarray) -
 
 
 def embed(model_dir: str, inputs: str | Iterable[str], *, pooling: str = "cls", layer: int = -1,
-          batch_tokens: int = 16384, device: str | None = None, on_invalid: Policy = "error",
-          cleaner: Cleaner | None = None, predictor: Predictor | None = None
-          ) -> Iterator[tuple[str, str, np.ndarray]]:
+          batch_tokens: int = 16384, device: str | None = None, precision: str = "auto",
+          on_invalid: Policy = "error", cleaner: Cleaner | None = None,
+          predictor: Predictor | None = None) -> Iterator[tuple[str, str, np.ndarray]]:
     """Yield ``(file, id, embedding)`` per record in input order.
 
     ``pooling``: 'cls' (the [CLS] vector), 'mean' (over real tokens; specials and pads excluded)
@@ -158,7 +169,7 @@ def embed(model_dir: str, inputs: str | Iterable[str], *, pooling: str = "cls", 
     if pooling not in POOLINGS:
         raise InputError(f"unknown pooling {pooling!r}; allowed: {', '.join(POOLINGS)}")
     paths = _check_inputs(inputs)
-    p = predictor or Predictor(model_dir, kind="encoder", device=device)
+    p = predictor or Predictor(model_dir, kind="encoder", device=device, precision=precision)
     n_layers = p.model.config.num_hidden_layers
     if not -n_layers - 1 <= layer <= n_layers:
         raise InputError(f"--layer {layer} does not exist; the model has hidden layers 0..{n_layers}")
@@ -175,7 +186,7 @@ def embed(model_dir: str, inputs: str | Iterable[str], *, pooling: str = "cls", 
         outs: list = [None] * len(windows)
         hidden = "tokens" if pooling in ("tokens", "mean") else "cls"
         for idx, out in forward_windows(p.model, windows, batch_tokens=batch_tokens,
-                                        hidden=hidden, layer=layer):
+                                        hidden=hidden, layer=layer, bf16=p.bf16):
             for j, o in zip(idx, out, strict=True):
                 outs[j] = o
         yield from _pool(chunk, outs, owner, starts, pooling)
@@ -238,12 +249,12 @@ class _Progress:
 
 
 def write_classification(model_dir: str, inputs, out: str, *, batch_tokens: int = 16384,
-                         device: str | None = None, on_invalid: Policy = "error",
+                         device: str | None = None, precision: str = "auto", on_invalid: Policy = "error",
                          quiet: bool = False, sequences: str | None = None) -> str:
     """`classify` into a TSV (``id  label  prob_<class>...``; ``id  value`` for regression, ``id
     labels`` for token tasks; a ``file`` column first when several inputs), written atomically. Returns the summary line (with accuracy when inputs carry labels)."""
     paths = _check_inputs(inputs)
-    p = Predictor(model_dir, device=device)
+    p = Predictor(model_dir, device=device, precision=precision)
     cleaner = Cleaner(p.alphabet, on_invalid)
     progress = _Progress("classified", quiet)
     several = len(paths) > 1
@@ -285,7 +296,7 @@ def _check_space(path: str, need: int) -> None:
 
 
 def write_embeddings(model_dir: str, inputs, out: str, *, pooling: str = "cls", layer: int = -1,
-                     batch_tokens: int = 16384, device: str | None = None,
+                     batch_tokens: int = 16384, device: str | None = None, precision: str = "auto",
                      on_invalid: Policy = "error", quiet: bool = False) -> str:
     """`embed` into HDF5, grown as records come and renamed into place at the end.
 
@@ -298,7 +309,7 @@ def write_embeddings(model_dir: str, inputs, out: str, *, pooling: str = "cls", 
     paths = _check_inputs(inputs)
     if pooling not in POOLINGS:
         raise InputError(f"unknown pooling {pooling!r}; allowed: {', '.join(POOLINGS)}")
-    p = Predictor(model_dir, kind="encoder", device=device)
+    p = Predictor(model_dir, kind="encoder", device=device, precision=precision)
     cleaner = Cleaner(p.alphabet, on_invalid)
     progress = _Progress("embedded", quiet)
     hidden = p.model.config.hidden_size

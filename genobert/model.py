@@ -129,13 +129,13 @@ def save_model_dir(model, tokenizer: SequenceTokenizer, out: str | os.PathLike, 
 
 def forward_windows(model, windows: list[np.ndarray], *, batch_tokens: int = 16384,
                     hidden: str | None = None, layer: int = -1,
-                    segments: list[np.ndarray] | None = None):
+                    segments: list[np.ndarray] | None = None, bf16: bool | None = None):
     """Run ``model`` on windows in token-budget batches; yield ``(indices, output)`` per batch.
 
     ``output`` is float32 on the CPU: the logits, or with ``hidden='cls'|'mean'|'tokens'`` the
     hidden states of ``layer`` pooled ([CLS], the mean over real tokens, or all of them as a list).
-    ``segments``: token type ids per window (sequence pairs). bf16 autocast on CUDA; a CUDA
-    out-of-memory error halves the budget and retries the batch.
+    ``segments``: token type ids per window (sequence pairs). ``bf16``: autocast to bfloat16
+    (default: on CUDA only). A CUDA out-of-memory error halves the budget and retries the batch.
     """
     import torch
 
@@ -147,8 +147,8 @@ def forward_windows(model, windows: list[np.ndarray], *, batch_tokens: int = 163
         ids, attention = pad([windows[i] for i in idx])
         extra = {"token_type_ids": pad([segments[i] for i in idx])[0].to(device)} if segments else {}
         try:
-            with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16,
-                                                        enabled=device.type == "cuda"):
+            with torch.inference_mode(), torch.autocast(
+                    device.type, torch.bfloat16, enabled=device.type == "cuda" if bf16 is None else bf16):
                 out = model(input_ids=ids.to(device), attention_mask=attention.to(device),
                             output_hidden_states=hidden is not None, **extra)
         except torch.cuda.OutOfMemoryError:

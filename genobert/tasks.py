@@ -528,14 +528,14 @@ def get_task(name: str) -> SequenceTask:
     return TASKS[name]
 
 
-def window_logits(model, dataset, batch_tokens: int = 16384) -> list[np.ndarray]:
+def window_logits(model, dataset, batch_tokens: int = 16384, bf16: bool | None = None) -> list[np.ndarray]:
     """The model's logits for every window of ``dataset``, in order (each (tokens, classes) for
     token heads, (outputs,) otherwise), trimmed of padding."""
     from .model import forward_windows
 
     model.eval()
     out: list = [None] * len(dataset.windows)
-    for idx, logits in forward_windows(model, dataset.windows, batch_tokens=batch_tokens,
+    for idx, logits in forward_windows(model, dataset.windows, batch_tokens=batch_tokens, bf16=bf16,
                                        segments=getattr(dataset, "segments", None)):
         for b, j in enumerate(idx):
             out[j] = logits[b, : len(dataset.windows[j])] if logits.ndim == 3 else logits[b]

@@ -47,6 +47,20 @@ def test_order_probabilities_and_windows_match_the_slow_reference(models):
     assert Predictor(models["clf"]).window == 32 and max(map(len, seqs)) > 30  # windows were used
 
 
+def test_bf16_on_the_cpu_agrees_with_fp32_within_its_rounding(models, tmp_path):
+    fp32 = np.array([p.probs for p in classify(models["clf"], models["table"], precision="fp32")])
+    bf16 = np.array([p.probs for p in classify(models["clf"], models["table"], precision="bf16", device="cpu")])
+    assert not np.array_equal(fp32, bf16)  # autocast did run
+    np.testing.assert_allclose(bf16, fp32, atol=0.02)  # bf16 keeps 8 bits of mantissa
+    vectors = [v for _, _, v in infer.embed(models["pre"], models["table"], precision="bf16", device="cpu")]
+    assert all(v.dtype == np.float32 for v in vectors)
+    with pytest.raises(SystemExit) as e:  # argparse: one usage line, exit 2
+        main(["classify", models["clf"], models["table"], "-o", str(tmp_path / "x.tsv"), "--precision", "fp16"])
+    assert e.value.code == 2 and not (tmp_path / "x.tsv").exists()
+    with pytest.raises(infer.InputError, match="unknown precision 'fp16'; allowed: auto, bf16, fp32"):
+        Predictor(models["clf"], precision="fp16")
+
+
 def test_classify_agrees_with_finetune_evaluation(models, tmp_path):
     out = tmp_path / "pred.tsv"
     summary = write_classification(models["clf"], models["table"], str(out), quiet=True)
