@@ -472,11 +472,11 @@ def _verdicts(results, tasks) -> list[str]:
     """Per task: did pretraining help beyond the seeds' spread? (difference of means vs stds)"""
     lines = ["## Did pretraining help?", "",
              "Pretrained minus scratch BERT on the task's test score (MCC; macro-F1 for token tasks, "
-             "Spearman for regression); 'helped' only when the difference exceeds the sum of the two "
+             "Spearman for regression, IoU for spans); 'helped' only when the difference exceeds the sum of the two "
              "standard deviations over seeds.", ""]
     for task in tasks:
-        if not any("curve" in r and "loss" in r["curve"] for r in results if r["task"] == task):
-            continue  # no BERT run of this task yet: no curves to draw
+        if not any("test" in r for r in results if r["task"] == task):
+            continue
         metric = _score(results, task)
         pre = [r["test"][metric] for r in results if r["task"] == task and r["method"] == "bert-pretrained" and "test" in r]
         scr = [r["test"][metric] for r in results if r["task"] == task and r["method"] == "bert-scratch" and "test" in r]
@@ -545,7 +545,7 @@ def _plots(out, results, tasks, methods) -> list[str]:
             stds.append(np.std(vals) if vals else 0)
         ax.bar(np.arange(len(tasks)) + j * width, means, width, yerr=stds, label=m)
     ax.set_xticks(np.arange(len(tasks)) + 0.4 - width / 2, tasks, rotation=15, fontsize=8)
-    ax.set(ylabel="test score", title="MCC (macro-F1 for token, Spearman for regression tasks) "
+    ax.set(ylabel="test score", title="MCC (macro-F1 for token, Spearman for regression, IoU for span tasks) "
            "per task and method, mean ± std over seeds")
     ax.legend(fontsize=7)
     fig.tight_layout()
