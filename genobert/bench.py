@@ -457,7 +457,7 @@ def _rows_used(out: str, tasks, budget) -> list[str]:
     note = (f"Training files over {budget:,} tokens (residues or bases; a pair counts up to the "
             f"window) were cut to a seeded random subset of their rows, validation files to "
             f"{budget // 4:,} tokens; test files are whole. " if budget else "")
-    return [note + "Rows used for seed 0 (other seeds: the same sizes, other rows):", "",
+    return [note + "Rows used for seed 0 (other seeds draw their own rows where a split is carved or cut, in about the same numbers):", "",
             "| task | train | valid |", "|---|---:|---:|", *counts, ""] if counts else []
 
 
