@@ -110,15 +110,22 @@ class Cleaner:
         self.on_invalid = on_invalid
         self.report = CleanReport()
         a = self.alphabet
-        src = "".join(a.aliases) + "".join(a.aliases).lower()
-        dst = "".join(a.aliases.values()) * 2
-        self._upper = bytes.maketrans(
-            (src + "abcdefghijklmnopqrstuvwxyz").encode(), (dst + "ABCDEFGHIJKLMNOPQRSTUVWXYZ").encode())
+        upper = {c: c.upper() for c in map(chr, range(128))}
+        upper.update({c: a.aliases.get(u, u) for c, u in upper.items()})  # 'u' -> 'U' -> 'T' for RNA
+        self._upper = bytes.maketrans("".join(upper).encode(), "".join(upper.values()).encode())
         body = a.letters.replace(a.terminal, "") if a.terminal else a.letters
         self._body = body.encode()
         self._bad = re.compile(b"[^" + re.escape(self._body) + b"]")
         self._terminal = a.terminal.encode()
         self._unknown = a.unknown.encode()
+        # the fast path: one translate upper-cases, applies aliases and maps every byte outside the
+        # alphabet to NUL, which a memchr-speed find then looks for (no letter maps to NUL)
+        valid = bytearray(256)
+        for c in range(256):
+            letter = self._upper[c]
+            if bytes([letter]) in a.letters.encode():
+                valid[c] = letter
+        self._valid = bytes(valid)
 
     def __call__(self, seq: bytes, *, path: str, record: str,
                  line_of: Callable[[int], int] | None = None) -> bytes | None:
@@ -127,6 +134,9 @@ class Cleaner:
         ``line_of`` maps a position in ``seq`` to its line in the file, for the error message.
         """
         self.report.records += 1
+        clean = seq.translate(self._valid)
+        if b"\0" not in clean and (not self._terminal or clean.find(self._terminal) in (-1, len(clean) - 1)):
+            return clean
         up = seq.translate(self._upper)
         body = up[:-1] if self._terminal and up[-1:] in (self._terminal,) else up
         if not body.translate(None, self._body):

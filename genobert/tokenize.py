@@ -324,18 +324,22 @@ class _LookupTables:
         return np.concatenate(parts).astype(np.int32)
 
     def _letters(self, raw: bytes, specials: bool) -> np.ndarray:
-        """One id per letter. ``bytes.translate`` to one-byte ids, then one widening copy into
-        an int32 array with room for [CLS] and [SEP]: about 3x faster than a numpy gather."""
+        """One id per letter. ``bytes.translate`` to one-byte ids, [CLS] and [SEP] joined on as
+        bytes, then one widening copy to int32: about 3x faster than a numpy gather, and few
+        calls per sequence, which is what counts for short ones."""
         if self.letter_bytes is None:  # ids past 255 (letters after the k-mers of a big vocabulary)
             ids = self.letter[np.frombuffer(raw, dtype=np.uint8)]
-        else:
-            ids = np.frombuffer(raw.translate(self.letter_bytes), dtype=np.uint8)
-        if not specials:
-            return ids.astype(np.int32)
+            return np.concatenate(([CLS_ID], ids, [SEP_ID])).astype(np.int32) if specials else ids
+        ids = raw.translate(self.letter_bytes)
+        if not specials or len(ids) < 65536:  # short: fewest calls; long: fewest copies
+            return np.frombuffer(_CLS_SEP[0] + ids + _CLS_SEP[1] if specials else ids, np.uint8).astype(np.int32)
         out = np.empty(len(ids) + 2, dtype=np.int32)
         out[0], out[-1] = CLS_ID, SEP_ID
-        out[1:-1] = ids
+        out[1:-1] = np.frombuffer(ids, np.uint8)
         return out
+
+
+_CLS_SEP = (bytes([CLS_ID]), bytes([SEP_ID]))
 
 
 def encode_batch(tokenizer: SequenceTokenizer, seqs: Sequence[str]) -> list[np.ndarray]:

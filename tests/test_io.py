@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import genobert.io as gio
-from genobert.alphabets import Cleaner
+from genobert.alphabets import Cleaner, get_alphabet
 from genobert.errors import InputError
 from genobert.io import atomic_output, read_records
 
@@ -93,6 +93,22 @@ def test_error_line_inside_wrapped_record(write):
     assert (e.value.line, e.value.record) == (4, "a")
 
 
+@settings(max_examples=300, deadline=None)
+@given(alphabet=st.sampled_from(["dna", "rna", "protein"]),
+       seq=st.binary(min_size=1, max_size=30) | st.from_regex(rb"[ACGTUNacgtun*XZ]{1,30}", fullmatch=True))
+def test_cleaner_fast_path_agrees_with_the_rule(alphabet, seq):
+    # the one-translate fast path gives what the rule says: upper case, aliases applied, accepted
+    # exactly when every letter is in the alphabet and a terminal stands only at the end
+    a = get_alphabet(alphabet)
+    up = seq.upper()
+    for src, dst in a.aliases.items():
+        up = up.replace(src.encode(), dst.encode())
+    body = up[:-1] if a.terminal and up.endswith(a.terminal.encode()) else up
+    inner = a.letters.replace(a.terminal, "") if a.terminal else a.letters
+    expected = up if all(chr(c) in inner for c in body) else None
+    assert Cleaner(alphabet, "skip")(seq, path="t", record="r") == expected
+
+
 fasta_text = st.lists(
     st.tuples(st.from_regex(r"[A-Za-z0-9_.|]{1,12}", fullmatch=True),
               st.lists(st.from_regex(r"[ACGTNacgtn]{1,70}", fullmatch=True), min_size=1, max_size=6),
@@ -111,6 +127,30 @@ def test_chunked_fasta_equals_biopython(records, chunk):
     try:
         src = gio.Source("t.fa", "fasta", "none", io.BufferedReader(io.BytesIO(text.encode())))
         got = [(r.id, r.seq) for r in gio.source_records(src, None)]
+    finally:
+        gio._CHUNK = old
+    assert got == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(records=st.lists(st.tuples(
+           st.from_regex(r"[a-z0-9]{1,8}", fullmatch=True),
+           st.lists(st.from_regex(r"[ACGT][ACGT> ]{0,40}", fullmatch=True), min_size=1, max_size=5)),
+           min_size=1, max_size=6),
+       chunk=st.integers(1, 48))
+def test_chunked_fasta_headers_only_at_line_starts(records, chunk):
+    # a '>' inside a line is not a header (the fast header search must skip it), and every
+    # record's line number is its header's line in the file
+    text, lines_before, expected = "", 0, []
+    for rid, lines in records:
+        expected.append((rid, "".join(lines).replace(" ", ""), lines_before + 1))
+        text += f">{rid}\n" + "".join(line + "\n" for line in lines)
+        lines_before += 1 + len(lines)
+    old = gio._CHUNK
+    gio._CHUNK = chunk
+    try:
+        src = gio.Source("t.fa", "fasta", "none", io.BufferedReader(io.BytesIO(text.encode())))
+        got = [(r.id, r.seq, r.line) for r in gio.source_records(src, None)]
     finally:
         gio._CHUNK = old
     assert got == expected
