@@ -1,7 +1,7 @@
 """Classification speed: `genobert classify` vs a loop over `transformers.pipeline`, same model and file.
 
     python benchmarks/classify.py [--reads 4000] [--min-length 100] [--max-length 300] [--preset tiny]
-                                  [--precision auto|bf16|fp32]
+                                  [--precision auto|bf16|fp32] [--batch-tokens N]
 
 Writes simulated reads (seeded, lengths uniform in [min, max]) as FASTA and a classifier with random
 weights (speed does not depend on them), then classifies the file twice in this process: with
@@ -36,12 +36,12 @@ def write_reads(path: str, n: int, lo: int, hi: int, seed: int) -> int:
     return total
 
 
-def genobert_labels(model_dir: str, reads: str, device: str, precision: str) -> list[str]:
+def genobert_labels(model_dir: str, reads: str, device: str, precision: str, batch_tokens: int | None):
     from genobert.infer import Predictor, classify
 
     predictor = Predictor(model_dir, device=device, precision=precision)
     start = time.perf_counter()
-    labels = [p.label for p in classify(model_dir, reads, predictor=predictor)]
+    labels = [p.label for p in classify(model_dir, reads, predictor=predictor, batch_tokens=batch_tokens)]
     return labels, time.perf_counter() - start
 
 
@@ -63,10 +63,12 @@ def main() -> None:
     ap.add_argument("--max-length", type=int, default=300)
     ap.add_argument("--preset", default="tiny")
     ap.add_argument("--precision", default="auto", help="genobert's: auto (bf16 on a GPU), bf16 or fp32")
+    ap.add_argument("--batch-tokens", type=int, help="genobert's token budget per batch (default: its own)")
     args = ap.parse_args()
     import torch
     import transformers
 
+    from genobert.model import default_batch_tokens
     from genobert.train import finetune
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -82,7 +84,7 @@ def main() -> None:
                          max_len=args.max_length + 2)
         reads = os.path.join(tmp, "reads.fa")
         letters = write_reads(reads, args.reads, args.min_length, args.max_length, seed=1)
-        ours, t_ours = genobert_labels(model, reads, device, args.precision)
+        ours, t_ours = genobert_labels(model, reads, device, args.precision, args.batch_tokens)
         theirs, t_theirs = pipeline_labels(model, reads, device)
     agree = np.mean([a == b for a, b in zip(ours, theirs, strict=True)])
     tokens = letters + 2 * args.reads
@@ -90,6 +92,7 @@ def main() -> None:
     print(f"# classify, {platform.machine()}, {where}, torch {torch.__version__}, transformers "
           f"{transformers.__version__}; preset {args.preset}, {args.reads:,} reads of "
           f"{args.min_length}-{args.max_length} bp, genobert precision {args.precision}, "
+          f"batch tokens {args.batch_tokens or default_batch_tokens(device)}, "
           f"{time.strftime('%Y-%m-%d')}")
     print("| path | seconds | sequences/s | tokens/s |")
     print("| --- | ---: | ---: | ---: |")

@@ -113,7 +113,7 @@ def _check_inputs(inputs: str | Iterable[str]) -> list[str]:
     return paths
 
 
-def classify(model_dir: str, inputs: str | Iterable[str], *, batch_tokens: int = 16384,
+def classify(model_dir: str, inputs: str | Iterable[str], *, batch_tokens: int | None = None,
              device: str | None = None, precision: str = "auto", on_invalid: Policy = "error",
              cleaner: Cleaner | None = None, predictor: Predictor | None = None,
              sequences: str | None = None) -> Iterator[Prediction]:
@@ -154,7 +154,7 @@ def _prediction(task: str, labels: list[str], path: str, rec, out: np.ndarray) -
 
 
 def embed(model_dir: str, inputs: str | Iterable[str], *, pooling: str = "cls", layer: int = -1,
-          batch_tokens: int = 16384, device: str | None = None, precision: str = "auto",
+          batch_tokens: int | None = None, device: str | None = None, precision: str = "auto",
           on_invalid: Policy = "error", cleaner: Cleaner | None = None,
           predictor: Predictor | None = None) -> Iterator[tuple[str, str, np.ndarray]]:
     """Yield ``(file, id, embedding)`` per record in input order.
@@ -248,7 +248,7 @@ class _Progress:
         return line + (f"; {skipped}" if skipped else "") + extra
 
 
-def write_classification(model_dir: str, inputs, out: str, *, batch_tokens: int = 16384,
+def write_classification(model_dir: str, inputs, out: str, *, batch_tokens: int | None = None,
                          device: str | None = None, precision: str = "auto", on_invalid: Policy = "error",
                          quiet: bool = False, sequences: str | None = None) -> str:
     """`classify` into a TSV (``id  label  prob_<class>...``; ``id  value`` for regression, ``id
@@ -296,7 +296,7 @@ def _check_space(path: str, need: int) -> None:
 
 
 def write_embeddings(model_dir: str, inputs, out: str, *, pooling: str = "cls", layer: int = -1,
-                     batch_tokens: int = 16384, device: str | None = None, precision: str = "auto",
+                     batch_tokens: int | None = None, device: str | None = None, precision: str = "auto",
                      on_invalid: Policy = "error", quiet: bool = False) -> str:
     """`embed` into HDF5, grown as records come and renamed into place at the end.
 

@@ -127,7 +127,13 @@ def save_model_dir(model, tokenizer: SequenceTokenizer, out: str | os.PathLike, 
     return os.fspath(out)
 
 
-def forward_windows(model, windows: list[np.ndarray], *, batch_tokens: int = 16384,
+def default_batch_tokens(device) -> int:
+    """Tokens per inference batch: 16,384 on CUDA; 4,096 on a CPU, where it measured 10-20 % faster
+    than 16,384 for the `small` preset (batches that fit the caches) and as fast for `tiny`."""
+    return 16384 if getattr(device, "type", device) == "cuda" else 4096
+
+
+def forward_windows(model, windows: list[np.ndarray], *, batch_tokens: int | None = None,
                     hidden: str | None = None, layer: int = -1,
                     segments: list[np.ndarray] | None = None, bf16: bool | None = None):
     """Run ``model`` on windows in token-budget batches; yield ``(indices, output)`` per batch.
@@ -140,6 +146,7 @@ def forward_windows(model, windows: list[np.ndarray], *, batch_tokens: int = 163
     import torch
 
     device = next(model.parameters()).device
+    batch_tokens = batch_tokens or default_batch_tokens(device)
     lengths = np.fromiter((len(w) for w in windows), dtype=np.int64, count=len(windows))
     pending = token_budget_batches(lengths, batch_tokens)[::-1]
     while pending:

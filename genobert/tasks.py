@@ -528,7 +528,7 @@ def get_task(name: str) -> SequenceTask:
     return TASKS[name]
 
 
-def window_logits(model, dataset, batch_tokens: int = 16384, bf16: bool | None = None) -> list[np.ndarray]:
+def window_logits(model, dataset, batch_tokens: int | None = None, bf16: bool | None = None) -> list[np.ndarray]:
     """The model's logits for every window of ``dataset``, in order (each (tokens, classes) for
     token heads, (outputs,) otherwise), trimmed of padding."""
     from .model import forward_windows
