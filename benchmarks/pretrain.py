@@ -2,13 +2,16 @@
 
     python benchmarks/pretrain.py [--presets tiny,small] [--tokenizers char,kmer:6]
                                   [--seq-len 256] [--batch-size 32] [--steps 30] [--corpus FASTA]
+                                  [--compile] [--workers N]
 
 The plain run is what a user would write from the HF docs: the corpus cut into windows of
 ``--seq-len`` tokens, the tokenizer called on each, `DataCollatorForLanguageModeling` (15 %,
 80/10/10) and `Trainer` with its defaults (no bf16, no fused AdamW), on `BertForMaskedLM` with the
 same config. genobert's run is `genobert.train.pretrain` with the same preset, windows, batch and
-steps. Both count real (non-pad) tokens over the Trainer's ``train_runtime``; the two paths alternate
-``--repeat`` times and the best of each is kept.
+steps (``--compile``: with torch.compile; ``--workers``: its data-loading processes). Both count
+real (non-pad) tokens per second over the steps after the first min(10, steps/5), timed by the same
+Trainer callback (`genobert.train.step_clock`), so that warm-up and compilation are left out;
+the two paths alternate ``--repeat`` times and the best of each is kept.
 
 MFU counts 6·N + 12·L·s·d FLOPs per real token (N the non-embedding parameters, L layers, s the
 window, d the width), against the H200's dense bf16 peak (989 TFLOP/s) on that GPU, and against a
@@ -73,11 +76,12 @@ def genobert_run(corpus: str, out: str, preset: str, tokenizer: str, args) -> tu
     from genobert.train import pretrain
 
     pretrain(corpus, out, preset=preset, tokenizer=tokenizer, seq_len=args.seq_len,
-             max_steps=args.steps, batch_size=args.batch_size, save_steps=10**9, logging_steps=10**9)
+             max_steps=args.steps, batch_size=args.batch_size, save_steps=10**9, logging_steps=10**9,
+             compile=args.compile, workers=args.workers)
     meta = json.load(open(os.path.join(out, "genobert.json")))
     from transformers import AutoConfig
 
-    return meta["training"]["metrics"]["tokens_per_second"], AutoConfig.from_pretrained(out)
+    return meta["training"]["metrics"]["tokens_per_second_steady"], AutoConfig.from_pretrained(out)
 
 
 def plain_hf_run(corpus: str, out: str, config, tokenizer: str, args) -> float:
@@ -88,6 +92,7 @@ def plain_hf_run(corpus: str, out: str, config, tokenizer: str, args) -> float:
 
     from genobert.io import read_records
     from genobert.tokenize import TokenizerSpec, build_tokenizer
+    from genobert.train import step_clock  # timing only, the same for both paths
 
     spec = TokenizerSpec.parse(tokenizer)
     tok = build_tokenizer(spec, "dna", None)
@@ -100,12 +105,14 @@ def plain_hf_run(corpus: str, out: str, config, tokenizer: str, args) -> float:
     encoded = [{"input_ids": ids} for ids in hf(texts, truncation=True, max_length=args.seq_len)["input_ids"]]
     collator = DataCollatorForLanguageModeling(hf, mlm_probability=0.15)
     torch.manual_seed(0)
+    clock = step_clock(skip=min(10, args.steps // 5))
     trainer = Trainer(model=BertForMaskedLM(config), data_collator=collator, train_dataset=encoded,
                       args=TrainingArguments(out, per_device_train_batch_size=args.batch_size,
                                              max_steps=args.steps, report_to=[], save_strategy="no",
-                                             logging_steps=10**9, disable_tqdm=True))
-    runtime = trainer.train().metrics["train_runtime"]
-    return sum(len(e["input_ids"]) for e in encoded) / runtime
+                                             logging_steps=10**9, disable_tqdm=True),
+                      callbacks=[clock])
+    trainer.train()
+    return sum(len(e["input_ids"]) for e in encoded) / args.steps / clock.steady_seconds_per_step
 
 
 def main() -> None:
@@ -118,6 +125,8 @@ def main() -> None:
     parser.add_argument("--corpus", default=None, help="a DNA FASTA (default: a simulated genome)")
     parser.add_argument("--mb", type=float, default=2.0)
     parser.add_argument("--repeat", type=int, default=2, help="runs of each path, best kept")
+    parser.add_argument("--compile", action="store_true", help="genobert's runs with torch.compile")
+    parser.add_argument("--workers", type=int, default=None, help="genobert's data-loading processes")
     args = parser.parse_args()
     ceiling, ceiling_name = matmul_ceiling()
     cuda = torch.cuda.is_available()
@@ -142,6 +151,7 @@ def main() -> None:
     device = torch.cuda.get_device_name(0) if cuda else f"CPU, {torch.get_num_threads()} threads"
     print(f"# pretrain, {platform.machine()}, {device}, torch {torch.__version__}; window "
           f"{args.seq_len}, batch {args.batch_size}, {args.steps} steps, best of {args.repeat}, "
+          f"genobert{' compiled' if args.compile else ''} with workers={args.workers or 'default'}, "
           f"{time.strftime('%Y-%m-%d')}; ceiling: {ceiling_name} = "
           f"{ceiling / 1e12:.3f} TFLOP/s")
     peak = " | MFU (989 TFLOP/s)" if cuda else ""

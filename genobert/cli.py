@@ -52,6 +52,7 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-steps", type=int, default=500)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in DIR")
+    _speed_options(p)
     p.set_defaults(run=_pretrain)
 
     p = sub.add_parser("finetune", help="fine-tune a classifier, regressor or per-letter tagger",
@@ -87,6 +88,7 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--patience", type=int, default=3, help="epochs without better validation MCC")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true")
+    _speed_options(p)
     p.set_defaults(run=_finetune)
 
     p = sub.add_parser("classify", help="classify the records of sequence files into a TSV",
@@ -164,6 +166,13 @@ def _model_options(p: argparse.ArgumentParser, when: str = "") -> None:
                    help=f"model size: tiny 2x64, small 6x384, base 12x768 (default: small){when}")
 
 
+def _speed_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="data-loading processes (default: 4 on CUDA, 0 on a CPU); results do not depend on it")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the model (slow first steps; dropout draws differ from eager)")
+
+
 def _infer_options(p: argparse.ArgumentParser, out: str) -> None:
     p.add_argument("model", metavar="MODEL_DIR")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="FASTA, FASTQ or TSV/CSV; .gz/.bz2; '-' = stdin")
@@ -195,7 +204,8 @@ def _pretrain(args: argparse.Namespace) -> int:
     out = pretrain(args.corpus, args.out, tokenizer=args.tokenizer, alphabet=args.alphabet,
                    preset=args.preset, seq_len=args.seq_len, max_steps=args.max_steps,
                    batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
-                   save_steps=args.save_steps, seed=args.seed, resume=args.resume)
+                   save_steps=args.save_steps, seed=args.seed, resume=args.resume,
+                   workers=args.workers, compile=args.compile)
     print(f"genobert: pretrained model written to {out}", file=sys.stderr)
     return 0
 
@@ -208,7 +218,8 @@ def _finetune(args: argparse.Namespace) -> int:
                    pair_columns=args.pair_columns, sequences=args.sequences,
                    preset=args.preset, tokenizer=args.tokenizer, alphabet=args.alphabet,
                    max_len=args.max_len, epochs=args.epochs, batch_size=args.batch_size,
-                   lr=args.lr, patience=args.patience, seed=args.seed, resume=args.resume)
+                   lr=args.lr, patience=args.patience, seed=args.seed, resume=args.resume,
+                   workers=args.workers, compile=args.compile)
     print(f"genobert: classifier written to {out}; metrics in {out}/metrics.json", file=sys.stderr)
     return 0
 

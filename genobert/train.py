@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -43,6 +44,8 @@ class PretrainConfig:
     save_steps: int = 500
     logging_steps: int = 10
     resume: bool = False
+    workers: int | None = None  # data-loading processes; None: 4 on CUDA, 0 (inline) on a CPU
+    compile: bool = False  # torch.compile the model (the Trainer's torch_compile)
 
 
 def _training_args(out: str, cfg, **kwargs):
@@ -56,8 +59,18 @@ def _training_args(out: str, cfg, **kwargs):
         gradient_accumulation_steps=getattr(cfg, "grad_accum", 1), learning_rate=cfg.lr,
         warmup_steps=cfg.warmup, weight_decay=cfg.weight_decay, lr_scheduler_type="linear",
         optim="adamw_torch_fused" if cuda else "adamw_torch", bf16=cuda and torch.cuda.is_bf16_supported(),
-        report_to=[], dataloader_num_workers=0, save_total_limit=2, logging_first_step=True,
-        use_cpu=not cuda, ddp_backend=_ddp_backend(cuda), **kwargs)
+        report_to=[], save_total_limit=2, logging_first_step=True, torch_compile=cfg.compile,
+        use_cpu=not cuda, ddp_backend=_ddp_backend(cuda), **_loader(cfg, cuda), **kwargs)
+
+
+def _loader(cfg, cuda: bool) -> dict:
+    """DataLoader settings: on CUDA, worker processes batch and mask the next steps while the GPU
+    runs this one, into pinned memory (the Trainer's default); on a CPU, whose cores the model
+    already uses, batches are made inline. Masking is seeded per sample, so workers change nothing."""
+    workers = (4 if cuda else 0) if cfg.workers is None else cfg.workers
+    if workers < 0:
+        raise InputError(f"--workers {workers}: expected 0 (batches made inline) or more")
+    return {"dataloader_num_workers": workers, "dataloader_persistent_workers": workers > 0}
 
 
 def _ddp_backend(cuda: bool) -> str | None:
@@ -101,9 +114,13 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
 
     torch.manual_seed(cfg.seed)
     model = MaskedHeadBertForMaskedLM(config)
-    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator)
+    clock = step_clock(skip=min(10, cfg.max_steps // 5))
+    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator, callbacks=[clock])
     result = trainer.train(resume_from_checkpoint=_last_checkpoint(out) if cfg.resume else None)
-    metrics = {**result.metrics, "tokens_per_second": samples * dataset.mean_length / result.metrics["train_runtime"]}
+    tokens_per_step = samples / cfg.max_steps * dataset.mean_length
+    metrics = {**result.metrics, "tokens_per_second": tokens_per_step * cfg.max_steps / result.metrics["train_runtime"]}
+    if clock.steady_seconds_per_step:
+        metrics["tokens_per_second_steady"] = tokens_per_step / clock.steady_seconds_per_step
     if trainer.is_world_process_zero():
         meta = {"task": "mlm", "preset": cfg.preset, "seq_len": cfg.seq_len, "window": cfg.seq_len,
                 "training": {"kind": "pretrain", "config": asdict(cfg), "corpus": store.info,
@@ -111,6 +128,34 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
         _write_json(os.path.join(out, "log_history.json"), trainer.state.log_history)
         save_model_dir(trainer.model, tok, out, meta)  # genobert.json last: the mark of completion
     return out
+
+
+def step_clock(skip: int):
+    """A Trainer callback timing the steps after the first ``skip`` (warm-up: torch.compile,
+    kernel autotuning, allocator growth), with one CUDA synchronize at each end of the span;
+    afterwards ``steady_seconds_per_step`` holds the mean (None for runs of ``skip`` steps or fewer).
+    A factory, so that importing genobert.train does not import the Trainer."""
+    import torch
+    from transformers import TrainerCallback
+
+    def now() -> float:
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
+    class StepClock(TrainerCallback):
+        steady_seconds_per_step: float | None = None
+        start: float | None = None
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == skip:
+                self.start = now()
+
+        def on_train_end(self, args, state, control, **kwargs):
+            if self.start is not None and state.global_step > skip:
+                self.steady_seconds_per_step = (now() - self.start) / (state.global_step - skip)
+
+    return StepClock()
 
 
 def _config(cls, settings: dict):
@@ -185,6 +230,8 @@ class FinetuneConfig:
     valid_fraction: float = 0.1  # carved from train (stratified, seeded) when no valid file
     seed: int = 0
     resume: bool = False
+    workers: int | None = None  # data-loading processes; None: 4 on CUDA, 0 (inline) on a CPU
+    compile: bool = False  # torch.compile the model (the Trainer's torch_compile)
 
 
 def read_labelled(path: str, alphabet: str) -> tuple[list[str], list[str], list[str], list[int]]:

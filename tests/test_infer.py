@@ -61,6 +61,34 @@ def test_bf16_on_the_cpu_agrees_with_fp32_within_its_rounding(models, tmp_path):
         Predictor(models["clf"], precision="fp16")
 
 
+def test_out_of_memory_halves_the_batch_and_gives_the_same_outputs(models):
+    # forward_windows on CUDA: an out-of-memory error splits the batch in two and retries; here a
+    # model that "runs out of memory" above 3 windows per batch stands in for the GPU
+    model = Predictor(models["clf"]).model
+    rng = np.random.default_rng(0)
+    windows = [np.concatenate(([2], rng.integers(5, 9, int(rng.integers(5, 30))), [3])) for _ in range(23)]
+    sizes = []
+
+    def forward(*args, **kwargs):
+        sizes.append(len(kwargs["input_ids"]))
+        if sizes[-1] > 3:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real(*args, **kwargs)
+
+    real = model.forward
+    def by_window(batches) -> dict:
+        return {int(i): row for idx, out in batches for i, row in zip(idx, out, strict=True)}
+
+    expected = by_window(model_module.forward_windows(model, windows, batch_tokens=10**6))
+    model.forward = forward
+    got = by_window(model_module.forward_windows(model, windows, batch_tokens=10**6))
+    del model.forward
+    assert sizes[:3] == [23, 11, 5] and sum(s for s in sizes if s <= 3) == 23  # halved until it fit
+    assert got.keys() == expected.keys() == set(range(23))
+    for i, row in expected.items():
+        np.testing.assert_allclose(got[i], row, atol=1e-5)
+
+
 def test_classify_agrees_with_finetune_evaluation(models, tmp_path):
     out = tmp_path / "pred.tsv"
     summary = write_classification(models["clf"], models["table"], str(out), quiet=True)

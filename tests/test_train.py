@@ -220,6 +220,31 @@ def _cli(*args):
     return [sys.executable, "-m", "genobert", *args]
 
 
+def test_loader_workers_change_nothing(corpus, tmp_path):
+    # batching and masking in worker processes (the CUDA default) gives bit-identical weights
+    a = pretrain(corpus, str(tmp_path / "inline"), max_steps=6, workers=0, **TINY)
+    b = pretrain(corpus, str(tmp_path / "workers"), max_steps=6, workers=2, **TINY)
+    wa, wb = load_file(os.path.join(a, "model.safetensors")), load_file(os.path.join(b, "model.safetensors"))
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+    with pytest.raises(InputError, match="--workers -1"):
+        pretrain(corpus, str(tmp_path / "bad"), max_steps=2, workers=-1, **TINY)
+
+
+def test_compiled_model_trains_saves_plain_bert_and_gives_eager_logits(corpus, tmp_path):
+    # --compile: the Trainer's torch.compile; the saved model is a plain BertForMaskedLM whose
+    # compiled forward matches eager (dropout off) within float32 rounding
+    from transformers import AutoModelForMaskedLM
+
+    out = pretrain(corpus, str(tmp_path / "compiled"), max_steps=2, compile=True, **TINY)
+    model = AutoModelForMaskedLM.from_pretrained(out).eval()
+    assert type(model).__name__ == "BertForMaskedLM"
+    ids = torch.randint(5, 9, (2, 40))
+    with torch.no_grad():
+        eager = model(input_ids=ids).logits
+        compiled = torch.compile(model)(input_ids=ids).logits
+    torch.testing.assert_close(compiled, eager, rtol=1e-4, atol=1e-4)
+
+
 def test_resume_after_sigkill_gives_the_same_weights(corpus, tmp_path):
     common = ["pretrain", "--corpus", corpus, "--preset", "tiny", "--seq-len", "64",
               "--batch-size", "8", "--max-steps", "40", "--save-steps", "10", "--seed", "7"]

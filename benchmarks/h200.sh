@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The GPU half of docs/PERF.md in one command, for a machine with one CUDA GPU (the H200 the
+# performance issue names). From the repository root:
+#
+#     bash benchmarks/h200.sh OUT_DIR
+#
+# It installs nothing: torch, transformers, tokenizers, scikit-learn, h5py and biopython must be
+# importable (biopython for the baselines' SeqIO path; carry it as a wheel where it is missing),
+# and genobert is run from this checkout through PYTHONPATH. Each step writes OUT_DIR/<step>.txt;
+# a failing step is recorded and the others still run. Planned to fit in about 10 minutes.
+set -uo pipefail
+out=${1:?usage: bash benchmarks/h200.sh OUT_DIR}
+mkdir -p "$out"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 GENOBERT_CACHE="$out/.cache"
+
+step() {  # step NAME COMMAND...: run, keep the output, note the exit status
+  local name=$1; shift
+  echo "== $name: $*" | tee -a "$out/steps.txt"
+  local start=$SECONDS
+  "$@" >"$out/$name.txt" 2>&1
+  echo "   exit $? after $((SECONDS - start)) s" | tee -a "$out/steps.txt"
+}
+
+step versions python -c "import torch, transformers, tokenizers, sys; print(sys.version); \
+print(torch.__version__, torch.version.cuda, torch.cuda.get_device_name(0)); \
+print('transformers', transformers.__version__, 'tokenizers', tokenizers.__version__)"
+step tests python -m pytest -q -x tests/test_gpu.py tests/test_train.py tests/test_infer.py
+step pretrain_base python benchmarks/pretrain.py --presets base --tokenizers char,kmer:6 \
+  --seq-len 1024 --batch-size 32 --steps 60 --repeat 1
+step pretrain_base_compiled python benchmarks/pretrain.py --presets base --tokenizers char \
+  --seq-len 1024 --batch-size 32 --steps 60 --repeat 1 --compile
+step classify_small python benchmarks/classify.py --reads 20000 --preset small
+step classify_memory python benchmarks/classify_memory.py --reads 20000 --length 150 --preset small
+tail -n 3 "$out"/*.txt
