@@ -60,3 +60,38 @@ def models(tmp_path_factory):
     clf = finetune(str(table), str(root / "clf"), valid=str(table), test=str(table), init=pre,
                    epochs=3, batch_size=8, lr=3e-3)
     return {"pre": pre, "clf": clf, "table": str(table), "root": root}
+
+
+# ----------------------------------------------------------------- training inputs
+
+
+@pytest.fixture
+def private_cache(tmp_path, monkeypatch):
+    """GENOBERT_CACHE in the test's own folder: token stores never shared between tests."""
+    monkeypatch.setenv("GENOBERT_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def corpus(write):
+    """A small genome with a repeated motif grammar: learnable in a few dozen steps."""
+    rng = np.random.default_rng(0)
+    recs = []
+    for r in range(4):
+        parts = []
+        for _ in range(300):
+            parts.append("TATAAAAG" if rng.random() < 0.5 else "".join(rng.choice(list("ACGT"), 8)))
+        recs.append(f">chr{r}\n" + "".join(parts) + "\n")
+    recs.append(">gap\n" + "N" * 500 + "\n")  # mostly N: skipped
+    return write("genome.fa", "".join(recs))
+
+
+@pytest.fixture
+def labelled(write):
+    rng = np.random.default_rng(1)
+    rows = ["id\tsequence\tlabel"]
+    for i in range(24):
+        s = list(rng.choice(list("ACGT"), 40))
+        label = i % 2
+        s[18:24] = "TATAAA" if label else "GCGCGC"
+        rows.append(f"s{i}\t{''.join(s)}\t{'yes' if label else 'no'}")
+    return write("train.tsv", "\n".join(rows) + "\n")

@@ -14,34 +14,10 @@ import torch
 from genobert.infer import classify, embed
 from genobert.train import finetune, pretrain
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+pytestmark = [pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
+              pytest.mark.usefixtures("private_cache")]  # corpus, labelled: conftest.py
 
 TINY = dict(preset="tiny", seq_len=64, batch_size=16, logging_steps=5, lr=2e-3)
-
-
-@pytest.fixture(autouse=True)
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("GENOBERT_CACHE", str(tmp_path / "cache"))
-
-
-@pytest.fixture
-def corpus(write):
-    rng = np.random.default_rng(0)
-    motifs = ["TATAAAAG", "GGGCGGGG", "CCAATCAA"]
-    recs = ["".join(rng.choice(motifs) + "".join(rng.choice(list("ACGT"), 4)) for _ in range(400))
-            for _ in range(4)]
-    return write("g.fa", "".join(f">c{i}\n{s}\n" for i, s in enumerate(recs)))
-
-
-@pytest.fixture
-def labelled(write):
-    rng = np.random.default_rng(1)
-    rows = ["id\tsequence\tlabel"]
-    for i in range(64):
-        s = list(rng.choice(list("ACGT"), 40))
-        s[18:24] = "TATAAA" if i % 2 else "GCGCGC"
-        rows.append(f"r{i}\t{''.join(s)}\t{i % 2}")
-    return write("t.tsv", "\n".join(rows) + "\n")
 
 
 def test_pretrain_on_cuda_in_bf16_with_workers_and_compile(corpus, tmp_path):
