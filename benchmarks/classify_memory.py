@@ -1,6 +1,6 @@
 """Peak memory of `genobert classify` for an input and one ten times larger (issue: memory flat).
 
-    python benchmarks/classify_memory.py [--reads 20000] [--length 150] [--preset tiny]
+    python benchmarks/classify_memory.py [--reads 20000] [--length 150] [--preset tiny] [--batch-tokens N]
 
 Writes simulated FASTQ reads (seeded) and a classifier with random weights (memory does not depend
 on the weights), runs `genobert classify` on 1x and 10x the reads, each in a fresh process, and
@@ -46,6 +46,7 @@ def main() -> None:
     ap.add_argument("--reads", type=int, default=20_000)
     ap.add_argument("--length", type=int, default=150)
     ap.add_argument("--preset", default="tiny")
+    ap.add_argument("--batch-tokens", type=int, help="classify's --batch-tokens (default: its own)")
     args = ap.parse_args()
     from genobert.train import finetune
 
@@ -64,14 +65,15 @@ def main() -> None:
             write_reads(reads, args.reads * factor, args.length, seed=factor)
             out = os.path.join(tmp, f"pred{factor}.tsv")
             mib, secs = peak_rss_mib([sys.executable, "-m", "genobert", "classify", model, reads,
-                                      "-o", out, "--quiet", "--device", "cpu"])
+                                      "-o", out, "--quiet", "--device", "cpu",
+                                      *(["--batch-tokens", str(args.batch_tokens)] if args.batch_tokens else [])])
             n = args.reads * factor
             rows.append((factor, n, os.path.getsize(reads) / 2**20, mib, secs, n / secs))
     import torch
 
     print(f"# genobert classify, peak memory; {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, torch {torch.__version__}, preset {args.preset}, "
-          f"{args.length}-bp reads, {time.strftime('%Y-%m-%d')}")
+          f"{args.length}-bp reads, batch tokens {args.batch_tokens or 'default'}, {time.strftime('%Y-%m-%d')}")
     print("| input | reads | FASTQ MiB | peak RSS MiB | seconds | reads/s |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for factor, n, size, mib, secs, rate in rows:

@@ -6,6 +6,7 @@ import io
 import os
 import sys
 
+import numpy as np
 import pytest
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 from hypothesis import given, settings
@@ -154,6 +155,15 @@ def test_chunked_fasta_headers_only_at_line_starts(records, chunk):
     finally:
         gio._CHUNK = old
     assert got == expected
+
+
+@pytest.mark.parametrize("size", [100, 70_000])  # short records: isalpha; long: memchr scans
+def test_blanks_and_cr_inside_sequence_lines_are_dropped(write, size):
+    seq = "".join(np.random.default_rng(0).choice(list("ACGT"), size))
+    lines = [seq[i: i + 60] for i in range(0, size, 60)]
+    text = ">a\r\n" + "\r\n".join(lines) + "\r\n>b\n" + " ".join(lines) + "\t\n"
+    recs = list(read_records(write("blank.fa", text)))
+    assert [(r.id, r.seq) for r in recs] == [("a", seq), ("b", seq)]
 
 
 def test_memory_does_not_hold_the_file(write):

@@ -145,3 +145,16 @@ def test_bpe_trains_bounded_and_round_trips(tmp_path):
 def test_bpe_needs_a_corpus():
     with pytest.raises(InputError, match="needs a corpus"):
         build_tokenizer("bpe:64", "dna")
+
+
+def test_long_sequences_take_the_copy_saving_path_to_the_same_ids(tokenizers):
+    # char ids of sequences past 65,536 letters are widened into a preallocated array
+    rng = np.random.default_rng(0)
+    for (_, alphabet), tok in tokenizers.items():
+        letters = list("ACGTN" if alphabet == "dna" else "ACDEFGHIKLMNPQRSTVWYX")
+        seq = "".join(rng.choice(letters, 70_000))
+        ids = tok.encode(seq)
+        assert ids.dtype == np.int32
+        assert ids.tolist() == tok.encode_slow(seq)
+        assert ids[1:-1].tolist() == tok.encode(seq, add_special_tokens=False).tolist()
+
