@@ -8,10 +8,13 @@
 # importable (biopython for the baselines' SeqIO path; carry it as a wheel where it is missing),
 # and genobert is run from this checkout through PYTHONPATH. Each step writes OUT_DIR/<step>.txt;
 # a failing step is recorded and the others still run. Planned to fit in about 10 minutes.
+# PRESETS, SEQ_LEN, STEPS and READS shrink it for a dry run on a CPU, e.g.
+#     PRESETS=tiny SEQ_LEN=128 STEPS=10 READS=500 bash benchmarks/h200.sh /tmp/dry
 set -uo pipefail
 out=${1:?usage: bash benchmarks/h200.sh OUT_DIR}
 mkdir -p "$out"
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 GENOBERT_CACHE="$out/.cache"
+# the token stores go outside OUT_DIR: the device tool returns at most 8 files from it (this writes 7)
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 GENOBERT_CACHE=/tmp/genobert-h200-cache
 
 step() {  # step NAME COMMAND...: run, keep the output, note the exit status
   local name=$1; shift
@@ -22,13 +25,14 @@ step() {  # step NAME COMMAND...: run, keep the output, note the exit status
 }
 
 step versions python -c "import torch, transformers, tokenizers, sys; print(sys.version); \
-print(torch.__version__, torch.version.cuda, torch.cuda.get_device_name(0)); \
+print(torch.__version__, torch.version.cuda, torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no CUDA'); \
 print('transformers', transformers.__version__, 'tokenizers', tokenizers.__version__)"
 step tests python -m pytest -q -x tests/test_gpu.py tests/test_train.py tests/test_infer.py
-step pretrain_base python benchmarks/pretrain.py --presets base --tokenizers char,kmer:6 \
-  --seq-len 1024 --batch-size 32 --steps 60 --repeat 1
-step pretrain_base_compiled python benchmarks/pretrain.py --presets base --tokenizers char \
-  --seq-len 1024 --batch-size 32 --steps 60 --repeat 1 --compile
-step classify_small python benchmarks/classify.py --reads 20000 --preset small
-step classify_memory python benchmarks/classify_memory.py --reads 20000 --length 150 --preset small
+presets=${PRESETS:-small,base} seq_len=${SEQ_LEN:-1024} steps=${STEPS:-60} reads=${READS:-20000}
+step pretrain python benchmarks/pretrain.py --presets "$presets" --tokenizers char,kmer:6 \
+  --seq-len "$seq_len" --batch-size 32 --steps "$steps" --repeat 1
+step pretrain_compiled python benchmarks/pretrain.py --presets "${presets##*,}" --tokenizers char \
+  --seq-len "$seq_len" --batch-size 32 --steps "$steps" --repeat 1 --compile
+step classify python benchmarks/classify.py --reads "$reads" --preset "${presets%%,*}"
+step classify_memory python benchmarks/classify_memory.py --reads "$reads" --length 150 --preset "${presets%%,*}"
 tail -n 3 "$out"/*.txt
