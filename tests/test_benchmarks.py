@@ -1,0 +1,48 @@
+"""The speed benchmarks of docs/PERF.md run end to end at toy sizes (their figures come from full
+runs; here only that each still works and checks what it claims: the same tokens, the same labels)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+BENCHMARKS = os.path.join(os.path.dirname(__file__), "..", "benchmarks")
+
+
+def run(script: str, *args: str, tmp_path) -> str:
+    env = {**os.environ, "GENOBERT_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    res = subprocess.run([sys.executable, os.path.join(BENCHMARKS, script), *args], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    return res.stdout
+
+
+def test_read_tokenize_on_simulated_and_given_files(tmp_path, write):
+    out = run("read_tokenize.py", "--mb", "0.2", "--repeat", "1", tmp_path=tmp_path)
+    assert len(re.findall(r"^\| (dna|protein) \| \.fa(\.gz)? \|", out, re.M)) == 4
+    assert re.search(r"^smallest ratio: [\d.]+x$", out, re.M)  # after checking equal token counts
+    fasta = write("given.fa.gz", ">a\nacgtn\nACGT\n>b\nGGGG\n")
+    out = run("read_tokenize.py", "--repeat", "1", "--files", f"dna:{fasta}", tmp_path=tmp_path)
+    assert "| dna | given.fa.gz |" in out
+
+
+def test_pretrain_compares_both_paths(tmp_path):
+    out = run("pretrain.py", "--presets", "tiny", "--tokenizers", "char", "--seq-len", "64",
+              "--batch-size", "4", "--steps", "6", "--repeat", "1", "--mb", "0.05", tmp_path=tmp_path)
+    row = re.search(r"^\| tiny \| char \| 64 \| ([\d,]+) \| ([\d,]+) \| ([\d.]+)x \|", out, re.M)
+    assert row and all(float(g.replace(",", "")) > 0 for g in row.groups())
+
+
+@pytest.mark.parametrize("script,args,last", [
+    ("classify.py", ["--reads", "40", "--max-length", "120"], r"^ratio genobert / pipeline loop: [\d.]+x$"),
+    ("classify_memory.py", ["--reads", "200", "--length", "60"], r"^peak memory ratio 10x / 1x: [\d.]+$"),
+])
+def test_classify_benchmarks(tmp_path, script, args, last):
+    out = run(script, *args, tmp_path=tmp_path)
+    assert re.search(last, out, re.M)
+    if script == "classify.py":
+        assert "same label for 100.0% of reads" in out  # fp32 on a CPU: the pipeline's labels
