@@ -10,6 +10,9 @@ with what a user would write from the HF docs, ``SeqIO.parse`` and
 ``pipeline("text-classification")`` called on each record. Both load the same model directory;
 the script counts the reads where they pick the same label (all of them in fp32; bf16 rounding can
 flip a near tie). The pipeline runs in fp32, as its docs call it. Model loading is not timed.
+Each path's TFLOP/s counts 2·N + 4·L·s·d FLOPs per real token of each read (`flops.py`), set
+against a square matmul in that path's precision measured in the same run: how close each is to
+what the matrix units can do, and so how much any batching could still gain.
 Peak memory against input size is `benchmarks/classify_memory.py`. Last line: the speed ratio.
 """
 
@@ -17,23 +20,25 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import tempfile
 import time
 
 import numpy as np
+from host import cpu_name
+from flops import flops_per_token, matmul_ceiling
 
 
-def write_reads(path: str, n: int, lo: int, hi: int, seed: int) -> int:
+def write_reads(path: str, n: int, lo: int, hi: int, seed: int) -> list[int]:
+    """Write ``n`` reads; return their lengths."""
     rng = np.random.default_rng(seed)
     letters = np.frombuffer(b"ACGT", np.uint8)
-    total = 0
+    lengths = []
     with open(path, "wb") as f:
         for i in range(n):
             seq = letters[rng.integers(0, 4, int(rng.integers(lo, hi + 1)))].tobytes()
-            total += len(seq)
+            lengths.append(len(seq))
             f.write(b">read%d\n%s\n" % (i, seq))
-    return total
+    return lengths
 
 
 def genobert_labels(model_dir: str, reads: str, device: str, precision: str, batch_tokens: int | None):
@@ -67,6 +72,7 @@ def main() -> None:
     args = ap.parse_args()
     import torch
     import transformers
+    from transformers import AutoModelForSequenceClassification
 
     from genobert.model import default_batch_tokens
     from genobert.train import finetune
@@ -83,21 +89,30 @@ def main() -> None:
         model = finetune(table, os.path.join(tmp, "model"), preset=args.preset, epochs=1,
                          max_len=args.max_length + 2)
         reads = os.path.join(tmp, "reads.fa")
-        letters = write_reads(reads, args.reads, args.min_length, args.max_length, seed=1)
+        lengths = write_reads(reads, args.reads, args.min_length, args.max_length, seed=1)
         ours, t_ours = genobert_labels(model, reads, device, args.precision, args.batch_tokens)
         theirs, t_theirs = pipeline_labels(model, reads, device)
+        transformers.logging.disable_progress_bar()
+        net = AutoModelForSequenceClassification.from_pretrained(model)
     agree = np.mean([a == b for a, b in zip(ours, theirs, strict=True)])
-    tokens = letters + 2 * args.reads
-    where = torch.cuda.get_device_name(0) if device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    print(f"# classify, {platform.machine()}, {where}, torch {torch.__version__}, transformers "
+    tokens = sum(lengths) + 2 * args.reads  # char tokens of reads shorter than the window, [CLS], [SEP]
+    flops = sum((n + 2) * flops_per_token(net, n + 2, training=False) for n in lengths)
+    bf16 = args.precision == "bf16" or (args.precision == "auto" and device == "cuda")
+    ceilings = {dtype: matmul_ceiling(device, dtype) for dtype in [torch.float32] + [torch.bfloat16] * bf16}
+    where = torch.cuda.get_device_name(0) if device == "cuda" else f"{cpu_name()}, {torch.get_num_threads()} threads"
+    print(f"# classify, {where}, torch {torch.__version__}, transformers "
           f"{transformers.__version__}; preset {args.preset}, {args.reads:,} reads of "
           f"{args.min_length}-{args.max_length} bp, genobert precision {args.precision}, "
           f"batch tokens {args.batch_tokens or default_batch_tokens(device)}, "
           f"{time.strftime('%Y-%m-%d')}")
-    print("| path | seconds | sequences/s | tokens/s |")
-    print("| --- | ---: | ---: | ---: |")
-    for name, secs in (("genobert classify", t_ours), ("SeqIO + pipeline loop", t_theirs)):
-        print(f"| {name} | {secs:.1f} | {args.reads / secs:,.0f} | {tokens / secs:,.0f} |")
+    print("| path | precision | seconds | sequences/s | tokens/s | TFLOP/s | of the matmul in its precision |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, secs, dtype in (("genobert classify", t_ours, torch.bfloat16 if bf16 else torch.float32),
+                              ("SeqIO + pipeline loop", t_theirs, torch.float32)):
+        rate, what = ceilings[dtype]
+        print(f"| {name} | {'bf16' if dtype == torch.bfloat16 else 'fp32'} | {secs:.1f} | "
+              f"{args.reads / secs:,.0f} | {tokens / secs:,.0f} | {flops / secs / 1e12:.4f} | "
+              f"{flops / secs / rate:.0%} of {rate / 1e12:.3f} ({what}) |")
     print(f"same label for {agree:.1%} of reads")
     print(f"ratio genobert / pipeline loop: {t_theirs / t_ours:.1f}x")
 

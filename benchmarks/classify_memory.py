@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+from host import cpu_name
 
 
 def write_reads(path: str, n: int, length: int, seed: int) -> None:
@@ -71,8 +71,7 @@ def main() -> None:
             rows.append((factor, n, os.path.getsize(reads) / 2**20, mib, secs, n / secs))
     import torch
 
-    print(f"# genobert classify, peak memory; {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, torch {torch.__version__}, preset {args.preset}, "
+    print(f"# genobert classify, peak memory; {cpu_name()}, torch {torch.__version__}, preset {args.preset}, "
           f"{args.length}-bp reads, batch tokens {args.batch_tokens or 'default'}, {time.strftime('%Y-%m-%d')}")
     print("| input | reads | FASTQ MiB | peak RSS MiB | seconds | reads/s |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")

@@ -15,6 +15,7 @@ out=${1:?usage: bash benchmarks/h200.sh OUT_DIR}
 mkdir -p "$out"
 # the token stores go outside OUT_DIR: the device tool returns at most 8 files from it (this writes 7)
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 GENOBERT_CACHE=/tmp/genobert-h200-cache
+py=${PYTHON:-python3}  # the GPU machine's interpreter is python3; a venv here has both names
 
 step() {  # step NAME COMMAND...: run, keep the output, note the exit status
   local name=$1; shift
@@ -24,15 +25,15 @@ step() {  # step NAME COMMAND...: run, keep the output, note the exit status
   echo "   exit $? after $((SECONDS - start)) s" | tee -a "$out/steps.txt"
 }
 
-step versions python -c "import torch, transformers, tokenizers, sys; print(sys.version); \
+step versions "$py" -c "import torch, transformers, tokenizers, sys; print(sys.version); \
 print(torch.__version__, torch.version.cuda, torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no CUDA'); \
 print('transformers', transformers.__version__, 'tokenizers', tokenizers.__version__)"
-step tests python -m pytest -q -x tests/test_gpu.py tests/test_train.py tests/test_infer.py
+step tests "$py" -m pytest -q -x tests/test_gpu.py tests/test_train.py tests/test_infer.py
 presets=${PRESETS:-small,base} seq_len=${SEQ_LEN:-1024} steps=${STEPS:-60} reads=${READS:-20000}
-step pretrain python benchmarks/pretrain.py --presets "$presets" --tokenizers char,kmer:6 \
+step pretrain "$py" benchmarks/pretrain.py --presets "$presets" --tokenizers char,kmer:6 \
   --seq-len "$seq_len" --batch-size 32 --steps "$steps" --repeat 1
-step pretrain_compiled python benchmarks/pretrain.py --presets "${presets##*,}" --tokenizers char \
+step pretrain_compiled "$py" benchmarks/pretrain.py --presets "${presets##*,}" --tokenizers char \
   --seq-len "$seq_len" --batch-size 32 --steps "$steps" --repeat 1 --compile
-step classify python benchmarks/classify.py --reads "$reads" --preset "${presets%%,*}"
-step classify_memory python benchmarks/classify_memory.py --reads "$reads" --length 150 --preset "${presets%%,*}"
+step classify "$py" benchmarks/classify.py --reads "$reads" --preset "${presets%%,*}"
+step classify_memory "$py" benchmarks/classify_memory.py --reads "$reads" --length 150 --preset "${presets%%,*}"
 tail -n 3 "$out"/*.txt

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import tempfile
 import time
 
 import numpy as np
 import torch
+from host import cpu_name
+from flops import flops_per_token, matmul_ceiling
 
 H200_BF16_PEAK = 989e12
 
@@ -39,35 +40,6 @@ def write_genome(path: str, mb: float, seed: int) -> None:
     seq = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, int(mb * 1e6))].tobytes()
     with open(path, "wb") as f:
         f.write(b">chr1 simulated\n" + b"\n".join(seq[i: i + 80] for i in range(0, len(seq), 80)) + b"\n")
-
-
-def flops_per_token(config, seq_len: int) -> float:
-    from transformers import BertForMaskedLM
-
-    model = BertForMaskedLM(config)
-    embed = sum(p.numel() for n, p in model.named_parameters() if "embeddings" in n)
-    n = sum(p.numel() for p in model.parameters()) - embed
-    return 6 * n + 12 * config.num_hidden_layers * seq_len * config.hidden_size
-
-
-def matmul_ceiling() -> tuple[float, str]:
-    """FLOP/s of one square matmul, measured here: the practical peak of this device."""
-    cuda = torch.cuda.is_available()
-    size, dtype = (8192, torch.bfloat16) if cuda else (2048, torch.float32)
-    device = "cuda" if cuda else "cpu"
-    a = torch.randn(size, size, device=device, dtype=dtype)
-    b = torch.randn(size, size, device=device, dtype=dtype)
-    for _ in range(2):
-        a @ b
-    if cuda:
-        torch.cuda.synchronize()
-    reps, start = 10 if cuda else 3, time.perf_counter()
-    for _ in range(reps):
-        a @ b
-    if cuda:
-        torch.cuda.synchronize()
-    seconds = (time.perf_counter() - start) / reps
-    return 2 * size**3 / seconds, f"{str(dtype).removeprefix('torch.')} {size}³ matmul"
 
 
 def genobert_run(corpus: str, out: str, preset: str, tokenizer: str, args) -> tuple[float, object]:
@@ -128,8 +100,10 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true", help="genobert's runs with torch.compile")
     parser.add_argument("--workers", type=int, default=None, help="genobert's data-loading processes")
     args = parser.parse_args()
-    ceiling, ceiling_name = matmul_ceiling()
+    from transformers import BertForMaskedLM
+
     cuda = torch.cuda.is_available()
+    ceiling, ceiling_name = matmul_ceiling("cuda" if cuda else "cpu", torch.bfloat16 if cuda else torch.float32)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("GENOBERT_CACHE", os.path.join(tmp, "cache"))
@@ -146,10 +120,10 @@ def main() -> None:
                     config.architectures = None
                     plain.append(plain_hf_run(corpus, os.path.join(tmp, f"{name}-hf{r}"), config, tokenizer, args))
                 fast, plain = max(fast), max(plain)
-                flops = flops_per_token(config, args.seq_len)
+                flops = flops_per_token(BertForMaskedLM(config), args.seq_len, training=True)
                 rows.append((preset, tokenizer, config.vocab_size, fast, plain, flops))
-    device = torch.cuda.get_device_name(0) if cuda else f"CPU, {torch.get_num_threads()} threads"
-    print(f"# pretrain, {platform.machine()}, {device}, torch {torch.__version__}; window "
+    device = torch.cuda.get_device_name(0) if cuda else f"{cpu_name()}, {torch.get_num_threads()} threads"
+    print(f"# pretrain, {device}, torch {torch.__version__}; window "
           f"{args.seq_len}, batch {args.batch_size}, {args.steps} steps, best of {args.repeat}, "
           f"genobert{' compiled' if args.compile else ''} with workers={args.workers or 'default'}, "
           f"{time.strftime('%Y-%m-%d')}; ceiling: {ceiling_name} = "

@@ -17,11 +17,11 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
-import platform
 import tempfile
 import time
 
 import numpy as np
+from host import cpu_name
 
 
 def write_fasta(path: str, alphabet: str, mb: float, seed: int) -> None:
@@ -99,7 +99,7 @@ def main() -> None:
     import genobert
 
     sizes = "given files" if args.files else f"{args.mb:g} MB per simulated file"
-    print(f"# read + tokenize (char), {platform.machine()}, {os.cpu_count()} cores, one process; "
+    print(f"# read + tokenize (char), {cpu_name()}, one process; "
           f"biopython {Bio.__version__}, tokenizers {tokenizers.__version__}; {sizes}; "
           f"genobert from {os.path.dirname(os.path.dirname(genobert.__file__))}; {time.strftime('%Y-%m-%d')}")
     print("| alphabet | file | MB (uncompressed) | genobert MB/s | SeqIO + HF tokenizer MB/s | ratio |")
