@@ -254,7 +254,7 @@ def span_table(write):
 def test_span_task_finds_the_planted_run_and_classify_writes_positions(span_table, tmp_path, capsys):
     out = tmp_path / "span"
     assert main(["finetune", "--train", span_table, "--test", span_table, "--out", str(out), "--task", "span",
-                 "--alphabet", "protein", "--epochs", "6", "--max-len", "32", *TINY]) == 0
+                 "--alphabet", "protein", "--epochs", "10", "--max-len", "32", *TINY]) == 0
     metrics = json.load(open(out / "metrics.json"))
     assert set(metrics["test"]) == {"n", "iou", "exact"} and metrics["test"]["n"] == 160
     assert metrics["test"]["iou"] > 0.6, metrics["test"]
