@@ -1,7 +1,7 @@
 """Classification speed: `genobert classify` vs a loop over `transformers.pipeline`, same model and file.
 
     python benchmarks/classify.py [--reads 4000] [--min-length 100] [--max-length 300] [--preset tiny]
-                                  [--precision auto|bf16|fp32] [--batch-tokens N]
+                                  [--precision auto|bf16|fp32] [--batch-tokens N] [--compile]
 
 Writes simulated reads (seeded, lengths uniform in [min, max]) as FASTA and a classifier with random
 weights (speed does not depend on them), then classifies the file twice in this process: with
@@ -12,7 +12,9 @@ the script counts the reads where they pick the same label (all of them in fp32;
 flip a near tie). The pipeline runs in fp32, as its docs call it. Model loading is not timed.
 Each path's TFLOP/s counts 2·N + 4·L·s·d FLOPs per real token of each read (`flops.py`), set
 against a square matmul in that path's precision measured in the same run: how close each is to
-what the matrix units can do, and so how much any batching could still gain.
+what the matrix units can do, and so how much any batching could still gain. ``--compile``:
+genobert's model through torch.compile; its compiling is inside the timed span, so give it
+enough reads to pay off.
 Peak memory against input size is `benchmarks/classify_memory.py`. Last line: the speed ratio.
 """
 
@@ -41,10 +43,11 @@ def write_reads(path: str, n: int, lo: int, hi: int, seed: int) -> list[int]:
     return lengths
 
 
-def genobert_labels(model_dir: str, reads: str, device: str, precision: str, batch_tokens: int | None):
+def genobert_labels(model_dir: str, reads: str, device: str, precision: str, batch_tokens: int | None,
+                    compile: bool):
     from genobert.infer import Predictor, classify
 
-    predictor = Predictor(model_dir, device=device, precision=precision)
+    predictor = Predictor(model_dir, device=device, precision=precision, compile=compile)
     start = time.perf_counter()
     labels = [p.label for p in classify(model_dir, reads, predictor=predictor, batch_tokens=batch_tokens)]
     return labels, time.perf_counter() - start
@@ -69,6 +72,7 @@ def main() -> None:
     ap.add_argument("--preset", default="tiny")
     ap.add_argument("--precision", default="auto", help="genobert's: auto (bf16 on a GPU), bf16 or fp32")
     ap.add_argument("--batch-tokens", type=int, help="genobert's token budget per batch (default: its own)")
+    ap.add_argument("--compile", action="store_true", help="genobert's model through torch.compile")
     args = ap.parse_args()
     import torch
     import transformers
@@ -90,7 +94,7 @@ def main() -> None:
                          max_len=args.max_length + 2)
         reads = os.path.join(tmp, "reads.fa")
         lengths = write_reads(reads, args.reads, args.min_length, args.max_length, seed=1)
-        ours, t_ours = genobert_labels(model, reads, device, args.precision, args.batch_tokens)
+        ours, t_ours = genobert_labels(model, reads, device, args.precision, args.batch_tokens, args.compile)
         theirs, t_theirs = pipeline_labels(model, reads, device)
         transformers.logging.disable_progress_bar()
         net = AutoModelForSequenceClassification.from_pretrained(model)
@@ -102,12 +106,13 @@ def main() -> None:
     where = torch.cuda.get_device_name(0) if device == "cuda" else f"{cpu_name()}, {torch.get_num_threads()} threads"
     print(f"# classify, {where}, torch {torch.__version__}, transformers "
           f"{transformers.__version__}; preset {args.preset}, {args.reads:,} reads of "
-          f"{args.min_length}-{args.max_length} bp, genobert precision {args.precision}, "
+          f"{args.min_length}-{args.max_length} bp, genobert precision {args.precision}"
+          f"{', compiled' if args.compile else ''}, "
           f"batch tokens {args.batch_tokens or default_batch_tokens(device)}, "
           f"{time.strftime('%Y-%m-%d')}")
     print("| path | precision | seconds | sequences/s | tokens/s | TFLOP/s | of the matmul in its precision |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-    for name, secs, dtype in (("genobert classify", t_ours, torch.bfloat16 if bf16 else torch.float32),
+    for name, secs, dtype in (("genobert classify" + " --compile" * args.compile, t_ours, torch.bfloat16 if bf16 else torch.float32),
                               ("SeqIO + pipeline loop", t_theirs, torch.float32)):
         rate, what = ceilings[dtype]
         print(f"| {name} | {'bf16' if dtype == torch.bfloat16 else 'fp32'} | {secs:.1f} | "

@@ -13,7 +13,7 @@
 set -uo pipefail
 out=${1:?usage: bash benchmarks/h200.sh OUT_DIR}
 mkdir -p "$out"
-# the token stores go outside OUT_DIR: the device tool returns at most 8 files from it (this writes 7)
+# the token stores go outside OUT_DIR: the device tool returns at most 8 files from it (this writes 8)
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 GENOBERT_CACHE=/tmp/genobert-h200-cache
 py=${PYTHON:-python3}  # the GPU machine's interpreter is python3; a venv here has both names
 
@@ -35,5 +35,6 @@ step pretrain "$py" benchmarks/pretrain.py --presets "$presets" --tokenizers cha
 step pretrain_compiled "$py" benchmarks/pretrain.py --presets "${presets##*,}" --tokenizers char \
   --seq-len "$seq_len" --batch-size 32 --steps "$steps" --repeat 1 --compile
 step classify "$py" benchmarks/classify.py --reads "$reads" --preset "${presets%%,*}"
+step classify_compiled "$py" benchmarks/classify.py --reads "$reads" --preset "${presets%%,*}" --compile
 step classify_memory "$py" benchmarks/classify_memory.py --reads "$reads" --length 150 --preset "${presets%%,*}"
 tail -n 3 "$out"/*.txt

@@ -182,9 +182,12 @@ def _infer_options(p: argparse.ArgumentParser, out: str) -> None:
                         "where bigger batches leave the caches); halved on CUDA out-of-memory")
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when there is one)")
     p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
-                   help="auto: bf16 autocast on a GPU, fp32 on a CPU; bf16 on a CPU is 2-3x faster "
+                   help="auto: bf16 autocast on a GPU, fp32 on a CPU; bf16 on a CPU is 1.7-2.8x faster "
                         "where it has AMX/AVX512-BF16 and slower where not (outputs agree within "
                         "bf16 rounding)")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the model (15-35 s of compiling first; on a CPU it did not "
+                        "pay, see docs/PERF.md; for GPUs and large inputs)")
     p.add_argument("--on-invalid", default="error", choices=["error", "skip", "replace"],
                    help="records with letters outside the model's alphabet (default: error)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -228,7 +231,8 @@ def _classify(args: argparse.Namespace) -> int:
     from .infer import write_classification
 
     print(write_classification(args.model, args.inputs, args.out, batch_tokens=args.batch_tokens,
-                               device=args.device, precision=args.precision, on_invalid=args.on_invalid, quiet=args.quiet,
+                               device=args.device, precision=args.precision, compile=args.compile,
+                               on_invalid=args.on_invalid, quiet=args.quiet,
                                sequences=args.sequences),
           file=sys.stderr)
     return 0
@@ -239,7 +243,8 @@ def _embed(args: argparse.Namespace) -> int:
 
     print(write_embeddings(args.model, args.inputs, args.out, pooling=args.pooling, layer=args.layer,
                            batch_tokens=args.batch_tokens, device=args.device,
-                           precision=args.precision, on_invalid=args.on_invalid, quiet=args.quiet), file=sys.stderr)
+                           precision=args.precision, compile=args.compile, on_invalid=args.on_invalid,
+                           quiet=args.quiet), file=sys.stderr)
     return 0
 
 

@@ -55,11 +55,17 @@ class Predictor:
     """A loaded model directory: its model, tokenizer, alphabet, labels and window.
 
     ``precision``: 'auto' (bf16 autocast on a GPU, fp32 on a CPU), 'bf16' or 'fp32'. On a CPU
-    with AMX or AVX512-BF16, bf16 is 2-3x faster than fp32 for `small` models and up (see
-    docs/PERF.md); elsewhere it is emulated and slower. Outputs agree within bf16 rounding."""
+    with AMX or AVX512-BF16, bf16 is 1.7-2.8x faster than fp32 for `small` models and up (see
+    docs/PERF.md); elsewhere it is emulated and slower. Outputs agree within bf16 rounding.
+
+    ``compile``: run the model through ``torch.compile`` with dynamic shapes (batches differ in
+    length and size) and frozen weights (inference only, so the compiler folds them, their bf16
+    casts included, into constants). The first batches pay some 15-35 s of compiling, and on this
+    project's CPU the compiled `small` model was no faster than eager after that (docs/PERF.md):
+    it is there to be measured on GPUs. Outputs agree with eager within float rounding."""
 
     def __init__(self, model_dir: str, *, kind: str = "classifier", device: str | None = None,
-                 precision: str = "auto"):
+                 precision: str = "auto", compile: bool = False):
         import torch
 
         if precision not in PRECISIONS:
@@ -76,6 +82,8 @@ class Predictor:
         self.alphabet = meta["alphabet"]
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = load_model(model_dir, kind).to(self.device).eval()
+        if compile:
+            self.model = torch.compile(self.model, dynamic=True, options={"freezing": True})
         self.bf16 = self.device.type == "cuda" if precision == "auto" else precision == "bf16"
         self.window = min(int(meta.get("window", 512)), self.model.config.max_position_embeddings)
         self.labels = meta.get("labels") or []
@@ -114,9 +122,9 @@ def _check_inputs(inputs: str | Iterable[str]) -> list[str]:
 
 
 def classify(model_dir: str, inputs: str | Iterable[str], *, batch_tokens: int | None = None,
-             device: str | None = None, precision: str = "auto", on_invalid: Policy = "error",
-             cleaner: Cleaner | None = None, predictor: Predictor | None = None,
-             sequences: str | None = None) -> Iterator[Prediction]:
+             device: str | None = None, precision: str = "auto", compile: bool = False,
+             on_invalid: Policy = "error", cleaner: Cleaner | None = None,
+             predictor: Predictor | None = None, sequences: str | None = None) -> Iterator[Prediction]:
     """Yield a `Prediction` per input record, in input order.
 
     ``inputs``: FASTA / FASTQ / TSV files (plain, .gz, .bz2, '-' for stdin). Records with letters
@@ -125,7 +133,7 @@ def classify(model_dir: str, inputs: str | Iterable[str], *, batch_tokens: int |
     ``sequences`` (a sequence file), ids; each table is read whole before it is classified.
     """
     paths = _check_inputs(inputs)
-    p = predictor or Predictor(model_dir, device=device, precision=precision)
+    p = predictor or Predictor(model_dir, device=device, precision=precision, compile=compile)
     cleaner = cleaner or Cleaner(p.alphabet, on_invalid)
     task = p.task
     chunks = (_pair_chunks(paths, p, cleaner, sequences) if task.name == "pair"
@@ -155,7 +163,7 @@ def _prediction(task: str, labels: list[str], path: str, rec, out: np.ndarray) -
 
 def embed(model_dir: str, inputs: str | Iterable[str], *, pooling: str = "cls", layer: int = -1,
           batch_tokens: int | None = None, device: str | None = None, precision: str = "auto",
-          on_invalid: Policy = "error", cleaner: Cleaner | None = None,
+          compile: bool = False, on_invalid: Policy = "error", cleaner: Cleaner | None = None,
           predictor: Predictor | None = None) -> Iterator[tuple[str, str, np.ndarray]]:
     """Yield ``(file, id, embedding)`` per record in input order.
 
@@ -169,7 +177,7 @@ def embed(model_dir: str, inputs: str | Iterable[str], *, pooling: str = "cls", 
     if pooling not in POOLINGS:
         raise InputError(f"unknown pooling {pooling!r}; allowed: {', '.join(POOLINGS)}")
     paths = _check_inputs(inputs)
-    p = predictor or Predictor(model_dir, kind="encoder", device=device, precision=precision)
+    p = predictor or Predictor(model_dir, kind="encoder", device=device, precision=precision, compile=compile)
     n_layers = p.model.config.num_hidden_layers
     if not -n_layers - 1 <= layer <= n_layers:
         raise InputError(f"--layer {layer} does not exist; the model has hidden layers 0..{n_layers}")
@@ -249,12 +257,12 @@ class _Progress:
 
 
 def write_classification(model_dir: str, inputs, out: str, *, batch_tokens: int | None = None,
-                         device: str | None = None, precision: str = "auto", on_invalid: Policy = "error",
-                         quiet: bool = False, sequences: str | None = None) -> str:
+                         device: str | None = None, precision: str = "auto", compile: bool = False,
+                         on_invalid: Policy = "error", quiet: bool = False, sequences: str | None = None) -> str:
     """`classify` into a TSV (``id  label  prob_<class>...``; ``id  value`` for regression, ``id
     labels`` for token tasks; a ``file`` column first when several inputs), written atomically. Returns the summary line (with accuracy when inputs carry labels)."""
     paths = _check_inputs(inputs)
-    p = Predictor(model_dir, device=device, precision=precision)
+    p = Predictor(model_dir, device=device, precision=precision, compile=compile)
     cleaner = Cleaner(p.alphabet, on_invalid)
     progress = _Progress("classified", quiet)
     several = len(paths) > 1
@@ -297,7 +305,7 @@ def _check_space(path: str, need: int) -> None:
 
 def write_embeddings(model_dir: str, inputs, out: str, *, pooling: str = "cls", layer: int = -1,
                      batch_tokens: int | None = None, device: str | None = None, precision: str = "auto",
-                     on_invalid: Policy = "error", quiet: bool = False) -> str:
+                     compile: bool = False, on_invalid: Policy = "error", quiet: bool = False) -> str:
     """`embed` into HDF5, grown as records come and renamed into place at the end.
 
     Layout: ``ids`` (strings), ``files`` (strings, the input of each record), and ``embeddings``
@@ -309,7 +317,7 @@ def write_embeddings(model_dir: str, inputs, out: str, *, pooling: str = "cls", 
     paths = _check_inputs(inputs)
     if pooling not in POOLINGS:
         raise InputError(f"unknown pooling {pooling!r}; allowed: {', '.join(POOLINGS)}")
-    p = Predictor(model_dir, kind="encoder", device=device, precision=precision)
+    p = Predictor(model_dir, kind="encoder", device=device, precision=precision, compile=compile)
     cleaner = Cleaner(p.alphabet, on_invalid)
     progress = _Progress("embedded", quiet)
     hidden = p.model.config.hidden_size

@@ -61,6 +61,24 @@ def test_bf16_on_the_cpu_agrees_with_fp32_within_its_rounding(models, tmp_path):
         Predictor(models["clf"], precision="fp16")
 
 
+def test_compiled_classify_and_embed_agree_with_eager(models, tmp_path):
+    # dynamic shapes: the batches below differ in rows and length, and must not each recompile
+    eager = np.array([p.probs for p in classify(models["clf"], models["table"], batch_tokens=200)])
+    compiled = Predictor(models["clf"], compile=True)
+    assert hasattr(compiled.model, "_orig_mod")  # an OptimizedModule around the plain model
+    from torch._dynamo.utils import counters
+
+    counters.clear()
+    probs = np.array([p.probs for p in classify(models["clf"], models["table"], batch_tokens=200,
+                                                predictor=compiled)])
+    assert counters["stats"]["unique_graphs"] == 1  # one graph for batches of every shape
+    np.testing.assert_allclose(probs, eager, atol=1e-5)
+    out = tmp_path / "c.h5"
+    assert main(["embed", models["pre"], models["table"], "-o", str(out), "--compile", "--quiet"]) == 0
+    plain = np.stack([v for _, _, v in infer.embed(models["pre"], models["table"])])
+    np.testing.assert_allclose(h5py.File(out)["embeddings"][:], plain, atol=1e-4)
+
+
 def test_out_of_memory_halves_the_batch_and_gives_the_same_outputs(models):
     # forward_windows on CUDA: an out-of-memory error splits the batch in two and retries; here a
     # model that "runs out of memory" above 3 windows per batch stands in for the GPU
