@@ -98,12 +98,10 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
         raise InputError(f"--seq-len {cfg.seq_len} is longer than preset {cfg.preset!r} takes "
                          f"({config.max_position_embeddings})")
     store = prepare_corpus(files, tok, alphabet=cfg.alphabet, exclude=exclude)
-    # proteins shorter than the window come whole: batches of similar lengths keep padding low
-    grouping = {"train_sampling_strategy": "group_by_length"} if cfg.alphabet == "protein" else {}
     args = _training_args(out, cfg, max_steps=cfg.max_steps, save_strategy="steps",
                           save_steps=cfg.save_steps, logging_steps=cfg.logging_steps,
                           remove_unused_columns=False,  # the collator seeds masking by "sample"
-                          **grouping)
+                          train_sampling_strategy=sampling_strategy(cfg.alphabet))
     samples = cfg.max_steps * cfg.batch_size * cfg.grad_accum * args.world_size
     dataset = WindowDataset(store, seq_len=cfg.seq_len, num_samples=samples, seed=cfg.seed)
     spec = tok.spec
@@ -128,6 +126,14 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
         _write_json(os.path.join(out, "log_history.json"), trainer.state.log_history)
         save_model_dir(trainer.model, tok, out, meta)  # genobert.json last: the mark of completion
     return out
+
+
+def sampling_strategy(alphabet: str) -> str:
+    """The Trainer's sampler for pretraining windows. Proteins shorter than the window come whole,
+    so batches of similar lengths keep padding low (on a yeast proteome, 512-token windows: 99 %
+    of the batch positions are real tokens, against 88 % in random order; `benchmarks/pretrain.py`
+    prints it). Genome windows are full, so random order wastes nothing."""
+    return "group_by_length" if alphabet == "protein" else "random"
 
 
 def step_clock(skip: int):

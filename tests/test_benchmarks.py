@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 BENCHMARKS = os.path.join(os.path.dirname(__file__), "..", "benchmarks")
@@ -35,6 +36,20 @@ def test_pretrain_compares_both_paths(tmp_path):
               "--batch-size", "4", "--steps", "6", "--repeat", "1", "--mb", "0.05", tmp_path=tmp_path)
     row = re.search(r"^\| tiny \| char \| 64 \| ([\d,]+) \| ([\d,]+) \| ([\d.]+)x \|", out, re.M)
     assert row and all(float(g.replace(",", "")) > 0 for g in row.groups())
+
+
+def test_pretrain_on_a_proteome_reports_padding(tmp_path, write):
+    rng = np.random.default_rng(0)
+    fasta = write("proteome.fa.gz", "".join(
+        f">p{i}\n{''.join(rng.choice(list('ACDEFGHIKLMNPQRSTVWY'), int(rng.integers(5, 90))))}\n" for i in range(60)))
+    out = run("pretrain.py", "--alphabet", "protein", "--corpus", fasta, "--presets", "tiny", "--tokenizers",
+              "char", "--seq-len", "64", "--batch-size", "4", "--steps", "6", "--repeat", "1", tmp_path=tmp_path)
+    assert "protein proteome.fa.gz, window 64" in out
+    row = re.search(r"^\| tiny \| char \| \d+ \| [\d,]+ \| [\d,]+ \| [\d.]+x \| ([\d.]+)% \| ([\d.]+)% \|", out, re.M)
+    assert row and all(0 < float(g) <= 100 for g in row.groups()), out
+    res = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "pretrain.py"), "--alphabet", "protein"],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and "--alphabet protein needs --corpus" in res.stderr
 
 
 @pytest.mark.parametrize("script,args,last", [
