@@ -6,9 +6,9 @@
 - `WindowDataset` samples fixed-length windows from it: sample ``i`` is a pure function of
   ``(seed, i)``, so runs, resumes and DDP ranks see the same data.
 - `MLMCollator` pads and masks: 15 % of tokens, 80 % [MASK] / 10 % random / 10 % kept; for
-  overlapping k-mers every token that shares a masked letter is masked (DNABERT's rule), so the
-  answer cannot be read off a neighbour. Special and pad tokens are never masked; masking is
-  seeded per sample and vectorised.
+  overlapping k-mers every token that shares a masked letter is masked (DNABERT's rule) and the
+  80/10/10 choice is drawn once per such span, so the answer cannot be read off a neighbour.
+  Special and pad tokens are never masked; masking is seeded per sample and vectorised.
 - `windows_of` splits a long sequence into overlapping windows; `LabelledWindows` holds them with
   the index of the sequence each came from, so logits can be averaged per sequence.
 """
@@ -163,12 +163,24 @@ class MLMCollator:
             chosen = self.choose(n, gen)
             pos = torch.nonzero(chosen).flatten() + 1
             labels[row, pos] = ids[row, pos]
-            action = torch.rand(len(pos), generator=gen)
+            action = self.actions(chosen, gen)
             inputs[row, pos[action < 0.8]] = MASK_ID
             rand_pos = pos[(action >= 0.8) & (action < 0.9)]
             inputs[row, rand_pos] = torch.randint(len(SPECIAL_TOKENS), self.vocab_size,
                                                   (len(rand_pos),), generator=gen)
         return {"input_ids": inputs, "attention_mask": attention, "labels": labels}
+
+    def actions(self, chosen: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """A uniform draw per chosen token deciding [MASK] (< 0.8), random (< 0.9) or kept.
+
+        With overlapping k-mers the draw is made once per span (a run of chosen tokens: those
+        covering a picked letter) and shared by its tokens: a kept token inside a span of [MASK]s
+        would spell out the hidden letter."""
+        if self.k == 1 or self.stride >= self.k:
+            return torch.rand(int(chosen.sum()), generator=gen)
+        starts = chosen & ~torch.cat((torch.zeros(1, dtype=torch.bool), chosen[:-1]))
+        span = torch.cumsum(starts, 0)[chosen] - 1  # span index of each chosen token
+        return torch.rand(int(starts.sum()), generator=gen)[span]
 
     def choose(self, n: int, gen: torch.Generator) -> torch.Tensor:
         """Which of ``n`` tokens to predict: a bool tensor (n,)."""
