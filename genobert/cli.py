@@ -43,12 +43,27 @@ def create_parser() -> argparse.ArgumentParser:
                        "k-mers), HF Trainer with checkpoints. Runs under torchrun for DDP.")
     p.add_argument("--corpus", nargs="+", required=True, metavar="FILE", help="FASTA/FASTQ/TSV, .gz")
     p.add_argument("--out", required=True, metavar="DIR", help="model directory to write")
-    _model_options(p)
+    p.add_argument("--init", metavar="DIR", help="continue pretraining this MLM model directory "
+                   "(its tokenizer and preset; new optimizer, fresh schedule, tokens seen added up)")
+    _model_options(p, " (not with --init)", defaults=False)
+    p.add_argument("--exclude", nargs="+", default=[], metavar="FILE",
+                   help="sequence files (e.g. test sets) whose overlap is cut out of the corpus")
     p.add_argument("--seq-len", type=int, default=512, help="tokens per window (default: 512)")
     p.add_argument("--max-steps", type=int, default=1000)
     p.add_argument("--batch-size", type=int, default=32, help="per device (default: 32)")
     p.add_argument("--grad-accum", type=int, default=1)
     p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--mask-rate", type=float, default=0.15)
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--holdout", type=float, default=0.01,
+                   help="share of the corpus held out for the MLM loss (default: 0.01)")
+    p.add_argument("--eval-steps", type=int, default=0,
+                   help="held-out loss every N steps (default: ten times per run)")
+    p.add_argument("--time-budget", type=float, default=0, metavar="MINUTES",
+                   help="learning rate on the clock (warmup, decay to 0 at the budget), then stop "
+                   "and save; --max-steps is an upper bound (default: no limit)")
+    p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
+                   help="auto: bf16 on a GPU that has it, else fp32; bf16 pays on CPUs with AMX")
     p.add_argument("--save-steps", type=int, default=500)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in DIR")
@@ -157,13 +172,18 @@ def create_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _model_options(p: argparse.ArgumentParser, when: str = "") -> None:
-    """--tokenizer, --alphabet and --preset: what a new model is made of."""
-    p.add_argument("--tokenizer", default="char",
+def _model_options(p: argparse.ArgumentParser, when: str = "", defaults: bool = True) -> None:
+    """--tokenizer, --alphabet and --preset: what a new model is made of (``defaults=False``:
+    None when not given, so a conflict with ``--init`` can be told from a default)."""
+    def default(value):
+        return value if defaults else None
+
+    p.add_argument("--tokenizer", default=default("char"),
                    help=f"char, kmer:K, kmer:K:S or bpe:V (default: char){when}")
-    p.add_argument("--alphabet", default="dna", choices=["dna", "rna", "protein"], help=f"default: dna{when}")
-    p.add_argument("--preset", default="small", choices=["tiny", "small", "base"],
-                   help=f"model size: tiny 2x64, small 6x384, base 12x768 (default: small){when}")
+    p.add_argument("--alphabet", default=default("dna"), choices=["dna", "rna", "protein"],
+                   help=f"default: dna{when}")
+    p.add_argument("--preset", default=default("small"), choices=["tiny", "mini", "small", "base"],
+                   help=f"model size: tiny 2x64, mini 4x256, small 6x384, base 12x768 (default: small){when}")
 
 
 def _speed_options(p: argparse.ArgumentParser) -> None:
@@ -202,13 +222,18 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _pretrain(args: argparse.Namespace) -> int:
+    from .io import read_records
     from .train import pretrain
 
-    out = pretrain(args.corpus, args.out, tokenizer=args.tokenizer, alphabet=args.alphabet,
-                   preset=args.preset, seq_len=args.seq_len, max_steps=args.max_steps,
-                   batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
+    given = {k: getattr(args, k) for k in ("tokenizer", "alphabet", "preset") if getattr(args, k) is not None}
+    alphabet = given.get("alphabet", "dna")
+    exclude = {r.seq for f in args.exclude for r in read_records(f, alphabet=alphabet)} if args.exclude else None
+    out = pretrain(args.corpus, args.out, init=args.init, **given, seq_len=args.seq_len,
+                   max_steps=args.max_steps, batch_size=args.batch_size, grad_accum=args.grad_accum,
+                   lr=args.lr, mask_rate=args.mask_rate, dropout=args.dropout, holdout=args.holdout,
+                   eval_steps=args.eval_steps, time_budget=args.time_budget * 60, precision=args.precision,
                    save_steps=args.save_steps, seed=args.seed, resume=args.resume,
-                   workers=args.workers, compile=args.compile)
+                   workers=args.workers, compile=args.compile, exclude=exclude)
     print(f"genobert: pretrained model written to {out}", file=sys.stderr)
     return 0
 

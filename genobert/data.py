@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .errors import InputError
 from .io import file_sha256, read_records
 from .tokenize import CLS_ID, MASK_ID, PAD_ID, SEP_ID, SPECIAL_TOKENS, SequenceTokenizer
 
@@ -48,47 +49,83 @@ class TokenStore:
 
 def prepare_corpus(paths: list[str], tokenizer: SequenceTokenizer, *, alphabet: str,
                    exclude: set[str] | None = None) -> TokenStore:
-    """Tokenize corpus files once (cached); skip records that are mostly N and those in ``exclude``
-    (sequences, e.g. the test sets of a benchmark)."""
+    """Tokenize corpus files once (cached); skip records that are mostly N, and cut out what
+    overlaps ``exclude`` (test sequences of a benchmark; see `genobert.decontaminate`). A cache
+    entry whose files do not match its ``info.json`` (a truncated copy, a disk error) is rebuilt."""
     key = hashlib.sha256(json.dumps({
         "files": [file_sha256(p) for p in paths], "tokenizer": tokenizer.hf.backend_tokenizer.to_str(),
         "alphabet": alphabet, "exclude": hashlib.sha256("\n".join(sorted(exclude or ())).encode()).hexdigest(),
-        "max_n": MAX_N_FRACTION, "format": 1}, sort_keys=True).encode()).hexdigest()[:24]
+        "max_n": MAX_N_FRACTION, "format": 2}, sort_keys=True).encode()).hexdigest()[:24]
     folder = os.path.join(cache_dir(), "corpora", key)
-    if not os.path.exists(os.path.join(folder, "info.json")):
+    store = _open_store(folder)
+    if store is None:
+        if os.path.exists(folder):
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)  # damaged: rebuilt below
         _build_store(paths, tokenizer, alphabet, exclude or set(), folder)
-    with open(os.path.join(folder, "info.json")) as f:
-        info = json.load(f)
-    tokens = np.load(os.path.join(folder, "tokens.npy"), mmap_mode="r")
-    offsets = np.load(os.path.join(folder, "offsets.npy"))
+        store = _open_store(folder)
+        if store is None:
+            raise InputError("the token store just written does not read back", path=folder)
+    return store
+
+
+def _open_store(folder: str) -> TokenStore | None:
+    """The cached store in ``folder``, or None when absent or inconsistent with its info.json."""
+    try:
+        with open(os.path.join(folder, "info.json")) as f:
+            info = json.load(f)
+        tokens = np.load(os.path.join(folder, "tokens.npy"), mmap_mode="r")
+        offsets = np.load(os.path.join(folder, "offsets.npy"))
+    except (OSError, ValueError, EOFError):
+        return None
+    if (tokens.shape != (info.get("tokens"),) or len(offsets) != info.get("kept", -2) + 1
+            or (len(offsets) and offsets[-1] != len(tokens))):
+        return None
     return TokenStore(tokens, offsets, info)
 
 
 def _build_store(paths, tokenizer, alphabet, exclude, folder) -> None:
-    os.makedirs(os.path.dirname(folder), exist_ok=True)
-    tmp = f"{folder}.part{os.getpid()}"
-    os.makedirs(tmp, exist_ok=True)
+    from .decontaminate import Contamination
+
+    try:
+        os.makedirs(os.path.dirname(folder), exist_ok=True)
+        tmp = f"{folder}.part{os.getpid()}"
+        os.makedirs(tmp, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot write the token-store cache ({e.strerror}); set GENOBERT_CACHE "
+                         "to a writable folder", path=os.path.dirname(folder)) from None
+    contamination = Contamination.of(exclude, alphabet) if exclude else None
     pieces, offsets = [], [0]
-    records = skipped_n = skipped_excluded = 0
+    records = skipped_n = dropped = letters = removed = 0
     unknown = alphabet_unknown(alphabet)
     for path in paths:
         for rec in read_records(path, alphabet=alphabet):
             records += 1
-            if rec.seq in exclude:
-                skipped_excluded += 1
-                continue
             if unknown and rec.seq.count(unknown) > MAX_N_FRACTION * len(rec.seq):
                 skipped_n += 1
                 continue
-            ids = tokenizer.encode(rec.seq, add_special_tokens=False).astype(np.int32)
-            pieces.append(ids)
-            offsets.append(offsets[-1] + len(ids))
+            letters += len(rec.seq)
+            kept = contamination.clean(rec.seq) if contamination else [rec.seq]
+            removed += len(rec.seq) - sum(map(len, kept))
+            dropped += not kept
+            for piece in kept:
+                ids = tokenizer.encode(piece, add_special_tokens=False).astype(np.int32)
+                pieces.append(ids)
+                offsets.append(offsets[-1] + len(ids))
     tokens = np.concatenate(pieces) if pieces else np.zeros(0, np.int32)
     np.save(os.path.join(tmp, "tokens.npy"), tokens)
     np.save(os.path.join(tmp, "offsets.npy"), np.asarray(offsets, dtype=np.int64))
     info = {"files": [os.fspath(p) for p in paths], "records": records, "kept": len(pieces),
-            "skipped_mostly_n": skipped_n, "skipped_excluded": skipped_excluded,
-            "tokens": int(len(tokens)), "tokenizer": str(tokenizer.spec), "alphabet": alphabet}
+            "skipped_mostly_n": skipped_n, "letters": letters,
+            "tokens": int(len(tokens)), "tokenizer": str(tokenizer.spec), "alphabet": alphabet,
+            "decontamination": None if contamination is None else {
+                "test_sequences": len(exclude), "k": contamination.k,
+                "rule": ("regions sharing a k-mer with a test sequence (either strand) cut out"
+                         if alphabet in ("dna", "rna") else
+                         "records sharing a k-letter substring with a test protein dropped"),
+                "records_dropped": dropped, "letters_removed": removed,
+                "letters_removed_fraction": removed / max(letters, 1)}}
     with open(os.path.join(tmp, "info.json"), "w") as f:
         json.dump(info, f, indent=2)
     try:
@@ -103,24 +140,60 @@ def alphabet_unknown(alphabet: str) -> str:
     return "N" if alphabet in ("dna", "rna") else ""
 
 
+HOLDOUT_BLOCK = 4096  # tokens: longer records are cut into blocks of this size to hold some out
+
+
+def holdout_split(store: TokenStore, fraction: float, seed: int) -> tuple[tuple, tuple]:
+    """Train and held-out ``(starts, ends)`` token segments of a store.
+
+    A record of up to ``HOLDOUT_BLOCK`` tokens (a protein) is one unit, a longer one (a chromosome)
+    is cut into blocks; a seeded ``fraction`` of the units is held out (at least one when
+    ``fraction > 0`` and there are two). Neighbouring training units of a record are joined again,
+    so no training window crosses a held-out unit and no letter is in both."""
+    lengths = store.lengths
+    blocks = np.maximum(1, -(-lengths // HOLDOUT_BLOCK))
+    record = np.repeat(np.arange(len(lengths)), blocks)
+    first = np.concatenate(([0], np.cumsum(blocks)[:-1]))
+    j = np.arange(len(record)) - np.repeat(first, blocks)
+    starts = store.offsets[record] + j * HOLDOUT_BLOCK
+    ends = np.minimum(starts + HOLDOUT_BLOCK, store.offsets[record + 1])
+    held = np.random.default_rng([seed, 7919]).random(len(record)) < fraction
+    if fraction > 0 and not held.any() and len(record) > 1:
+        held[np.random.default_rng([seed, 7919]).integers(len(record))] = True
+    train = ~held
+    new = train & ~np.concatenate(([False], train[:-1] & (record[1:] == record[:-1])))
+    group = np.cumsum(new)[train] - 1
+    t_starts = starts[train][np.concatenate(([True], np.diff(group) > 0))] if train.any() else starts[:0]
+    t_ends = np.zeros(len(t_starts), np.int64)
+    np.maximum.at(t_ends, group, ends[train])
+    return (t_starts, t_ends), (starts[held], ends[held])
+
+
 class WindowDataset(torch.utils.data.Dataset):
     """``num_samples`` windows of at most ``seq_len`` tokens (specials included) from a TokenStore.
 
-    A record is drawn with probability proportional to its length, then a uniform start inside it;
-    records shorter than the window are taken whole (a whole protein), longer ones cropped.
+    A segment (a record, or what `holdout_split` gives) is drawn with probability proportional to
+    its length, then a uniform start inside it; segments shorter than the window are taken whole
+    (a whole protein), longer ones cropped. Sample ``i`` is numbered ``first_sample + i`` (its
+    window and its masking are seeded by that number), so a held-out set drawn with another
+    ``first_sample`` never repeats the training samples' draws.
     """
 
-    def __init__(self, store: TokenStore, *, seq_len: int, num_samples: int, seed: int = 0):
-        lengths = store.lengths
-        keep = np.flatnonzero(lengths > 0)
-        if len(keep) == 0:
-            raise ValueError("the corpus holds no tokens")
+    def __init__(self, store: TokenStore, *, seq_len: int, num_samples: int, seed: int = 0,
+                 segments: tuple[np.ndarray, np.ndarray] | None = None, first_sample: int = 0):
+        starts, ends = segments if segments is not None else (store.offsets[:-1], store.offsets[1:])
+        keep = ends > starts
+        if not keep.any():
+            raise InputError("the corpus holds no tokens (every record empty, mostly N or removed "
+                             "as test overlap)")
         self.store, self.body, self.num_samples, self.seed = store, seq_len - 2, num_samples, seed
-        self.records = keep
-        weights = lengths[keep].astype(np.float64) / lengths[keep].sum()
+        self.starts, self.ends, self.first_sample = starts[keep], ends[keep], first_sample
+        lengths = self.ends - self.starts
+        self.tokens = int(lengths.sum())  # what one pass over these segments reads
+        weights = lengths.astype(np.float64) / lengths.sum()
         self.cum = np.cumsum(weights)
-        # expected tokens per sample (for throughput): records shorter than the window come whole
-        self.mean_length = float(np.sum(weights * np.minimum(lengths[keep] + 2, seq_len)))
+        # expected tokens per sample (for throughput): segments shorter than the window come whole
+        self.mean_length = float(np.sum(weights * np.minimum(lengths + 2, seq_len)))
 
     def __len__(self) -> int:
         return self.num_samples
@@ -128,14 +201,15 @@ class WindowDataset(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> dict:
         if not 0 <= i < self.num_samples:  # iteration by index stops here
             raise IndexError(f"sample {i} of {self.num_samples}")
-        rng = np.random.default_rng([self.seed, i])
-        r = self.records[min(np.searchsorted(self.cum, rng.random()), len(self.records) - 1)]
-        start, end = self.store.offsets[r], self.store.offsets[r + 1]
+        sample = self.first_sample + i
+        rng = np.random.default_rng([self.seed, sample])
+        r = min(np.searchsorted(self.cum, rng.random()), len(self.starts) - 1)
+        start, end = self.starts[r], self.ends[r]
         if end - start > self.body:
             start += rng.integers(0, end - start - self.body + 1)
             end = start + self.body
         ids = np.concatenate(([CLS_ID], self.store.tokens[start:end], [SEP_ID]))
-        return {"input_ids": ids, "sample": i}
+        return {"input_ids": ids, "sample": sample}
 
 
 @dataclass

@@ -33,6 +33,7 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "tiny": Preset(layers=2, hidden=64, heads=2, intermediate=128, max_positions=512),  # tests
+    "mini": Preset(layers=4, hidden=256, heads=4, intermediate=1024, max_positions=1026),  # released
     "small": Preset(layers=6, hidden=384, heads=6, intermediate=1536, max_positions=1026),
     "base": Preset(layers=12, hidden=768, heads=12, intermediate=3072, max_positions=1026),
 }
@@ -56,6 +57,17 @@ def build_config(preset: str, tokenizer: SequenceTokenizer, **extra):
         max_position_embeddings=p.max_positions, pad_token_id=PAD_ID, type_vocab_size=2, **extra)
     config._attn_implementation = "sdpa"
     return config
+
+
+def load_config(model_dir: str | os.PathLike):
+    """The `config.json` of a model directory (one line naming it if unreadable)."""
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(model_dir)
+    except (OSError, ValueError) as e:
+        raise InputError(f"unreadable config.json ({str(e).splitlines()[0][:120]})",
+                         path=os.path.join(os.fspath(model_dir), "config.json")) from None
 
 
 def max_tokens(config) -> int:

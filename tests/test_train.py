@@ -281,3 +281,31 @@ def test_ddp_two_cpu_processes(corpus, tmp_path):
     assert state["training"]["metrics"]["train_runtime"] > 0
     history = json.load(open(out / "log_history.json"))
     assert history[-1]["step"] == 6
+
+
+# ----------------------------------------------------------------- held-out loss, --init
+
+
+def test_heldout_loss_curve_and_tokens_seen_are_recorded(corpus, tmp_path):
+    out = pretrain(corpus, str(tmp_path / "m"), max_steps=20, eval_steps=10, holdout=0.2,
+                   eval_windows=8, **TINY)
+    t = json.load(open(os.path.join(out, "genobert.json")))["training"]
+    curve = t["heldout"]["curve"]
+    assert [c["step"] for c in curve] == [10, 20] and curve[-1]["loss"] < curve[0]["loss"]
+    assert all(abs(c["bits_per_letter"] - c["loss"] / np.log(2)) < 1e-9 for c in curve)  # char
+    assert t["tokens_seen"] == curve[-1]["tokens_seen"] > 0 and 0 < t["passes"]
+    assert t["heldout"]["tokens"] > 0 and t["stopped"] == "max_steps"
+    # continuing from the model: its weights, tokens seen added up, a conflicting preset refused
+    more = pretrain(corpus, str(tmp_path / "more"), init=out, max_steps=10, eval_steps=10,
+                    holdout=0.2, eval_windows=8, seq_len=64, batch_size=8, lr=2e-3)
+    t2 = json.load(open(os.path.join(more, "genobert.json")))["training"]
+    assert t2["tokens_seen"] == t["tokens_seen"] + t2["tokens_seen_this_run"]
+    assert t2["heldout"]["curve"][-1]["loss"] < curve[0]["loss"] and t2["init"]["path"] == out
+    with pytest.raises(InputError, match="--preset small conflicts with --init"):
+        pretrain(corpus, str(tmp_path / "bad"), init=out, preset="small", max_steps=2)
+
+
+def test_time_budget_stops_and_saves(corpus, tmp_path):
+    out = pretrain(corpus, str(tmp_path / "m"), max_steps=10_000, time_budget=3, **TINY)
+    t = json.load(open(os.path.join(out, "genobert.json")))["training"]
+    assert t["stopped"] == "time budget" and 0 < t["steps"] < 10_000

@@ -1,0 +1,67 @@
+"""A corpus is cleaned of test sequences: planted copies (either strand, near-duplicates) go."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+
+from genobert.data import prepare_corpus
+from genobert.decontaminate import DNA_K, PROTEIN_K, Contamination, reverse_complement
+from genobert.tokenize import build_tokenizer
+
+pytestmark = pytest.mark.usefixtures("private_cache")
+AMINO = "ACDEFGHIKLMNPQRSTVWY"
+
+
+def _random(rng, letters, n):
+    return "".join(rng.choice(list(letters), n))
+
+
+def test_planted_dna_is_cut_out_on_both_strands():
+    rng = np.random.default_rng(0)
+    tests = [_random(rng, "ACGT", 81) for _ in range(3)]
+    genome = (_random(rng, "ACGT", 5000) + tests[0] + _random(rng, "ACGT", 3000)
+              + reverse_complement(tests[1]) + _random(rng, "ACGT", 4000) + tests[2][10:60] + _random(rng, "ACGT", 2000))
+    pieces = Contamination.of(tests, "dna").clean(genome)
+    kept = "|".join(pieces)
+    for t in tests:
+        for s in range(0, len(t) - DNA_K + 1):  # no 32-mer of a test sequence or its reverse complement
+            assert t[s:s + DNA_K] not in kept and reverse_complement(t[s:s + DNA_K]) not in kept
+    removed = len(genome) - sum(map(len, pieces))
+    assert 81 + 81 + 50 <= removed <= 81 + 81 + 50 + 6 * DNA_K  # only the planted regions go
+    assert len(pieces) == 4
+
+
+def test_a_clean_genome_is_untouched():
+    rng = np.random.default_rng(1)
+    genome = _random(rng, "ACGT", 20000)
+    assert Contamination.of([_random(rng, "ACGT", 200)], "dna").clean(genome) == [genome]
+
+
+def test_proteins_sharing_a_long_substring_are_dropped():
+    rng = np.random.default_rng(2)
+    test = _random(rng, AMINO, 120)
+    peptide = _random(rng, AMINO, 12)  # shorter than PROTEIN_K: matched whole
+    near = test[:50] + "W" + test[51:]  # one substitution: a near-duplicate
+    unrelated = _random(rng, AMINO, 300)
+    c = Contamination.of([test, peptide], "protein")
+    assert c.clean(near) == [] and c.clean("MK" + peptide + "LL") == []
+    assert c.clean(test[:PROTEIN_K - 1] + unrelated) == [test[:PROTEIN_K - 1] + unrelated]
+    assert c.clean(unrelated) == [unrelated]
+
+
+def test_prepare_corpus_reports_what_it_removed(tmp_path):
+    rng = np.random.default_rng(3)
+    test = _random(rng, "ACGT", 100)
+    genome = _random(rng, "ACGT", 3000) + test + _random(rng, "ACGT", 3000)
+    path = tmp_path / "g.fa.gz"
+    with gzip.open(path, "wt") as f:
+        f.write(">chr1\n" + genome + "\n>chr2\n" + _random(rng, "ACGT", 500) + "\n")
+    tok = build_tokenizer("char", "dna")
+    store = prepare_corpus([str(path)], tok, alphabet="dna", exclude={test})
+    d = store.info["decontamination"]
+    assert d["letters_removed"] >= 100 and d["records_dropped"] == 0 and store.info["kept"] == 3
+    letters = "".join(tok.hf.convert_ids_to_tokens(np.asarray(store.tokens).tolist()))
+    assert test[20:60] not in letters and len(letters) == len(genome) + 500 - d["letters_removed"]
