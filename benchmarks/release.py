@@ -106,6 +106,8 @@ def train(args: argparse.Namespace) -> None:
 
 
 def publish(args: argparse.Namespace) -> None:
+    from genobert.io import file_sha256
+
     names = sorted(n for n in os.listdir(args.source) if n.endswith(RELEASE_FILES) and n not in SKIP)
     if "genobert.json" not in names or "model.safetensors" not in names:
         sys.exit(f"release.py: {args.source}: not a finished model directory (no genobert.json)")
@@ -116,6 +118,12 @@ def publish(args: argparse.Namespace) -> None:
     os.makedirs(tmp)
     for name in names:
         shutil.copyfile(os.path.join(args.source, name), os.path.join(tmp, name))
+    meta_path = os.path.join(tmp, "genobert.json")
+    meta = json.load(open(meta_path))  # the sums `genobert models` verifies against
+    meta.setdefault("release", {})["files"] = {n: file_sha256(os.path.join(tmp, n)) for n in names
+                                               if n != "genobert.json"}
+    with open(meta_path, "w") as f:
+        json.dump(meta, f, indent=2)
     if os.path.exists(args.dest):
         old = args.dest.rstrip("/") + ".old"
         os.replace(args.dest, old)

@@ -155,6 +155,13 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_demo)
 
+    p = sub.add_parser("models", help="the released pretrained models: list and verify",
+                       description="Released models (models/NAME in the repository, and folders "
+                       "on $GENOBERT_MODELS): name, size, tokens seen in pretraining, the sha256 of "
+                       "its weights, and whether every file matches the sums its genobert.json "
+                       "records. Any command taking a model directory takes these names too.")
+    p.set_defaults(run=_models)
+
     p = sub.add_parser("data", help="the datasets genobert knows: list, verify a copy, fetch",
                        description="Data manifests (data_manifests/*.json): list them, verify a "
                        "local copy against their sha256, or fetch files that have an upstream URL.")
@@ -291,6 +298,22 @@ def _demo(args: argparse.Namespace) -> int:
 
     run_demo(args.out, data_dir=args.data_dir, seed=args.seed, log=print)
     return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from .registry import released, search_path, verify
+
+    models = released()
+    if not models:
+        raise InputError("no released models found in " + ", ".join(search_path()))
+    bad = 0
+    print("name\tsize_mb\ttokens_seen\tsha256_weights\tstatus\tpath")
+    for m in models:
+        problems = verify(m)
+        bad += bool(problems)
+        print(f"{m.name}\t{m.size / 1e6:.1f}\t{m.tokens_seen:,}\t{m.sums.get('model.safetensors', '-')}"
+              f"\t{'; '.join(problems) or 'ok'}\t{m.path}")
+    return 2 if bad else 0
 
 
 def _data_list(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from .data import window_starts
 from .errors import InputError
 from .io import Record, atomic_output, read_records
 from .model import forward_windows, load_model, read_meta
+from .registry import resolve
 from .tokenize import CLS_ID, SEP_ID, load_tokenizer
 from .tasks import TASKS, best_span, get_task, read_pairs, softmax, window_logits
 
@@ -70,6 +71,7 @@ class Predictor:
 
         if precision not in PRECISIONS:
             raise InputError(f"unknown precision {precision!r}; allowed: {', '.join(PRECISIONS)}")
+        model_dir = resolve(model_dir)  # a released model's name, or a directory
         meta = read_meta(model_dir)
         self.meta, self.model_dir = meta, os.fspath(model_dir)
         if kind == "classifier" and meta.get("task") not in TASKS:

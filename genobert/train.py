@@ -21,6 +21,7 @@ from .errors import InputError
 from .io import read_records
 from .model import (build_config, load_config, load_model, provenance, read_meta,
                     save_model_dir)
+from .registry import resolve
 from .tasks import (Labelled, class_names, get_task,
                     read_labelled_file, window_logits)
 from .tokenize import SequenceTokenizer, TokenizerSpec, build_tokenizer, load_tokenizer
@@ -119,6 +120,7 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
     files = [corpus] if isinstance(corpus, str) else list(corpus)
     previous = None
     if cfg.init:
+        cfg.init = resolve(cfg.init)
         previous = read_meta(cfg.init)
         _check_init_conflicts(cfg.init, previous, settings)
         tok = load_tokenizer(cfg.init)
@@ -435,6 +437,8 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     cfg = _config(FinetuneConfig, settings)
     task = get_task(cfg.task)
     pretrained = cfg.init != "scratch"
+    if pretrained:
+        cfg.init = resolve(cfg.init)
     if pretrained:
         meta = read_meta(cfg.init)
         tok = load_tokenizer(cfg.init)
