@@ -141,6 +141,9 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--tasks", default=None, help="comma-separated tasks of the suite (default: all); "
                    "runs already in OUT are skipped, so one process per core can share OUT once "
                    "the suite's pretraining is there")
+    p.add_argument("--pretrained", default="released", metavar="released|fresh|DIR",
+                   help="what bert-pretrained starts from: the released model of the task's "
+                   "alphabet (default), fresh (pretrained here on the suite's corpus) or a model directory")
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(run=_bench)
 
@@ -288,7 +291,7 @@ def _bench(args: argparse.Namespace) -> int:
     report = run_bench(args.suite, str(args.data_dir or default_data_dir()), args.out,
                        profile=args.profile, seeds=args.seeds, methods=methods,
                        tasks=tuple(args.tasks.split(",")) if args.tasks else None,
-                       log=lambda line: print(f"genobert: {line}", file=sys.stderr))
+                       pretrained=args.pretrained, log=lambda line: print(f"genobert: {line}", file=sys.stderr))
     print(report)
     return 0
 

@@ -150,7 +150,8 @@ def classification_metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
     pred = probs.argmax(1)
     out = {"n": int(len(labels)), "accuracy": float(accuracy_score(labels, pred)),
            "mcc": float(matthews_corrcoef(labels, pred)),
-           "macro_f1": float(f1_score(labels, pred, average="macro"))}
+           "macro_f1": float(f1_score(labels, pred, average="macro")),
+           "predicted_classes": int(len(np.unique(pred)))}  # 1: the model failed to train
     present = np.unique(labels)
     if len(present) == probs.shape[1] and len(present) > 1:
         out["auroc"] = float(roc_auc_score(labels, probs[:, 1]) if probs.shape[1] == 2 else
@@ -255,7 +256,8 @@ class RegressionTask(SequenceTask):
         constant = np.ptp(pred) == 0 or np.ptp(y) == 0
         return {"n": int(len(y)), "spearman": 0.0 if constant else float(spearmanr(pred, y).statistic),
                 "pearson": 0.0 if constant else float(pearsonr(pred, y).statistic),
-                "r2": float(r2_score(y, pred)), "mse": float(mean_squared_error(y, pred))}
+                "r2": float(r2_score(y, pred)), "mse": float(mean_squared_error(y, pred)),
+                "constant_prediction": bool(np.ptp(pred) == 0)}  # the model failed to train
 
 
 class TokenWindows(torch.utils.data.Dataset):
@@ -372,7 +374,8 @@ class TokenTask(SequenceTask):
         keep = y != IGNORE
         y, pred = y[keep], pred[keep]
         return {"n": int(len(y)), "accuracy": float(accuracy_score(y, pred)),
-                "macro_f1": float(f1_score(y, pred, average="macro"))}
+                "macro_f1": float(f1_score(y, pred, average="macro")),
+                "predicted_classes": int(len(np.unique(pred)))}
 
 
 class PairWindows(torch.utils.data.Dataset):

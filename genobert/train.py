@@ -386,6 +386,7 @@ class FinetuneConfig:
     pair_columns: str = "sequence_a,sequence_b"  # --task pair: the two columns
     sequences: str | None = None  # --task pair: a sequence file; the pair columns then hold its ids
     patience: int = 3  # epochs without a better validation score (MCC, Spearman, macro-F1)
+    precision: str = "auto"  # auto: bf16 on a GPU that has it, else fp32; bf16 pays on AMX CPUs
     valid_fraction: float = 0.1  # carved from train (stratified, seeded) when no valid file
     seed: int = 0
     resume: bool = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -11,6 +12,10 @@ import pytest
 import genobert.bench as bench
 from genobert.baselines import CNN, KmerLR, OneHotLR, Split
 from genobert.errors import InputError, NotApplicable
+
+TEST_PROFILE = bench.Profile(preset="tiny", pretrain_steps=4, seq_len=64, pretrain_batch=8, pretrain_lr=1e-3,
+                             epochs=2, finetune_lrs=(1e-3, 3e-3), patience=1, batch_size=16, max_len=64,
+                             english_epochs=1)
 
 
 def _task(rng, n, length=40, motif_pos=None):
@@ -86,14 +91,14 @@ def fake_suite(tmp_path, monkeypatch):
     (data / "g.fa").write_text(">c\n" + "".join(rng.choice(list("ACGT"), 4000)) + "\n")
     task = bench.Task("motif", "dna", "t/train.tsv", "t/test.tsv", subsets=(("unseen", "in_train_exact", "0"),))
     monkeypatch.setitem(bench.SUITES, "fake", bench.Suite("fake", (task,), {"dna": ("g.fa",)}))
-    monkeypatch.setitem(bench.PROFILES, "test", bench.Profile("tiny", 4, 64, 8, 1e-3, 2, 1e-3, 16, 64, 1))
+    monkeypatch.setitem(bench.PROFILES, "test", TEST_PROFILE)
     monkeypatch.setenv("GENOBERT_CACHE", str(tmp_path / "cache"))
     return str(data)
 
 
 def test_bench_report_is_complete_and_resumes(fake_suite, tmp_path):
     out = str(tmp_path / "out")
-    report = bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, log=lambda _: None)
+    report = bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, pretrained="fresh", log=lambda _: None)
     text = open(report).read()
     rows = [json.loads(line) for line in open(os.path.join(out, "results.jsonl"))]
     assert len(rows) == 2 * len(bench.METHODS)
@@ -103,7 +108,12 @@ def test_bench_report_is_complete_and_resumes(fake_suite, tmp_path):
     assert all("test" in r or "optional English BERT" in r["skipped"] for r in rows)
     assert "| motif |" in text and "| **average** |" in text and "±" in text
     assert "| motif | 108 | 12 |" in text and "Methods not in this run" not in text  # rows used, seed 0
-    assert "## MCC on `test_unseen`" in text and "- motif:" in text
+    assert "## MCC on `test_unseen`" in text and "- **motif**" in text and "  - vs scratch: " in text
+    assert "## Protocol checks" in text and "Code: commit " in text
+    bert = [r for r in rows if r["method"] in ("bert-scratch", "bert-pretrained")]
+    assert all(r["commit"] and "best_epoch" in r and "cpu_seconds" in r for r in bert)
+    assert all(set(r["grid"]) == {"0.001", "0.003"} for r in bert if r["seed"] == 0)
+    assert {r["lr"] for r in bert if r["seed"] == 1} <= {0.001, 0.003}
     assert all(r["test_unseen"]["n"] == 26 for r in rows if "test" in r)  # rows with in_train_exact == 0
     try:  # plots need the optional `plot` extra
         import matplotlib  # noqa: F401
@@ -115,7 +125,7 @@ def test_bench_report_is_complete_and_resumes(fake_suite, tmp_path):
     meta = json.load(open(os.path.join(out, "pretrained", "dna", "genobert.json")))
     assert meta["training"]["corpus"]["kept"] == 1
     before = os.path.getmtime(os.path.join(out, "results.jsonl"))
-    bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, log=lambda _: None)
+    bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, pretrained="fresh", log=lambda _: None)
     assert os.path.getmtime(os.path.join(out, "results.jsonl")) == before  # nothing ran again
 
 
@@ -184,10 +194,10 @@ def test_bench_runs_token_pair_and_regression_tasks(tmp_path, monkeypatch):
              bench.Task("pair", "protein", "t/pair_train.tsv", "t/pair_test.tsv", kind="pair"),
              bench.Task("reg", "protein", "t/reg_train.tsv", "t/reg_test.tsv", kind="regression"))
     monkeypatch.setitem(bench.SUITES, "fake", bench.Suite("fake", tasks, {"protein": ("p.fa",)}))
-    monkeypatch.setitem(bench.PROFILES, "test", bench.Profile("tiny", 4, 64, 8, 1e-3, 2, 1e-3, 16, 64, 1))
+    monkeypatch.setitem(bench.PROFILES, "test", TEST_PROFILE)
     monkeypatch.setenv("GENOBERT_CACHE", str(tmp_path / "cache"))
     out = str(tmp_path / "out")
-    report = open(bench.run_bench("fake", str(data), out, profile="test", seeds=2, log=lambda _: None,
+    report = open(bench.run_bench("fake", str(data), out, profile="test", seeds=2, pretrained="fresh", log=lambda _: None,
                                   methods=("kmer-lr", "onehot-lr", "bert-scratch", "bert-pretrained"))).read()
     rows = [json.loads(line) for line in open(os.path.join(out, "results.jsonl"))]
     assert len(rows) == 3 * 2 * 4
@@ -198,7 +208,7 @@ def test_bench_runs_token_pair_and_regression_tasks(tmp_path, monkeypatch):
     assert [r["test"]["macro_f1"] for r in rows if r["method"] == "onehot-lr" and "test" in r] == [1.0, 1.0]
     assert "## macro-F1 on `test`" in report and "## Spearman on `test`" in report
     assert "## MCC on `test`" in report and "| pair |" in report
-    assert "- tok: " in report and "macro-F1 (spread" in report and "- reg: " in report
+    assert "- **tok**" in report and "macro-F1, 95 % CI" in report and "- **reg**" in report
     for r in rows:
         if r["task"] == "tok" and "test" in r:
             assert r["test"]["n"] == sum(1 for line in open(data / "t" / "tok_test.tsv")
@@ -258,7 +268,7 @@ def test_task_baselines_learn_what_they_can_see():
 def test_the_token_budget_cuts_train_and_valid_but_never_test(fake_suite, tmp_path):
     task = bench.SUITES["fake"].tasks[0]
     full = bench._splits(task, fake_suite, str(tmp_path / "a"), 0, bench.PROFILES["test"])  # no budget
-    capped = bench.Profile("tiny", 4, 64, 8, 1e-3, 2, 1e-3, 16, 64, 1, max_train_tokens=1000)
+    capped = dataclasses.replace(TEST_PROFILE, max_train_tokens=1000)
     cut = bench._splits(task, fake_suite, str(tmp_path / "b"), 0, capped)
     again = bench._splits(task, fake_suite, str(tmp_path / "c"), 0, capped)
 

@@ -1,0 +1,61 @@
+"""Did pretraining help? A paired comparison of two methods over seeds, with a 95 % interval.
+
+Each seed gives both methods the same split, so the comparison is of the per-seed differences
+``a - b``: their mean, and a t interval with n - 1 degrees of freedom. "helped" / "hurt" only when
+the interval excludes 0. A run that predicts a single class (or a constant) "failed to train": its
+seed is left out of the difference and reported, never counted as a win for the other side.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+LEVEL = 0.95
+
+
+def failed_to_train(scores: dict) -> bool:
+    """A run whose test predictions are all one class, or one value (a regression)."""
+    return scores.get("predicted_classes", 2) < 2 or bool(scores.get("constant_prediction"))
+
+
+@dataclass
+class Paired:
+    n: int  # seeds in the difference (neither side failed)
+    mean: float  # mean of a - b over those seeds (nan when n == 0)
+    low: float  # the 95 % interval (nan when n < 2)
+    high: float
+    verdict: str  # helped | hurt | no difference | failed to train | too few seeds
+    failed: dict[str, list[int]] = field(default_factory=dict)  # side -> seeds that failed
+
+    def text(self, unit: str = "") -> str:
+        failed = "; ".join(f"{side} failed to train on seed {', '.join(map(str, s))}"
+                           for side, s in self.failed.items() if s)
+        if self.n == 0:
+            return f"{self.verdict}" + (f" ({failed})" if failed else "")
+        interval = (f", 95 % CI [{self.low:+.3f}, {self.high:+.3f}]" if self.n > 1 else "")
+        return (f"{self.mean:+.3f}{unit}{interval}, {self.n} paired seeds: {self.verdict}"
+                + (f" ({failed})" if failed else ""))
+
+
+def paired(a: dict[int, dict], b: dict[int, dict], metric: str, names: tuple[str, str] = ("a", "b")) -> Paired:
+    """Compare ``a`` and ``b`` (seed -> test scores) on ``metric``, paired by seed."""
+    from scipy.stats import t
+
+    seeds = sorted(set(a) & set(b))
+    failed = {names[0]: [s for s in seeds if failed_to_train(a[s])],
+              names[1]: [s for s in seeds if failed_to_train(b[s])]}
+    bad = set(failed[names[0]]) | set(failed[names[1]])
+    diffs = [a[s][metric] - b[s][metric] for s in seeds if s not in bad]
+    n = len(diffs)
+    if n == 0:
+        return Paired(0, math.nan, math.nan, math.nan,
+                      "failed to train" if seeds else "too few seeds", failed)
+    mean = sum(diffs) / n
+    if n < 2:
+        return Paired(n, mean, math.nan, math.nan, "too few seeds", failed)
+    sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1))
+    half = t.ppf(0.5 + LEVEL / 2, n - 1) * sd / math.sqrt(n)
+    low, high = mean - half, mean + half
+    verdict = "helped" if low > 0 else "hurt" if high < 0 else "no difference"
+    return Paired(n, mean, low, high, verdict, failed)
