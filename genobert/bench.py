@@ -250,9 +250,15 @@ def _pretrained(suite: Suite, alphabet: str, data_dir: str, out: str, profile: P
     pretrain(corpus, folder, tokenizer="char", alphabet=alphabet, preset=profile.preset,
              seq_len=profile.seq_len, max_steps=profile.pretrain_steps, batch_size=profile.pretrain_batch,
              lr=profile.pretrain_lr, seed=0, exclude=exclude, save_steps=max(profile.pretrain_steps // 4, 1),
-             resume=os.path.isdir(os.path.join(folder, "checkpoints")))
-    shutil.rmtree(os.path.join(folder, "checkpoints"), ignore_errors=True)
+             resume=_unfinished(folder), overwrite=True)
     return folder
+
+
+def _unfinished(out: str) -> bool:
+    """A run of ours that was stopped (its working folder has genobert's mark): resume it."""
+    from .rundir import MARK
+
+    return os.path.isfile(os.path.join(out + ".work", MARK))
 
 
 def _run_bert(task, files, init, run_dir, profile, seed, names, lr: float, preset: str) -> dict:
@@ -262,8 +268,7 @@ def _run_bert(task, files, init, run_dir, profile, seed, names, lr: float, prese
                      preset=preset, tokenizer="char", alphabet=task.alphabet,
                      max_len=profile.max_len, epochs=profile.epochs, batch_size=profile.batch_size,
                      lr=lr, patience=profile.patience, precision=profile.precision, seed=seed,
-                     task=task.kind, **dict(task.settings))
-    shutil.rmtree(os.path.join(run_dir, "checkpoints"), ignore_errors=True)
+                     task=task.kind, overwrite=True, resume=_unfinished(run_dir), **dict(task.settings))
     metrics = json.load(open(os.path.join(model, "metrics.json")))
     result = {"test": metrics["test"], "valid": metrics["valid"], "lr": lr,
               "curve": {"loss": metrics["loss_curve"], "valid": metrics["valid_curve"]},

@@ -10,7 +10,31 @@ import argparse
 import sys
 
 from . import __version__
+from .config import FinetuneConfig, PretrainConfig
 from .errors import InputError
+
+P, F = PretrainConfig(), FinetuneConfig()  # the defaults, defined once
+
+
+def positive(text: str) -> int:
+    """An argparse type: a whole number of 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: expected 1 or more")
+    return value
+
+
+def non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value}: expected 0 or more")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,25 +72,25 @@ def create_parser() -> argparse.ArgumentParser:
     _model_options(p, " (not with --init)", defaults=False)
     p.add_argument("--exclude", nargs="+", default=[], metavar="FILE",
                    help="sequence files (e.g. test sets) whose overlap is cut out of the corpus")
-    p.add_argument("--seq-len", type=int, default=512, help="tokens per window (default: 512)")
-    p.add_argument("--max-steps", type=int, default=1000)
-    p.add_argument("--batch-size", type=int, default=32, help="per device (default: 32)")
-    p.add_argument("--grad-accum", type=int, default=1)
-    p.add_argument("--lr", type=float, default=5e-4)
-    p.add_argument("--mask-rate", type=float, default=0.15)
-    p.add_argument("--dropout", type=float, default=0.1)
-    p.add_argument("--holdout", type=float, default=0.01,
-                   help="share of the corpus held out for the MLM loss (default: 0.01)")
-    p.add_argument("--eval-steps", type=int, default=0,
+    p.add_argument("--seq-len", type=positive, default=P.seq_len, help=f"tokens per window (default: {P.seq_len})")
+    p.add_argument("--max-steps", type=positive, default=P.max_steps, help=f"default: {P.max_steps}")
+    p.add_argument("--batch-size", type=positive, default=P.batch_size, help=f"per device (default: {P.batch_size})")
+    p.add_argument("--grad-accum", type=positive, default=P.grad_accum)
+    p.add_argument("--lr", type=float, default=P.lr, help=f"peak learning rate (default: {P.lr:g})")
+    p.add_argument("--mask-rate", type=float, default=P.mask_rate, help=f"default: {P.mask_rate}")
+    p.add_argument("--dropout", type=float, default=P.dropout, help=f"default: {P.dropout}")
+    p.add_argument("--holdout", type=float, default=P.holdout,
+                   help=f"share of the corpus held out for the MLM loss (default: {P.holdout})")
+    p.add_argument("--eval-steps", type=non_negative, default=P.eval_steps,
                    help="held-out loss every N steps (default: ten times per run)")
     p.add_argument("--time-budget", type=float, default=0, metavar="MINUTES",
                    help="learning rate on the clock (warmup, decay to 0 at the budget), then stop "
                    "and save; --max-steps is an upper bound (default: no limit)")
-    p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
+    p.add_argument("--precision", default=P.precision, choices=["auto", "bf16", "fp32"],
                    help="auto: bf16 on a GPU that has it, else fp32; bf16 pays on CPUs with AMX")
-    p.add_argument("--save-steps", type=int, default=500)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in DIR")
+    p.add_argument("--save-steps", type=positive, default=P.save_steps, help="checkpoint every N steps")
+    p.add_argument("--seed", type=int, default=P.seed)
+    _run_options(p)
     _speed_options(p)
     p.set_defaults(run=_pretrain)
 
@@ -95,14 +119,18 @@ def create_parser() -> argparse.ArgumentParser:
                    help="--task pair: the two columns (default: sequence_a,sequence_b)")
     p.add_argument("--sequences", metavar="FILE", help="--task pair: a FASTA/TSV of named "
                    "sequences; the pair columns then hold their ids")
-    _model_options(p, " (with --init scratch; a pretrained directory brings its own)")
-    p.add_argument("--max-len", type=int, default=0, help="tokens per window (default: the pretrained one, or 512)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=5e-5)
-    p.add_argument("--patience", type=int, default=3, help="epochs without better validation MCC")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resume", action="store_true")
+    _model_options(p, " (with --init scratch; a pretrained directory brings its own)", defaults=False)
+    p.add_argument("--max-len", type=non_negative, default=F.max_len,
+                   help="tokens per window (default: the pretrained one, or 512)")
+    p.add_argument("--epochs", type=positive, default=F.epochs, help=f"at most (default: {F.epochs})")
+    p.add_argument("--batch-size", type=positive, default=F.batch_size, help=f"default: {F.batch_size}")
+    p.add_argument("--lr", type=float, default=F.lr, help=f"peak learning rate (default: {F.lr:g})")
+    p.add_argument("--patience", type=non_negative, default=F.patience,
+                   help=f"epochs without a better validation score before stopping (default: {F.patience})")
+    p.add_argument("--precision", default=F.precision, choices=["auto", "bf16", "fp32"],
+                   help="auto: bf16 on a GPU that has it, else fp32; bf16 pays on CPUs with AMX")
+    p.add_argument("--seed", type=int, default=F.seed)
+    _run_options(p)
     _speed_options(p)
     p.set_defaults(run=_finetune)
 
@@ -196,6 +224,16 @@ def _model_options(p: argparse.ArgumentParser, when: str = "", defaults: bool = 
                    help=f"model size: tiny 2x64, mini 4x256, small 6x384, base 12x768 (default: small){when}")
 
 
+def _run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--resume", action="store_true",
+                   help="continue the unfinished run of this --out (its checkpoints are in OUT.work)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the model in --out; the old one stays until the new one is complete")
+    p.add_argument("--keep-checkpoints", action="store_true",
+                   help="keep OUT.work/checkpoints after success (removed by default: a model "
+                   "directory holds safetensors and JSON only)")
+
+
 def _speed_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="data-loading processes (default: 4 on CUDA, 0 on a CPU); results do not depend on it")
@@ -231,11 +269,16 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _given(args: argparse.Namespace) -> dict:
+    """--tokenizer / --alphabet / --preset as given (a model from --init brings its own)."""
+    return {k: getattr(args, k) for k in ("tokenizer", "alphabet", "preset") if getattr(args, k) is not None}
+
+
 def _pretrain(args: argparse.Namespace) -> int:
     from .io import read_records
     from .train import pretrain
 
-    given = {k: getattr(args, k) for k in ("tokenizer", "alphabet", "preset") if getattr(args, k) is not None}
+    given = _given(args)
     alphabet = given.get("alphabet", "dna")
     exclude = {r.seq for f in args.exclude for r in read_records(f, alphabet=alphabet)} if args.exclude else None
     out = pretrain(args.corpus, args.out, init=args.init, **given, seq_len=args.seq_len,
@@ -243,6 +286,7 @@ def _pretrain(args: argparse.Namespace) -> int:
                    lr=args.lr, mask_rate=args.mask_rate, dropout=args.dropout, holdout=args.holdout,
                    eval_steps=args.eval_steps, time_budget=args.time_budget * 60, precision=args.precision,
                    save_steps=args.save_steps, seed=args.seed, resume=args.resume,
+                   overwrite=args.overwrite, keep_checkpoints=args.keep_checkpoints,
                    workers=args.workers, compile=args.compile, exclude=exclude)
     print(f"genobert: pretrained model written to {out}", file=sys.stderr)
     return 0
@@ -254,11 +298,14 @@ def _finetune(args: argparse.Namespace) -> int:
     out = finetune(args.train, args.out, valid=args.valid, test=args.test, init=args.init,
                    task=args.task, label_column=args.label_column, mask_column=args.mask_column,
                    pair_columns=args.pair_columns, sequences=args.sequences,
-                   preset=args.preset, tokenizer=args.tokenizer, alphabet=args.alphabet,
-                   max_len=args.max_len, epochs=args.epochs, batch_size=args.batch_size,
-                   lr=args.lr, patience=args.patience, seed=args.seed, resume=args.resume,
+                   **_given(args), max_len=args.max_len, epochs=args.epochs,
+                   batch_size=args.batch_size, lr=args.lr, patience=args.patience,
+                   precision=args.precision, seed=args.seed, resume=args.resume,
+                   overwrite=args.overwrite, keep_checkpoints=args.keep_checkpoints,
                    workers=args.workers, compile=args.compile)
-    print(f"genobert: classifier written to {out}; metrics in {out}/metrics.json", file=sys.stderr)
+    what = {"regression": "regression model", "token": "per-letter tagger", "span": "span model",
+            "pair": "pair classifier"}.get(args.task, "classifier")
+    print(f"genobert: {what} written to {out}; metrics in {out}/metrics.json", file=sys.stderr)
     return 0
 
 

@@ -12,61 +12,30 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 
 from .data import MLMCollator, WindowDataset, holdout_split, prepare_corpus
+from .config import FinetuneConfig, PretrainConfig
 from .errors import InputError
 from .io import read_records
 from .model import (build_config, load_config, load_model, provenance, read_meta,
                     save_model_dir)
 from .registry import resolve
+from .rundir import RunDir
 from .tasks import (Labelled, class_names, get_task,
                     read_labelled_file, window_logits)
 from .tokenize import SequenceTokenizer, TokenizerSpec, build_tokenizer, load_tokenizer
 
 
-@dataclass
-class PretrainConfig:
-    """Settings of `pretrain`; every field is a keyword argument of it."""
-
-    tokenizer: str = "char"
-    alphabet: str = "dna"
-    preset: str = "small"
-    init: str | None = None  # continue from this MLM model directory: its weights, tokenizer and
-    # preset; a new optimizer and a fresh schedule, tokens seen added to its provenance
-    seq_len: int = 512  # tokens per window, [CLS] and [SEP] included
-    max_steps: int = 1000
-    batch_size: int = 32  # per device
-    grad_accum: int = 1
-    lr: float = 5e-4  # peak, after warmup; BERT-small-like models take 5e-4 on MLM
-    warmup: float = 0.06  # fraction of steps
-    weight_decay: float = 0.01
-    mask_rate: float = 0.15
-    dropout: float = 0.1  # BERT's; Cramming turns it off for short budgets
-    holdout: float = 0.01  # share of the corpus held out for the MLM loss (whole records or blocks)
-    eval_steps: int = 0  # held-out loss every N steps; 0: ten times per run (and always at the end)
-    eval_windows: int = 256  # held-out windows scored each time (fixed draws, fixed masks)
-    time_budget: float = 0  # seconds; with it the learning rate follows the clock (warmup, then
-    # linear decay to 0 at the budget) and training stops there: max_steps is then an upper bound
-    precision: str = "auto"  # auto: bf16 on a GPU that has it, else fp32; bf16 on a CPU with AMX
-    # measured 2.4x faster for a 4 x 256 model (autocast; weights and optimizer stay fp32)
-    seed: int = 0
-    save_steps: int = 500
-    logging_steps: int = 10
-    resume: bool = False
-    workers: int | None = None  # data-loading processes; None: 4 on CUDA, 0 (inline) on a CPU
-    compile: bool = False  # torch.compile the model (the Trainer's torch_compile)
-
-
-def _training_args(out: str, cfg, **kwargs):
+def _training_args(checkpoints: str, cfg, **kwargs):
     import torch
     from transformers import TrainingArguments
 
     cuda = torch.cuda.is_available()
     return TrainingArguments(
-        output_dir=os.path.join(out, "checkpoints"), seed=cfg.seed, data_seed=cfg.seed,
+        output_dir=checkpoints, seed=cfg.seed, data_seed=cfg.seed,
         per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.batch_size,
         gradient_accumulation_steps=getattr(cfg, "grad_accum", 1), learning_rate=cfg.lr,
         warmup_steps=cfg.warmup, weight_decay=cfg.weight_decay, lr_scheduler_type="linear",
@@ -119,8 +88,17 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
     cfg = _config(PretrainConfig, settings)
     files = [corpus] if isinstance(corpus, str) else list(corpus)
     previous = None
+    cfg.init = resolve(cfg.init) if cfg.init else None
+    _check_positive(cfg, "max_steps", "batch_size", "grad_accum", "save_steps", "logging_steps",
+                    "eval_windows")
+    for path in files:
+        if not os.path.isfile(path):
+            raise InputError("no such file" if not os.path.exists(path) else "not a file", path=path)
+    run = RunDir(out, kind="pretrain", overwrite=cfg.overwrite, resume=cfg.resume, init=cfg.init,
+                 keep_checkpoints=cfg.keep_checkpoints)
+    if run.complete:
+        return out
     if cfg.init:
-        cfg.init = resolve(cfg.init)
         previous = read_meta(cfg.init)
         _check_init_conflicts(cfg.init, previous, settings)
         tok = load_tokenizer(cfg.init)
@@ -132,10 +110,16 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
     if cfg.seq_len > config.max_position_embeddings:
         raise InputError(f"--seq-len {cfg.seq_len} is longer than preset {cfg.preset!r} takes "
                          f"({config.max_position_embeddings})")
+    if cfg.seq_len < 3:
+        raise InputError(f"--seq-len {cfg.seq_len}: a window needs room for [CLS], a letter and [SEP] (3 or more)")
+    for name, lo, hi in (("mask_rate", 0, 1), ("holdout", 0, 0.5), ("dropout", 0, 1), ("warmup", 0, 1)):
+        if not lo <= getattr(cfg, name) < hi or (name == "mask_rate" and cfg.mask_rate == 0):
+            raise InputError(f"--{name.replace('_', '-')} {getattr(cfg, name)}: expected a value in "
+                             f"{'(' if name == 'mask_rate' else '['}{lo}, {hi})")
     store = prepare_corpus(files, tok, alphabet=cfg.alphabet, exclude=exclude)
     train_part, held_part = holdout_split(store, cfg.holdout, cfg.seed)
     eval_steps = cfg.eval_steps or max(cfg.max_steps // 10, 1)
-    args = _training_args(out, cfg, max_steps=cfg.max_steps, save_strategy="steps",
+    args = _training_args(run.checkpoints, cfg, max_steps=cfg.max_steps, save_strategy="steps",
                           save_steps=cfg.save_steps, logging_steps=cfg.logging_steps,
                           remove_unused_columns=False,  # the collator seeds masking by "sample"
                           train_sampling_strategy=sampling_strategy(cfg.alphabet),
@@ -155,11 +139,12 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
         model = MaskedHeadBertForMaskedLM.from_pretrained(cfg.init, config=config, use_safetensors=True)
     else:
         model = MaskedHeadBertForMaskedLM(config)
+    run.start()
     clock = step_clock(skip=min(10, cfg.max_steps // 5), budget=cfg.time_budget)
     trainer = (budget_trainer(cfg.time_budget, cfg.warmup) if cfg.time_budget else Trainer)(
         model=model, args=args, train_dataset=dataset, eval_dataset=held,
         data_collator=collator, callbacks=[clock, rng_guard()])
-    checkpoint = _last_checkpoint(out) if cfg.resume else None
+    checkpoint = _last_checkpoint(run.checkpoints) if cfg.resume else None
     first_step = _checkpoint_step(checkpoint)
     result = trainer.train(resume_from_checkpoint=checkpoint)
     steps = trainer.state.global_step
@@ -193,8 +178,9 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
                     **provenance(files, seed=cfg.seed, steps=steps)}
         meta = {"task": "mlm", "preset": cfg.preset, "seq_len": cfg.seq_len, "window": cfg.seq_len,
                 "training": training}
-        _write_json(os.path.join(out, "log_history.json"), trainer.state.log_history)
-        save_model_dir(trainer.model, tok, out, meta)  # genobert.json last: the mark of completion
+        _write_json(os.path.join(run.staging, "log_history.json"), trainer.state.log_history)
+        save_model_dir(trainer.model, tok, run.staging, meta)  # genobert.json last: the mark of completion
+        run.finish()
     return out
 
 
@@ -203,6 +189,14 @@ def bits_per_letter(loss_nats: float, letters_per_token: float) -> float:
     non-overlapping k-mer or a BPE piece carries several letters. Overlapping k-mers carry one new
     letter per token, so their figure is per token and not comparable."""
     return loss_nats / math.log(2) / max(letters_per_token, 1.0)
+
+
+def _check_positive(cfg, *names: str) -> None:
+    """Counts that must be 1 or more: one line naming the flag, never a traceback mid-run."""
+    for name in names:
+        value = getattr(cfg, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise InputError(f"--{name.replace('_', '-')} {value}: expected a whole number of 1 or more")
 
 
 def _check_init_conflicts(init: str, meta: dict, settings: dict) -> None:
@@ -332,13 +326,13 @@ def _new_tokenizer(spec: str, alphabet: str, files: list[str]) -> SequenceTokeni
     return build_tokenizer(parsed, alphabet, corpus)
 
 
-def _last_checkpoint(out: str) -> str | None:
-    """The newest *complete* checkpoint: the Trainer writes ``trainer_state.json`` last, so a
-    checkpoint without a readable one was cut off mid-save (by a kill, a full disk); those are
-    removed so the resumed run writes them afresh."""
+def _last_checkpoint(folder: str) -> str | None:
+    """The newest *complete* checkpoint in ``folder``: the Trainer writes ``trainer_state.json``
+    last, so a checkpoint without a readable one was cut off mid-save (by a kill, a full disk);
+    those are removed so the resumed run writes them afresh. The Trainer loads a checkpoint's
+    optimizer, scheduler and RNG state with ``torch.load(weights_only=True)``: nothing in it runs."""
     from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-    folder = os.path.join(out, "checkpoints")
     if not os.path.isdir(folder):
         return None
     steps = sorted((int(name.rsplit("-", 1)[1]), name) for name in os.listdir(folder)
@@ -364,34 +358,6 @@ def _write_json(path: str, obj) -> None:
 
 
 # --------------------------------------------------------------------------- fine-tuning
-
-
-@dataclass
-class FinetuneConfig:
-    """Settings of `finetune`; every field is a keyword argument of it."""
-
-    init: str = "scratch"  # a pretrained model directory, or "scratch" (random init)
-    preset: str = "small"  # with init="scratch"; a pretrained directory brings its own
-    tokenizer: str = "char"  # with init="scratch"
-    alphabet: str = "dna"  # with init="scratch"
-    max_len: int = 0  # tokens per window; 0: the pretrained window, or 512 from scratch
-    epochs: int = 10
-    batch_size: int = 32
-    lr: float = 5e-5  # BERT's fine-tuning rate
-    warmup: float = 0.1
-    weight_decay: float = 0.01
-    task: str = "sequence"  # sequence | regression | token (see genobert.tasks)
-    label_column: str = "label"  # the table column holding the targets
-    mask_column: str | None = None  # --task token: 0/1 per letter, 0 = left out of loss and scores
-    pair_columns: str = "sequence_a,sequence_b"  # --task pair: the two columns
-    sequences: str | None = None  # --task pair: a sequence file; the pair columns then hold its ids
-    patience: int = 3  # epochs without a better validation score (MCC, Spearman, macro-F1)
-    precision: str = "auto"  # auto: bf16 on a GPU that has it, else fp32; bf16 pays on AMX CPUs
-    valid_fraction: float = 0.1  # carved from train (stratified, seeded) when no valid file
-    seed: int = 0
-    resume: bool = False
-    workers: int | None = None  # data-loading processes; None: 4 on CUDA, 0 (inline) on a CPU
-    compile: bool = False  # torch.compile the model (the Trainer's torch_compile)
 
 
 def read_labelled(path: str, alphabet: str) -> tuple[list[str], list[str], list[str], list[int]]:
@@ -438,10 +404,21 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     cfg = _config(FinetuneConfig, settings)
     task = get_task(cfg.task)
     pretrained = cfg.init != "scratch"
+    _check_positive(cfg, "epochs", "batch_size")
+    if cfg.patience < 0:
+        raise InputError(f"--patience {cfg.patience}: expected 0 or more epochs")
+    if cfg.max_len and cfg.max_len < 3 or cfg.max_len < 0:
+        raise InputError(f"--max-len {cfg.max_len}: a window needs room for [CLS], a letter and "
+                         "[SEP] (3 or more; 0 = the model's own)")
+    if not 0 < cfg.valid_fraction < 1:
+        raise InputError(f"valid_fraction {cfg.valid_fraction}: expected a share between 0 and 1")
+    if cfg.sequences and task.name != "pair":
+        raise InputError(f"--sequences is for --task pair (the sequence file pair tables name); "
+                         f"this is --task {task.name}")
     if pretrained:
         cfg.init = resolve(cfg.init)
-    if pretrained:
         meta = read_meta(cfg.init)
+        _check_init_conflicts(cfg.init, meta, settings)
         tok = load_tokenizer(cfg.init)
         alphabet = meta["alphabet"]
         max_len = cfg.max_len or meta.get("window", 512)
@@ -477,6 +454,10 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     else:
         model = task.model_class()(build_config(cfg.preset, tok, **head))
     max_len = min(max_len, model.config.max_position_embeddings)
+    run = RunDir(out, kind="finetune", overwrite=cfg.overwrite, resume=cfg.resume,
+                 init=cfg.init if pretrained else None, keep_checkpoints=cfg.keep_checkpoints)
+    if run.complete:
+        return out
     train_ds, valid_ds = task.dataset(t_seqs, t_y, tok, max_len), task.dataset(v_seqs, v_y, tok, max_len)
 
     def compute_metrics(pred) -> dict:  # the validation set, windows put together per sequence
@@ -485,14 +466,15 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
                       for j, w in enumerate(valid_ds.windows)]
         return task.score(task.predict(per_window, valid_ds), v_y)
 
-    args = _training_args(out, cfg, num_train_epochs=cfg.epochs, eval_strategy="epoch",
+    args = _training_args(run.checkpoints, cfg, num_train_epochs=cfg.epochs, eval_strategy="epoch",
                           save_strategy="epoch", logging_strategy="steps", logging_steps=10,
                           load_best_model_at_end=True, metric_for_best_model=task.metric,
                           greater_is_better=True)
+    run.start()
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=valid_ds,
                       data_collator=task.collate, compute_metrics=compute_metrics,
                       callbacks=[EarlyStoppingCallback(early_stopping_patience=cfg.patience)])
-    trainer.train(resume_from_checkpoint=_last_checkpoint(out) if cfg.resume else None)
+    trainer.train(resume_from_checkpoint=_last_checkpoint(run.checkpoints) if cfg.resume else None)
     if not trainer.is_world_process_zero():
         return out
     model = trainer.model
@@ -506,7 +488,8 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
                                "mcc": h.get("eval_mcc"), task.metric: h.get(f"eval_{task.metric}")}
                               for h in history if "eval_loss" in h]
     metrics["score"] = task.metric  # the validation score that picked the best epoch
-    metrics["best_checkpoint"] = trainer.state.best_model_checkpoint
+    metrics["best_epoch"] = next((h.get("epoch") for h in history if "eval_loss" in h
+                                  and h.get(f"eval_{task.metric}") == trainer.state.best_metric), None)
     files = [train] + [f for f in (valid, test) if f]
     meta = {"task": task.name, "labels": names, "window": max_len,
             **({"pair_columns": cfg.pair_columns} if task.name == "pair" else {}),
@@ -514,6 +497,6 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
                               + (" and per letter" if task.name == "token" else ""),
             "training": {"kind": "finetune", "config": asdict(cfg), "init": cfg.init,
                          **provenance(files, seed=cfg.seed)}}
-    _write_json(os.path.join(out, "metrics.json"), metrics)
-    save_model_dir(model, tok, out, meta)  # genobert.json last: the mark of completion
-    return out
+    _write_json(os.path.join(run.staging, "metrics.json"), metrics)
+    save_model_dir(model, tok, run.staging, meta)  # genobert.json last: the mark of completion
+    return run.finish()

@@ -362,7 +362,7 @@ def test_a_checkpoint_cut_off_mid_save_is_skipped_on_resume(tmp_path):
             (d / "trainer_state.json").write_text("{}")
     (folder / "checkpoint-20").mkdir()
     (folder / "checkpoint-20" / "trainer_state.json").write_text('{"trunc')  # killed mid-write
-    assert _last_checkpoint(str(tmp_path)) == str(folder / "checkpoint-10")
+    assert _last_checkpoint(str(folder)) == str(folder / "checkpoint-10")
     assert sorted(os.listdir(folder)) == ["checkpoint-10", "checkpoint-5"]
 
 

@@ -35,7 +35,7 @@ def test_regression_learns_gc_content_and_classify_writes_values(regression_tabl
     assert main(["finetune", "--train", regression_table, "--test", regression_table, "--out", str(out),
                  "--task", "regression", "--epochs", "8", "--max-len", "64", *TINY]) == 0
     metrics = json.load(open(out / "metrics.json"))
-    assert set(metrics["test"]) == {"n", "spearman", "pearson", "r2", "mse"}
+    assert set(metrics["test"]) == {"n", "spearman", "pearson", "r2", "mse", "constant_prediction"}
     assert metrics["test"]["spearman"] > 0.6, metrics["test"]
     meta = json.load(open(out / "genobert.json"))
     assert meta["task"] == "regression" and meta["labels"] == []
@@ -88,7 +88,7 @@ def test_token_task_learns_per_letter_labels_across_windows(token_table, tmp_pat
                  "--task", "token", "--label-column", "ss", "--mask-column", "resolved",
                  "--epochs", "6", "--max-len", "32", *TINY]) == 0
     metrics = json.load(open(out / "metrics.json"))
-    assert set(metrics["test"]) == {"n", "accuracy", "macro_f1"}
+    assert set(metrics["test"]) == {"n", "accuracy", "macro_f1", "predicted_classes"}
     data = read_labelled_file(token_table, "dna", "ss", "resolved")
     assert metrics["test"]["n"] == sum(len(s) - 3 for s in data.seqs)  # masked letters not scored
     assert metrics["test"]["macro_f1"] > 0.9, metrics["test"]

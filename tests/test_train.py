@@ -254,7 +254,7 @@ def test_resume_after_sigkill_gives_the_same_weights(corpus, tmp_path):
     b = tmp_path / "b"
     proc = subprocess.Popen(_cli(*common, "--out", str(b)), env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    state = b / "checkpoints" / "checkpoint-10" / "trainer_state.json"
+    state = tmp_path / "b.work" / "checkpoints" / "checkpoint-10" / "trainer_state.json"
     deadline = time.time() + 120
     while not state.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)

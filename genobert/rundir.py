@@ -1,0 +1,120 @@
+"""Where a training run writes, so that no user directory is clobbered and a finished model
+directory holds safetensors and JSON only.
+
+A run of ``pretrain`` / ``finetune --out OUT`` works in ``OUT.work/`` beside it: the Trainer's
+checkpoints (optimizer and RNG state: pickles) in ``OUT.work/checkpoints``, the new model in
+``OUT.work/model``, and ``OUT.work/genobert-run.json``, the mark that genobert started the run.
+Only a complete model is moved into ``OUT``; with ``overwrite`` an old model is swapped out at that
+moment (never before), so a crash leaves it whole and none of its files survives into the new one.
+On success the working folder is removed (``keep_checkpoints`` keeps it).
+
+Refused before any work: an ``OUT`` that exists and is not empty (without ``overwrite``), an
+``OUT`` that is ``init``, ``resume`` without a run genobert started, and a working folder that
+genobert did not make or that holds an unfinished run (without ``resume``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+
+from .errors import InputError
+
+MARK = "genobert-run.json"
+
+
+def _is_rank0() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _read(path: str) -> dict:
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+class RunDir:
+    def __init__(self, out: str | os.PathLike, *, kind: str, overwrite: bool = False,
+                 resume: bool = False, init: str | None = None, keep_checkpoints: bool = False):
+        self.out = os.fspath(out).rstrip("/") or os.fspath(out)
+        self.work = self.out + ".work"
+        self.kind, self.overwrite, self.resume, self.keep = kind, overwrite, resume, keep_checkpoints
+        self.checkpoints = os.path.join(self.work, "checkpoints")
+        self.staging = os.path.join(self.work, "model")
+        self.complete = False  # --resume of a run that had finished: OUT is the model
+        if _is_rank0():
+            self._check(init)  # nothing is created until `start`, just before training
+
+
+    def _check(self, init: str | None) -> None:
+        out = self.out
+        if init and os.path.exists(init) and os.path.exists(out) and os.path.samefile(init, out):
+            raise InputError("--out is the --init model directory; write the new model elsewhere", path=out)
+        if os.path.lexists(out) and not os.path.isdir(out):
+            raise InputError("exists and is not a directory; --out names a model directory to create", path=out)
+        parent = os.path.dirname(os.path.abspath(out))
+        if not os.path.isdir(parent):
+            raise InputError("the folder to hold it does not exist", path=out)
+        if not os.access(parent, os.W_OK):
+            raise InputError("cannot write here (permission denied)", path=out)
+        if len(os.path.basename(out).encode()) + len(".work") > 255:
+            raise InputError("name too long for the file system", path=out)
+        if os.path.isdir(out) and os.listdir(out) and not (self.overwrite or self.resume):
+            raise InputError("exists and is not empty; pass --overwrite to replace it (the old "
+                             "model stays until the new one is complete)", path=out)
+        mark = os.path.join(self.work, MARK)
+        if self.resume and not os.path.isfile(mark):
+            if os.path.isfile(os.path.join(out, "genobert.json")) and not os.path.lexists(self.work):
+                self.complete = True  # finished before: nothing left to do
+                return
+            if os.path.isdir(out) and os.listdir(out):
+                raise InputError(f"nothing to resume: no run that genobert started ({self.work} has "
+                                 f"no {MARK})", path=out)
+            if os.path.lexists(self.work):
+                raise InputError(f"{self.work} exists and genobert did not make it; move it away", path=out)
+            return  # killed before its first step: start afresh
+        if not self.resume and os.path.lexists(self.work):
+            if os.path.isfile(mark):
+                kept = _read(mark).get("finished")
+                raise InputError((f"{self.work} holds the checkpoints of a finished run (kept by "
+                                  "--keep-checkpoints)" if kept else
+                                  f"an unfinished run is in {self.work}: --resume continues it")
+                                 + ", or delete that folder to start again", path=out)
+            raise InputError(f"{self.work} exists and genobert did not make it; move it away",
+                             path=out)
+
+    def start(self) -> None:
+        """Create the working folder and its mark (rank 0; call it when training begins)."""
+        if not _is_rank0():
+            return
+        os.makedirs(self.checkpoints, exist_ok=True)
+        shutil.rmtree(self.staging, ignore_errors=True)  # a resumed run's half-written model
+        os.makedirs(self.staging)
+        mark = os.path.join(self.work, MARK)
+        if not os.path.exists(mark):
+            with open(mark, "w") as f:
+                json.dump({"kind": self.kind, "out": os.path.abspath(self.out),
+                           "started": time.strftime("%Y-%m-%d %H:%M:%S")}, f)
+
+    def finish(self) -> str:
+        """Move the model in ``staging`` into ``OUT`` (swapping out an old one) and tidy up."""
+        if os.path.isdir(self.out) and os.listdir(self.out):
+            old = os.path.join(self.work, "replaced")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(self.out, old)  # the old model, whole, until the new one is in place
+            os.replace(self.staging, self.out)
+            shutil.rmtree(old)
+        else:
+            if os.path.isdir(self.out):
+                os.rmdir(self.out)  # empty
+            os.replace(self.staging, self.out)
+        if self.keep:
+            with open(os.path.join(self.work, MARK), "w") as f:
+                json.dump({"kind": self.kind, "out": os.path.abspath(self.out), "finished": True}, f)
+        else:
+            shutil.rmtree(self.work)
+        return self.out
