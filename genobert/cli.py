@@ -401,8 +401,24 @@ def run(args: argparse.Namespace) -> int:
     return args.run(args)
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised where the program is, so that every ``finally`` and every
+    partial-output cleanup runs as it does for Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum, frame):
+    raise Terminated(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
     args = create_parser().parse_args(argv)
+    previous = {s: signal.signal(s, _terminate) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
         return run(args)
     except InputError as e:
@@ -411,9 +427,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("genobert: interrupted", file=sys.stderr)
         return 130
+    except Terminated as e:
+        print(f"genobert: stopped by {signal.Signals(e.signum).name}; partial output removed", file=sys.stderr)
+        return 128 + e.signum
     except BrokenPipeError:  # `genobert inspect ... | head`
         sys.stderr.close()
         return 0
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ bf16 autocast and an out-of-memory error halves the batch and retries.
 
 from __future__ import annotations
 
+import csv
 import errno
 import os
 import sys
@@ -21,8 +22,8 @@ import numpy as np
 from .alphabets import Cleaner, Policy
 from .data import window_starts
 from .errors import InputError
-from .io import Record, atomic_output, read_records
-from .model import forward_windows, load_model, read_meta
+from .io import Record, atomic_output, check_output, read_records
+from .model import check_model_dir, forward_windows, load_model, read_meta
 from .registry import resolve
 from .tokenize import CLS_ID, SEP_ID, load_tokenizer
 from .tasks import TASKS, best_span, get_task, read_pairs, softmax, window_logits
@@ -80,6 +81,7 @@ class Predictor:
         self.task = get_task(meta["task"]) if kind == "classifier" else None
         if self.task is not None:
             kind = self.task.head
+            check_model_dir(model_dir, kind)  # the head this task needs, shaped as configured
         self.tokenizer = load_tokenizer(model_dir)
         self.alphabet = meta["alphabet"]
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -264,6 +266,7 @@ def write_classification(model_dir: str, inputs, out: str, *, batch_tokens: int 
     """`classify` into a TSV (``id  label  prob_<class>...``; ``id  value`` for regression, ``id
     labels`` for token tasks; a ``file`` column first when several inputs), written atomically. Returns the summary line (with accuracy when inputs carry labels)."""
     paths = _check_inputs(inputs)
+    check_output(out, paths, resolve(model_dir))  # before the model is even read
     p = Predictor(model_dir, device=device, precision=precision, compile=compile)
     cleaner = Cleaner(p.alphabet, on_invalid)
     progress = _Progress("classified", quiet)
@@ -272,13 +275,16 @@ def write_classification(model_dir: str, inputs, out: str, *, batch_tokens: int 
     columns = {"regression": ["value"], "token": ["labels"], "span": ["start", "end"]}.get(
         p.task.name, ["label"] + [f"prob_{c}" for c in p.labels])
     with atomic_output(out, "w", newline="") as f:
-        f.write("\t".join((["file"] if several else []) + ["id"] + columns) + "\n")
+        # quoted as the csv module does where a cell holds a tab, a newline or a quote, so every
+        # TSV reader gets the same columns back
+        table = csv.writer(f, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+        table.writerow((["file"] if several else []) + ["id"] + columns)
         for pred in classify(model_dir, paths, batch_tokens=batch_tokens, cleaner=cleaner, predictor=p,
                              sequences=sequences):
             cells = ([pred.file] if several else []) + [pred.id, pred.label]
             if p.task.name in ("sequence", "pair"):
                 cells += [f"{x:.6g}" for x in pred.probs]
-            f.write("\t".join(cells) + "\n")
+            table.writerow(cells)
             if pred.true_label is not None and p.task.name == "sequence":
                 labelled += 1
                 right += pred.true_label == pred.label
@@ -319,6 +325,7 @@ def write_embeddings(model_dir: str, inputs, out: str, *, pooling: str = "cls", 
     paths = _check_inputs(inputs)
     if pooling not in POOLINGS:
         raise InputError(f"unknown pooling {pooling!r}; allowed: {', '.join(POOLINGS)}")
+    check_output(out, paths, resolve(model_dir))  # before the model is even read
     p = Predictor(model_dir, kind="encoder", device=device, precision=precision, compile=compile)
     cleaner = Cleaner(p.alphabet, on_invalid)
     progress = _Progress("embedded", quiet)

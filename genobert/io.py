@@ -476,22 +476,81 @@ def _out_of_space(e: BaseException) -> bool:
         os.strerror(n) in str(e) or f"errno = {n}," in str(e) for n in _SPACE_ERRORS)
 
 
+def check_output(path: str | os.PathLike, inputs: Iterable[str] = (), model_dir: str | None = None) -> None:
+    """Refuse, before any work, an output that would destroy what the user gave: one of the
+    inputs (same file by inode, so symlinks, ``./x`` and hard links count), the model directory or
+    a file inside it; and one that cannot be written: a directory, a name too long, a parent that
+    is missing or not writable. ``-`` and device nodes / FIFOs are streams and always allowed."""
+    name = os.fspath(path)
+    if name == "-":
+        return
+    if os.path.isdir(name):
+        raise InputError("is a directory; expected a file name to write", path=name)
+    if os.path.exists(name):
+        for other in inputs:
+            if other != "-" and os.path.exists(other) and os.path.samefile(name, other):
+                raise InputError(f"is also an input ({other}); write the output elsewhere", path=name)
+    if model_dir is not None:
+        real, model = os.path.realpath(name), os.path.realpath(model_dir)
+        if real == model or real.startswith(model + os.sep):
+            raise InputError(f"is inside the model directory {model_dir}; write the output elsewhere",
+                             path=name)
+    if _is_stream(name):
+        return
+    target = os.path.realpath(name)
+    directory = os.path.dirname(target)
+    if not os.path.isdir(directory):
+        raise InputError("output directory does not exist", path=name)
+    try:
+        limit = os.pathconf(directory, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    if len(os.path.basename(target).encode()) > limit:
+        raise InputError(f"file name longer than the file system allows ({limit} bytes)", path=name)
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise InputError("cannot write here (permission denied)", path=name)
+
+
+def _is_stream(name: str) -> bool:
+    """A character device (/dev/null, a terminal), a FIFO or a socket: written in place."""
+    import stat
+
+    try:
+        mode = os.stat(name).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Iterator[IO]:
+def atomic_output(path: str | os.PathLike, mode: str | None = "w", **open_kwargs) -> Iterator[IO]:
     """Write to a temporary file beside ``path`` and rename it over ``path`` only on success.
 
-    A crash or Ctrl-C leaves the old file (or nothing) in place, never a truncated one that looks
-    complete. Yields the open file; with ``mode=None`` yields the temporary path instead (for
-    writers such as h5py that open the file themselves).
+    A crash, Ctrl-C, SIGTERM or SIGHUP leaves the old file (or nothing) in place, never a truncated
+    one that looks complete. A symlink's target is written (the link stays); an existing file keeps
+    its permission bits, a new one gets the umask's. ``-`` is standard output and a device node or
+    FIFO is written in place as a stream (a rename onto ``/dev/null`` as root would replace it).
+    Yields the open file; with ``mode=None`` yields a temporary path instead (for writers such as
+    h5py that open the file themselves).
     """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise InputError("output directory does not exist", path=path)
+    name = os.fspath(path)
+    check_output(name)
+    if name == "-" or _is_stream(name):
+        with _stream_output(name, mode, **open_kwargs) as f:
+            yield f
+        return
+    target = os.path.realpath(name)  # a symlink: write where it points
+    directory = os.path.dirname(target)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part", dir=directory)
+        old_mode = os.stat(target).st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        old_mode = 0o666 & ~umask
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".genobert-", suffix=".part", dir=directory)
     except PermissionError:
-        raise InputError("cannot write here (permission denied)", path=path) from None
+        raise InputError("cannot write here (permission denied)", path=name) from None
     try:
         if mode is None:
             os.close(fd)
@@ -499,7 +558,8 @@ def atomic_output(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> It
         else:
             with os.fdopen(fd, mode, **open_kwargs) as f:
                 yield f
-        os.replace(tmp, path)
+        os.chmod(tmp, old_mode)
+        os.replace(tmp, target)
     except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -507,5 +567,45 @@ def atomic_output(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> It
             reason = getattr(e, "strerror", None) or next(
                 os.strerror(n) for n in _SPACE_ERRORS if os.strerror(n) in str(e) or f"errno = {n}," in str(e))
             raise InputError(f"no space left while writing ({reason}); nothing was "
-                             "written, the partial file is removed", path=path) from None
+                             "written, the partial file is removed", path=name) from None
         raise
+
+
+@contextlib.contextmanager
+def _stream_output(name: str, mode: str | None, **open_kwargs) -> Iterator[IO]:
+    """Standard output or a device / FIFO. A writer that needs a path (``mode=None``) gets a
+    temporary file, copied into the stream when it is complete."""
+    import shutil
+
+    if mode is None:
+        fd, tmp = tempfile.mkstemp(prefix="genobert-", suffix=".part")
+        os.close(fd)
+        try:
+            yield tmp
+            with open(tmp, "rb") as src:
+                if name == "-":
+                    sys.stdout.flush()
+                    shutil.copyfileobj(src, sys.stdout.buffer)
+                    sys.stdout.buffer.flush()
+                else:
+                    with open(name, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        return
+    if name == "-":
+        binary = "b" in mode
+        f = sys.stdout.buffer if binary else io.TextIOWrapper(
+            sys.stdout.buffer, encoding=open_kwargs.get("encoding", "utf-8"),
+            newline=open_kwargs.get("newline"), write_through=True)
+        sys.stdout.flush()
+        try:
+            yield f
+        finally:
+            f.flush()
+            if not binary:
+                f.detach()  # leave sys.stdout open
+        return
+    with open(name, mode, **open_kwargs) as f:
+        yield f

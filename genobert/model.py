@@ -75,24 +75,106 @@ def max_tokens(config) -> int:
     return int(config.max_position_embeddings)
 
 
-def read_meta(model_dir: str | os.PathLike) -> dict:
-    """``genobert.json`` of a model directory."""
-    path = os.path.join(model_dir, META_FILE)
-    if not os.path.isdir(model_dir):
-        raise InputError("not a directory; expected a genobert model directory", path=os.fspath(model_dir))
+def read_meta(model_dir: str | os.PathLike, kind: str | None = None) -> dict:
+    """``genobert.json`` of a model directory, after `check_model_dir` (``kind``: the head the
+    caller will load, checked too)."""
+    check_model_dir(model_dir, kind)
+    with open(os.path.join(model_dir, META_FILE)) as f:
+        return json.load(f)
+
+
+HEADS = {"classifier": "classifier.weight", "token": "classifier.weight", "span": "qa_outputs.weight"}
+
+
+def check_model_dir(model_dir: str | os.PathLike, kind: str | None = None) -> None:
+    """Everything a model directory must hold, checked before any input is read, each failure one
+    line naming the file: readable ``genobert.json``, ``config.json`` and ``tokenizer.json``;
+    safetensors weights that open (not truncated or empty); the head a ``kind`` needs, shaped as
+    ``config.json`` says; embeddings as large as the tokenizer's vocabulary; a tokenizer that
+    spells the alphabet ``genobert.json`` names."""
+    folder = os.fspath(model_dir)
+    if not os.path.isdir(folder):
+        raise InputError("not a directory; expected a genobert model directory", path=folder)
+    meta = _json(folder, META_FILE, "not a genobert model directory")
+    check_safetensors(folder)  # before anything else of the directory is read
+    config = _json(folder, "config.json", "not a Hugging Face model directory")
+    tok = _json(folder, "tokenizer.json", "the model's tokenizer is missing")
+    weights = os.path.join(folder, "model.safetensors")
+    shapes = _shapes(weights)
+    vocab = (tok.get("model") or {}).get("vocab")
+    size = len(vocab) if isinstance(vocab, (dict, list)) else None
+    embedding = next((v for k, v in shapes.items() if k.endswith("word_embeddings.weight")), None)
+    if embedding is None:
+        raise InputError("holds no word_embeddings weight: not a BERT encoder", path=weights)
+    if embedding[0] != config.get("vocab_size"):
+        raise InputError(f"word embeddings have {embedding[0]} rows, config.json says vocab_size "
+                         f"{config.get('vocab_size')}", path=weights)
+    if size is not None and size > embedding[0]:
+        raise InputError(f"the tokenizer has {size} tokens, the model embeds only {embedding[0]}",
+                         path=os.path.join(folder, "tokenizer.json"))
+    alphabet = meta.get("alphabet")
+    if isinstance(vocab, dict) and alphabet:
+        from .alphabets import get_alphabet
+
+        try:
+            letters = get_alphabet(alphabet).regular
+        except (InputError, KeyError, ValueError):
+            raise InputError(f"unknown alphabet {alphabet!r}", path=os.path.join(folder, META_FILE)) from None
+        spelled = {c for t in vocab for c in t}
+        missing = sorted(set(letters) - spelled)
+        if missing:
+            raise InputError(f"says alphabet {alphabet!r}, but the tokenizer has no token for "
+                             f"{', '.join(missing[:5])}", path=os.path.join(folder, META_FILE))
+    head = HEADS.get(kind or "")
+    if head:
+        found = next((v for k, v in shapes.items() if k.endswith(head)), None)
+        if found is None:
+            raise InputError(f"no {head}: not a fine-tuned {kind} model (a pretrained encoder "
+                             "would get a random head)", path=weights)
+        labels = config.get("id2label")
+        want = 2 if kind == "span" else (len(labels) if isinstance(labels, dict) else config.get("num_labels"))
+        if want is not None and found[0] != want:
+            raise InputError(f"{head} has {found[0]} outputs, config.json says {want} labels", path=weights)
+
+
+def _json(folder: str, name: str, missing: str) -> dict:
+    path = os.path.join(folder, name)
     try:
         with open(path) as f:
-            meta = json.load(f)
+            data = json.load(f)
     except FileNotFoundError:
-        raise InputError(f"no {META_FILE}: not a genobert model directory", path=os.fspath(model_dir)) from None
-    check_safetensors(model_dir)  # before anything else of the directory is read
-    return meta
+        raise InputError(f"no {name}: {missing}", path=folder) from None
+    except (OSError, ValueError) as e:
+        raise InputError(f"unreadable JSON ({str(e).splitlines()[0][:80]})", path=path) from None
+    if not isinstance(data, dict):
+        raise InputError("expected a JSON object", path=path)
+    return data
+
+
+def _shapes(path: str) -> dict[str, list[int]]:
+    """Tensor names and shapes from a safetensors header, without reading the weights."""
+    import struct
+
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(8)
+            n = struct.unpack("<Q", head)[0] if len(head) == 8 else -1
+            if n <= 0 or 8 + n > size:
+                raise ValueError("truncated or empty")
+            header = json.loads(f.read(n))
+        end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
+        if 8 + n + end > size:
+            raise ValueError(f"truncated: {size:,} bytes, the header promises {8 + n + end:,}")
+        return {k: v["shape"] for k, v in header.items() if k != "__metadata__"}
+    except (OSError, ValueError, KeyError, TypeError, struct.error) as e:
+        raise InputError(f"not a readable safetensors file ({e})", path=path) from None
 
 
 def check_safetensors(model_dir: str | os.PathLike) -> None:
     """Refuse a directory whose weights are not safetensors (a pickle can run code when loaded)."""
     names = set(os.listdir(model_dir))
-    if not any(n.endswith(".safetensors") for n in names):
+    if "model.safetensors" not in names:
         pickled = sorted(n for n in names if n.endswith((".bin", ".pt", ".pth", ".ckpt")))
         why = f" (found {', '.join(pickled)}: pickled weights are never loaded)" if pickled else ""
         raise InputError(f"no model.safetensors{why}", path=os.fspath(model_dir))

@@ -330,7 +330,7 @@ def _last_checkpoint(folder: str) -> str | None:
     """The newest *complete* checkpoint in ``folder``: the Trainer writes ``trainer_state.json``
     last, so a checkpoint without a readable one was cut off mid-save (by a kill, a full disk);
     those are removed so the resumed run writes them afresh. The Trainer loads a checkpoint's
-    optimizer, scheduler and RNG state with ``torch.load(weights_only=True)``: nothing in it runs."""
+    optimizer, scheduler and RNG state with torch.load with weights_only=True: nothing in it runs."""
     from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
     if not os.path.isdir(folder):
