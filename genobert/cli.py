@@ -245,7 +245,7 @@ def _infer_options(p: argparse.ArgumentParser, out: str) -> None:
     p.add_argument("model", metavar="MODEL_DIR")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="FASTA, FASTQ or TSV/CSV; .gz/.bz2; '-' = stdin")
     p.add_argument("-o", "--out", required=True, metavar=out, help="written atomically: complete or absent")
-    p.add_argument("--batch-tokens", type=int,
+    p.add_argument("--batch-tokens", type=positive,
                    help="tokens per batch, padding included (default: 16384 on CUDA, 4096 on a CPU, "
                         "where bigger batches leave the caches); halved on CUDA out-of-memory")
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when there is one)")

@@ -151,6 +151,9 @@ def holdout_split(store: TokenStore, fraction: float, seed: int) -> tuple[tuple,
     ``fraction > 0`` and there are two). Neighbouring training units of a record are joined again,
     so no training window crosses a held-out unit and no letter is in both."""
     lengths = store.lengths
+    if not len(lengths):
+        empty = np.zeros(0, np.int64)
+        return (empty, empty), (empty, empty)
     blocks = np.maximum(1, -(-lengths // HOLDOUT_BLOCK))
     record = np.repeat(np.arange(len(lengths)), blocks)
     first = np.concatenate(([0], np.cumsum(blocks)[:-1]))

@@ -26,7 +26,7 @@ from .io import Record, atomic_output, check_output, read_records
 from .model import check_model_dir, forward_windows, load_model, read_meta
 from .registry import resolve
 from .tokenize import CLS_ID, SEP_ID, load_tokenizer
-from .tasks import TASKS, best_span, get_task, read_pairs, softmax, window_logits
+from .tasks import TASKS, best_span, get_task, normalise_label, read_pairs, softmax, window_logits
 
 POOLINGS = ("cls", "mean", "tokens")
 CHUNK_RECORDS = 1024  # records read, tokenized and batched together
@@ -84,13 +84,31 @@ class Predictor:
             check_model_dir(model_dir, kind)  # the head this task needs, shaped as configured
         self.tokenizer = load_tokenizer(model_dir)
         self.alphabet = meta["alphabet"]
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = pick_device(device)
         self.model = load_model(model_dir, kind).to(self.device).eval()
         if compile:
             self.model = torch.compile(self.model, dynamic=True, options={"freezing": True})
         self.bf16 = self.device.type == "cuda" if precision == "auto" else precision == "bf16"
         self.window = min(int(meta.get("window", 512)), self.model.config.max_position_embeddings)
         self.labels = meta.get("labels") or []
+
+
+def pick_device(device: str | None):
+    """``--device``: cpu, cuda or cuda:N, refused in one line when unknown or not on this machine."""
+    import torch
+
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        d = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise InputError(f"--device {device!r}: unknown; allowed: cpu, cuda, cuda:N") from None
+    if d.type not in ("cpu", "cuda"):
+        raise InputError(f"--device {device!r}: allowed: cpu, cuda, cuda:N")
+    if d.type == "cuda" and (not torch.cuda.is_available() or (d.index or 0) >= torch.cuda.device_count()):
+        raise InputError(f"--device {device}: not available here ({torch.cuda.device_count()} CUDA "
+                         "devices); use --device cpu")
+    return d
 
 
 def _chunks(inputs: list[str], cleaner: Cleaner, size: int) -> Iterator[list[tuple[str, object]]]:
@@ -287,7 +305,7 @@ def write_classification(model_dir: str, inputs, out: str, *, batch_tokens: int 
             table.writerow(cells)
             if pred.true_label is not None and p.task.name == "sequence":
                 labelled += 1
-                right += pred.true_label == pred.label
+                right += normalise_label(pred.true_label) == pred.label  # as finetune compares
             progress.step()
     extra = f"; accuracy {right / labelled:.4f} on the {labelled:,} records that had a label" if labelled else ""
     return progress.close(cleaner, out, extra)

@@ -78,6 +78,8 @@ def open_source(path: str | os.PathLike) -> Iterator[Source]:
             raise InputError("no such file", path=name) from None
         except PermissionError:
             raise InputError("permission denied", path=name) from None
+        except OSError as e:  # a symlink loop, a name too long, an I/O error
+            raise InputError(f"cannot open ({e.strerror or e})", path=name) from None
         owned = True
     try:
         buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)

@@ -59,6 +59,9 @@ def read_labelled_file(path: str, alphabet: str, column: str = "label",
             if name and cells.get(name) is None:
                 raise InputError(f"no {name!r} column: fine-tuning needs a table with 'sequence' "
                                  f"and {name!r}", path=path, line=1)
+        if not cells[column].strip():
+            raise InputError(f"empty {column!r} cell: every training record needs one",
+                             path=path, line=rec.line, record=rec.id)
         out.ids.append(rec.id)
         out.seqs.append(rec.seq)
         out.targets.append(cells[column])
@@ -123,11 +126,26 @@ def read_pairs(path: str, alphabet: str, columns: tuple[str, str] = ("sequence_a
             ids = (row[ia].strip(), row[ib].strip()) if lookup is not None else None
             out.ids.append(row[i_id].strip() if i_id is not None else "|".join(ids) if ids else str(n))
             out.seqs.append(tuple(pair))
+            if i_label is not None and not row[i_label].strip():
+                raise InputError(f"empty {label_column!r} cell: every training pair needs one",
+                                 path=src.name, line=line)
             out.targets.append(row[i_label].strip() if i_label is not None else None)
             out.lines.append(line)
     if not out.seqs:
         raise InputError("no pairs", path=path)
     return out
+
+
+def normalise_label(value: str) -> str:
+    """A class label as `finetune` and `classify` compare it: surrounding blanks dropped and a
+    whole number in any spelling ('1.0', '01', '1e0') written as '1', so a table with 1.0 is
+    scored against a model trained on 1 instead of silently matching nothing."""
+    value = value.strip()
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return str(int(number)) if number.is_integer() and abs(number) < 2 ** 53 else value
 
 
 def class_names(values) -> list[str]:
@@ -170,7 +188,7 @@ class SequenceTask:
         return read_labelled_file(path, alphabet, settings.label_column, settings.mask_column)
 
     def class_names(self, data: Labelled) -> list[str]:
-        names = class_names(data.targets)
+        names = class_names([normalise_label(t) for t in data.targets])
         if not names:
             raise InputError("no records", path=data.path)
         if len(names) < 2:
@@ -182,6 +200,7 @@ class SequenceTask:
         index = {n: i for i, n in enumerate(names)}
         out = []
         for label, line in zip(data.targets, data.lines, strict=True):
+            label = normalise_label(label)
             if label not in index:
                 raise InputError(f"label {label!r} is not among the training labels "
                                  f"({', '.join(names)})", path=data.path, line=line)

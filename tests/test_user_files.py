@@ -1,0 +1,353 @@
+"""Nothing a user gave is lost: bad invocations and damaged model directories through every
+subcommand end in exit 2 with one line (no traceback), and every file the user had is
+byte-identical afterwards (content and permission bits). docs/RELIABILITY.md lists the classes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import struct
+import sys
+
+import pytest
+
+from genobert.cli import main
+
+FASTA = ">a\nACGTACGTAAATTTGG\n>b\nGGGCCCATATAT\n"
+
+
+@pytest.fixture
+def world(tmp_path, models, monkeypatch):
+    """A user's folder: inputs, a pretrained and a fine-tuned model (copies), a non-empty folder."""
+    w = tmp_path / "user"
+    w.mkdir()
+    shutil.copytree(models["pre"], w / "pre")
+    shutil.copytree(models["clf"], w / "clf")
+    shutil.copyfile(models["table"], w / "table.tsv")
+    (w / "reads.fa").write_text(FASTA)
+    (w / "genome.fa").write_text(">c\n" + "ACGTTGCAAGCT" * 200 + "\n")
+    (w / "notes").mkdir()
+    (w / "notes" / "keep.txt").write_text("mine\n")
+    (w / "old.tsv").write_text("old\n")
+    os.chmod(w / "old.tsv", 0o640)
+    os.symlink(w / "reads.fa", w / "link.fa")
+    os.link(w / "reads.fa", w / "hard.fa")
+    monkeypatch.setenv("GENOBERT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(w)
+    return w
+
+
+def snapshot(root) -> dict:
+    state = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            rel = os.path.relpath(path, root)
+            if stat.S_ISLNK(st.st_mode):
+                state[rel] = ("link", os.readlink(path))
+            elif stat.S_ISREG(st.st_mode):
+                with open(path, "rb") as f:
+                    state[rel] = ("file", f.read(), stat.S_IMODE(st.st_mode))
+            else:
+                state[rel] = ("dir", stat.S_IMODE(st.st_mode))
+    return state
+
+
+def refused(capsys, world, argv, expect: str) -> str:
+    before = snapshot(world)
+    capsys.readouterr()
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse: a flag of the wrong kind
+        code = e.code
+    _, err = capsys.readouterr()
+    assert code == 2, err[-2000:]
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("genobert") and "error: " in lines[0], err
+    assert "Traceback" not in err
+    assert expect in lines[0], lines[0]
+    assert snapshot(world) == before, "a user's file changed"
+    return lines[0]
+
+
+def cls(*extra):
+    return ["classify", "clf", "reads.fa", "-o", *extra]
+
+
+def emb(*extra):
+    return ["embed", "pre", "reads.fa", "-o", *extra]
+
+
+def ft(*extra):
+    return ["finetune", "--train", "table.tsv", "--preset", "tiny", "--epochs", "1", "--max-len", "32", *extra]
+
+
+def pt(*extra):
+    return ["pretrain", "--corpus", "genome.fa", "--preset", "tiny", "--seq-len", "32", "--max-steps", "1", *extra]
+
+
+# (case, argv, what the line must say): each is run on a fresh copy of the user's folder
+CASES = [
+    # 1. outputs never destroy inputs
+    ("classify -o input", cls("reads.fa"), "is also an input"),
+    ("classify -o ./input", cls("./reads.fa"), "is also an input"),
+    ("classify -o symlink to input", cls("link.fa"), "is also an input"),
+    ("classify -o hard link to input", cls("hard.fa"), "is also an input"),
+    ("classify -o file in model dir", cls("clf/config.json"), "inside the model directory"),
+    ("classify -o new file in model dir", cls("clf/out.tsv"), "inside the model directory"),
+    ("embed -o input", emb("reads.fa"), "is also an input"),
+    ("embed -o model weights", emb("pre/model.safetensors"), "inside the model directory"),
+    # 2. outputs that cannot be files
+    ("classify -o directory", cls("notes"), "is a directory"),
+    ("classify -o model dir", cls("clf"), "is a directory"),
+    ("embed -o directory", emb("notes"), "is a directory"),
+    ("classify -o name too long", cls("x" * 300 + ".tsv"), "longer than the file system allows"),
+    ("classify -o missing parent", cls("nowhere/out.tsv"), "output directory does not exist"),
+    ("embed -o missing parent", emb("nowhere/out.h5"), "output directory does not exist"),
+    # 3. training directories are never clobbered
+    ("finetune --out non-empty", ft("--out", "notes"), "exists and is not empty; pass --overwrite"),
+    ("finetune --out a model", ft("--out", "clf"), "exists and is not empty"),
+    ("pretrain --out non-empty", pt("--out", "notes"), "exists and is not empty"),
+    ("finetune --out is a file", ft("--out", "old.tsv"), "exists and is not a directory"),
+    ("pretrain --out is a file", pt("--out", "old.tsv"), "exists and is not a directory"),
+    ("finetune --out = --init", ft("--init", "pre", "--out", "pre", "--overwrite"), "--out is the --init model"),
+    ("pretrain --out = --init", ["pretrain", "--corpus", "genome.fa", "--init", "pre", "--out", "pre",
+                                 "--max-steps", "1", "--overwrite"], "--out is the --init model"),
+    ("finetune --resume a foreign dir", ft("--out", "notes", "--resume"), "nothing to resume"),
+    ("pretrain --resume a foreign dir", pt("--out", "notes", "--resume"), "nothing to resume"),
+    ("finetune --out missing parent", ft("--out", "nowhere/m"), "the folder to hold it does not exist"),
+    # 5. tables in
+    ("finetune empty label cell", ["finetune", "--train", "empty_label.tsv", "--out", "m", "--preset", "tiny"],
+     "empty 'label' cell"),
+    # 6. damaged or mismatched model directories (classify, embed, finetune --init)
+    ("classify missing config.json", cls("o.tsv"), "no config.json"),
+    ("classify unparsable config.json", cls("o.tsv"), "config.json: unreadable JSON"),
+    ("classify missing genobert.json", cls("o.tsv"), "no genobert.json"),
+    ("classify unparsable genobert.json", cls("o.tsv"), "genobert.json: unreadable JSON"),
+    ("classify missing tokenizer.json", cls("o.tsv"), "no tokenizer.json"),
+    ("classify unparsable tokenizer.json", cls("o.tsv"), "tokenizer.json: unreadable JSON"),
+    ("classify truncated safetensors", cls("o.tsv"), "not a readable safetensors file"),
+    ("classify empty safetensors", cls("o.tsv"), "not a readable safetensors file"),
+    ("classify pickled weights only", cls("o.tsv"), "pickled weights are never loaded"),
+    ("classify a pretrained model", ["classify", "pre", "reads.fa", "-o", "o.tsv"], "not a fine-tuned model"),
+    ("classify head missing", cls("o.tsv"), "no classifier.weight"),
+    ("classify num_labels vs head", cls("o.tsv"), "outputs, config.json says 3 labels"),
+    ("classify vocab vs tokenizer", cls("o.tsv"), "the model embeds only"),
+    ("classify alphabet vs tokenizer", cls("o.tsv"), "says alphabet 'protein'"),
+    ("embed truncated safetensors", ["embed", "clf", "reads.fa", "-o", "o.h5"], "not a readable safetensors"),
+    ("embed missing config.json", ["embed", "clf", "reads.fa", "-o", "o.h5"], "no config.json"),
+    ("finetune --init damaged", ft("--init", "clf", "--out", "m"), "not a readable safetensors"),
+    ("pretrain --init damaged", ["pretrain", "--corpus", "genome.fa", "--init", "clf", "--out", "m",
+                                 "--max-steps", "1"], "no genobert.json"),
+    ("classify model dir is a file", ["classify", "old.tsv", "reads.fa", "-o", "o.tsv"], "not a directory"),
+    ("classify unknown model name", ["classify", "genobert-nope", "reads.fa", "-o", "o.tsv"], "no released model"),
+    # 7. every flag is checked
+    ("finetune --batch-size 0", ft("--out", "m", "--batch-size", "0"), "argument --batch-size: 0: expected 1 or more"),
+    ("finetune --epochs 0", ft("--out", "m", "--epochs", "0"), "argument --epochs: 0: expected 1 or more"),
+    ("finetune --epochs -3", ft("--out", "m", "--epochs", "-3"), "argument --epochs: -3: expected 1 or more"),
+    ("finetune --max-len 2", ft("--out", "m", "--max-len", "2"), "--max-len 2: a window needs room"),
+    ("finetune --patience -1", ft("--out", "m", "--patience", "-1"), "argument --patience: -1: expected 0 or more"),
+    ("pretrain --batch-size -1", pt("--out", "m", "--batch-size", "-1"), "argument --batch-size: -1: expected 1 or more"),
+    ("pretrain --max-steps 0", pt("--out", "m", "--max-steps", "0"), "argument --max-steps: 0: expected 1 or more"),
+    ("pretrain --seq-len 2", pt("--out", "m", "--seq-len", "2"), "--seq-len 2: a window needs room"),
+    ("pretrain --mask-rate 0", pt("--out", "m", "--mask-rate", "0"), "--mask-rate 0.0: expected a value in (0, 1)"),
+    ("pretrain --mask-rate 1.5", pt("--out", "m", "--mask-rate", "1.5"), "--mask-rate 1.5"),
+    ("pretrain --holdout 0.9", pt("--out", "m", "--holdout", "0.9"), "--holdout 0.9"),
+    ("pretrain --save-steps 0", pt("--out", "m", "--save-steps", "0"), "argument --save-steps: 0: expected 1 or more"),
+    ("classify --batch-tokens 0", cls("o.tsv", "--batch-tokens", "0"), "argument --batch-tokens: 0: expected 1 or more"),
+    ("classify --device nope", cls("o.tsv", "--device", "nope"), "--device 'nope': unknown"),
+    ("classify --device cuda:7", cls("o.tsv", "--device", "cuda:7"), "not available here"),
+    ("embed --layer 99", emb("o.h5", "--layer", "99"), "--layer 99 does not exist"),
+    ("finetune --init with --preset", ft("--init", "pre", "--out", "m", "--preset", "small"),
+     "--preset small conflicts with --init"),
+    ("finetune --init with --alphabet", ["finetune", "--train", "table.tsv", "--init", "pre", "--out", "m",
+                                        "--alphabet", "protein"], "--alphabet protein conflicts with --init"),
+    ("pretrain --init with --tokenizer", ["pretrain", "--corpus", "genome.fa", "--init", "pre", "--out", "m",
+                                         "--tokenizer", "kmer:3"], "--tokenizer kmer:3 conflicts with --init"),
+    ("finetune --sequences without pairs", ft("--out", "m", "--sequences", "reads.fa"), "--sequences is for --task pair"),
+    ("bench --seeds 0", ["bench", "--suite", "quick", "--seeds", "0", "--out", "b", "--methods", "kmer-lr"],
+     "--seeds 0"),
+    # 8. data and cache
+    ("data verify unknown name", ["data", "verify", "no_such_dataset"], "no dataset named no_such_dataset"),
+    ("data fetch a path", ["data", "fetch", "../etc"], "unknown dataset"),
+    ("pretrain corpus all N", ["pretrain", "--corpus", "all_n.fa", "--out", "m", "--preset", "tiny",
+                               "--seq-len", "32", "--max-steps", "1"], "the corpus holds no tokens"),
+    ("pretrain missing corpus", ["pretrain", "--corpus", "absent.fa", "--out", "m", "--preset", "tiny",
+                                 "--max-steps", "1"], "absent.fa: no such file"),
+    ("classify symlink loop input", ["classify", "clf", "loop.fa", "-o", "o.tsv"], "loop.fa: cannot open"),
+    ("pretrain unwritable cache", pt("--out", "m"), "cannot write the token-store cache"),
+]
+
+DAMAGE = {  # case -> what to do to the user's folder first
+    "finetune empty label cell": lambda w: (w / "empty_label.tsv").write_text(
+        "id\tsequence\tlabel\n" + "".join(f"s{i}\tACGTAC\t{i % 2}\n" for i in range(10)) + "s10\tACGT\t\n"),
+    "classify missing config.json": lambda w: os.unlink(w / "clf" / "config.json"),
+    "embed missing config.json": lambda w: os.unlink(w / "clf" / "config.json"),
+    "classify unparsable config.json": lambda w: (w / "clf" / "config.json").write_text("{oops"),
+    "classify missing genobert.json": lambda w: os.unlink(w / "clf" / "genobert.json"),
+    "pretrain --init damaged": lambda w: os.unlink(w / "clf" / "genobert.json"),
+    "classify unparsable genobert.json": lambda w: (w / "clf" / "genobert.json").write_text("[1,"),
+    "classify missing tokenizer.json": lambda w: os.unlink(w / "clf" / "tokenizer.json"),
+    "classify unparsable tokenizer.json": lambda w: (w / "clf" / "tokenizer.json").write_text("nope"),
+    "classify truncated safetensors": lambda w: _truncate(w / "clf" / "model.safetensors"),
+    "embed truncated safetensors": lambda w: _truncate(w / "clf" / "model.safetensors"),
+    "finetune --init damaged": lambda w: _truncate(w / "clf" / "model.safetensors"),
+    "classify empty safetensors": lambda w: (w / "clf" / "model.safetensors").write_bytes(b""),
+    "classify pickled weights only": lambda w: (os.unlink(w / "clf" / "model.safetensors"),
+                                               (w / "clf" / "pytorch_model.bin").write_bytes(b"\x80\x04.")),
+    "classify head missing": lambda w: _drop_tensor(w / "clf" / "model.safetensors", "classifier.weight"),
+    "classify num_labels vs head": lambda w: _edit_json(w / "clf" / "config.json", lambda c: c.update(
+        id2label={"0": "a", "1": "b", "2": "c"}, label2id={"a": 0, "b": 1, "c": 2})),
+    "classify vocab vs tokenizer": lambda w: _edit_json(w / "clf" / "tokenizer.json", lambda t: t["model"]["vocab"].update(
+        {f"Q{i}": 1000 + i for i in range(100)})),
+    "classify alphabet vs tokenizer": lambda w: _edit_json(w / "clf" / "genobert.json", lambda m: m.update(alphabet="protein")),
+    "pretrain corpus all N": lambda w: (w / "all_n.fa").write_text(">n\n" + "N" * 500 + "\n>m\n" + "N" * 40 + "\n"),
+    "classify symlink loop input": lambda w: os.symlink("loop.fa", w / "loop.fa"),
+    "pretrain unwritable cache": lambda w: (os.environ.__setitem__("GENOBERT_CACHE", str(w / "old.tsv" / "cache"))),
+}
+
+
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _edit_json(path, change):
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+def _drop_tensor(path, suffix):
+    from safetensors.torch import load_file, save_file
+
+    tensors = {k: v for k, v in load_file(path).items() if not k.endswith(suffix)}
+    save_file(tensors, path, metadata={"format": "pt"})
+
+
+@pytest.mark.parametrize("case,argv,expect", CASES, ids=[c[0] for c in CASES])
+def test_refused_in_one_line_and_nothing_lost(case, argv, expect, world, capsys):
+    if case in DAMAGE:
+        DAMAGE[case](world)
+    refused(capsys, world, argv, expect)
+
+
+def test_there_are_at_least_sixty_cases():
+    assert len(CASES) >= 60
+
+
+# ----------------------------------------------------------------- what must work, and keep files
+
+
+def test_output_to_stdout(world, capsys):
+    assert main(["classify", "clf", "reads.fa", "-o", "-"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("id\tlabel") and len(out.splitlines()) == 3
+
+
+def test_output_to_dev_null_stays_a_device(world):
+    assert main(["classify", "clf", "reads.fa", "-o", "/dev/null"]) == 0
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert main(["embed", "pre", "reads.fa", "-o", "/dev/null"]) == 0
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_output_to_a_fifo_is_streamed(world):
+    import threading
+
+    os.mkfifo(world / "pipe")
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(world / "pipe").read()))
+    reader.start()
+    assert main(["classify", "clf", "reads.fa", "-o", "pipe"]) == 0
+    reader.join(30)
+    assert stat.S_ISFIFO(os.stat(world / "pipe").st_mode) and got[0].count("\n") == 3
+
+
+def test_a_symlinked_output_writes_its_target(world):
+    os.symlink("target.tsv", world / "out_link.tsv")
+    (world / "target.tsv").write_text("old\n")
+    assert main(["classify", "clf", "reads.fa", "-o", "out_link.tsv"]) == 0
+    assert os.path.islink(world / "out_link.tsv") and (world / "target.tsv").read_text().startswith("id\t")
+
+
+def test_permission_bits_kept_and_umask_for_new_files(world):
+    assert main(["classify", "clf", "reads.fa", "-o", "old.tsv"]) == 0
+    assert stat.S_IMODE(os.stat(world / "old.tsv").st_mode) == 0o640
+    old = os.umask(0o027)
+    try:
+        assert main(["classify", "clf", "reads.fa", "-o", "new.tsv"]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(world / "new.tsv").st_mode) == 0o640
+
+
+def test_sigterm_removes_the_partial_output(world):
+    import signal
+    import subprocess
+    import time
+
+    big = world / "big.fa"
+    big.write_text("".join(f">r{i}\n{'ACGT' * 30}\n" for i in range(60_000)))
+    proc = subprocess.Popen([sys.executable, "-m", "genobert", "classify", "clf", "big.fa", "-o", "o.tsv",
+                             "--quiet"], cwd=world, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not any(n.endswith(".part") for n in os.listdir(world)) and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "stopped by SIGTERM" in err and "Traceback" not in err
+    assert not [n for n in os.listdir(world) if n.endswith(".part") or n == "o.tsv"]
+
+
+def test_overwrite_swaps_in_a_complete_model_and_leaves_no_stale_file(world):
+    assert main(ft("--out", "clf", "--overwrite")) == 0
+    names = set(os.listdir(world / "clf"))
+    assert names <= {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+                     "genobert.json", "metrics.json"}
+    assert not os.path.exists(world / "clf.work")
+
+
+def test_a_model_directory_holds_no_pickles_and_checkpoints_can_be_kept(world):
+    assert main(ft("--out", "m1")) == 0
+    assert all(n.endswith((".json", ".safetensors")) for n in os.listdir(world / "m1"))
+    assert not os.path.exists(world / "m1.work")
+    assert main(ft("--out", "m2", "--keep-checkpoints")) == 0
+    assert os.listdir(world / "m2.work" / "checkpoints")
+    assert all(n.endswith((".json", ".safetensors")) for n in os.listdir(world / "m2"))
+
+
+def test_ids_with_tabs_newlines_and_quotes_come_back_whole(world):
+    import csv
+
+    (world / "odd.tsv").write_text('id\tsequence\n"a\tb"\tACGT\n"c""d"\tGGCC\n"e\nf"\tACGA\n')
+    assert main(["classify", "clf", "odd.tsv", "-o", "o.tsv"]) == 0
+    with open(world / "o.tsv", newline="") as f:
+        rows = list(csv.reader(f, delimiter="\t"))
+    assert [r[0] for r in rows[1:]] == ["a\tb", 'c"d', "e\nf"] and {len(r) for r in rows} == {len(rows[0])}
+
+
+def test_labels_compared_after_the_same_normalisation(world, capsys):
+    (world / "float_labels.tsv").write_text(open(world / "table.tsv").read().replace("\tpos\n", "\tpos \n"))
+    assert main(["classify", "clf", "float_labels.tsv", "-o", "o.tsv"]) == 0
+    err = capsys.readouterr().err
+    accuracy = float(err.split("accuracy ")[1].split()[0].rstrip(";"))
+    assert accuracy > 0.3  # 'pos ' is read as 'pos', not as a label the model never saw
+
+
+def test_a_truncated_token_store_is_rebuilt(world, tmp_path):
+    from genobert.data import prepare_corpus
+    from genobert.tokenize import build_tokenizer
+
+    tok = build_tokenizer("char", "dna")
+    store = prepare_corpus([str(world / "genome.fa")], tok, alphabet="dna")
+    folder = next((tmp_path / "cache" / "corpora").iterdir())
+    tokens = folder / "tokens.npy"
+    tokens.write_bytes(tokens.read_bytes()[:200])
+    again = prepare_corpus([str(world / "genome.fa")], tok, alphabet="dna")
+    assert len(again.tokens) == len(store.tokens) == 2400
