@@ -54,7 +54,7 @@ def genobert_run(corpus: str, out: str, preset: str, tokenizer: str, args) -> tu
 
     pretrain(corpus, out, preset=preset, tokenizer=tokenizer, alphabet=args.alphabet, seq_len=args.seq_len,
              max_steps=args.steps, batch_size=args.batch_size, save_steps=10**9, logging_steps=10**9,
-             compile=args.compile, workers=args.workers)
+             compile=args.compile, workers=args.workers, holdout=0, overwrite=True)  # no evals in the timing
     meta = json.load(open(os.path.join(out, "genobert.json")))
     return meta["training"]["metrics"]["tokens_per_second_steady"], AutoConfig.from_pretrained(out)
 

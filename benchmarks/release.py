@@ -95,7 +95,8 @@ def train(args: argparse.Namespace) -> None:
         "command": "python " + " ".join([os.path.relpath(__file__)] + sys.argv[1:]),
         "commit": _git("rev-parse", "HEAD"), "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
         "started": started, "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "host": cpu_name(), "threads": args.threads, "recipe": recipe,
+        "host": cpu_name(), "threads": args.threads, "nice": os.nice(0), "recipe": recipe,
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "test_files_removed": test_files, "test_sequences": len(exclude)}
     with open(path + ".part", "w") as f:
         json.dump(meta, f, indent=2)
@@ -135,6 +136,36 @@ def publish(args: argparse.Namespace) -> None:
     print(f"{args.dest}: {', '.join(names)} ({size / 1e6:.1f} MB)")
 
 
+def card(args: argparse.Namespace) -> None:
+    """The model card facts of a released directory, as Markdown (docs quote this output)."""
+    meta = json.load(open(os.path.join(args.model, "genobert.json")))
+    t, rel = meta["training"], meta.get("release", {})
+    corpus, decon = t["corpus"], t["corpus"].get("decontamination") or {}
+    metrics = t.get("metrics", {})
+    lines = [f"- model: `{args.model}`, {meta['preset']} ({os.path.getsize(os.path.join(args.model, 'model.safetensors')) / 1e6:.1f} MB "
+             f"safetensors), tokenizer {corpus['tokenizer']}, alphabet {meta['alphabet']}, window {meta['window']}",
+             f"- command: `{rel.get('command')}` at commit {rel.get('commit', '?')[:12]}"
+             + (" (uncommitted changes)" if rel.get("dirty") else ""),
+             f"- host: {rel.get('host')}, {rel.get('threads')} thread(s), nice {rel.get('nice', '?')}, load "
+             f"average at the end {rel.get('load_average_at_end', '?')} (the machine was shared); "
+             f"{rel.get('started')} to {rel.get('finished')}",
+             f"- corpus: {len(corpus['files'])} files, {corpus['letters']:,} letters; removed as test "
+             f"overlap: {decon.get('letters_removed', 0):,} letters ({100 * decon.get('letters_removed_fraction', 0):.2f} %)"
+             + (f", {decon.get('records_dropped', 0):,} records dropped" if decon.get("records_dropped") else "")
+             + f", against {rel.get('test_sequences', 0):,} test sequences of {len(rel.get('test_files_removed', []))} test sets",
+             f"- trained: {t['steps']:,} steps ({t['stopped']}), {t['tokens_seen']:,} tokens seen "
+             f"({t['tokens_seen_this_run']:,} in this run, {t['passes']:.2f} passes over the training part), "
+             f"{metrics.get('tokens_per_second', 0):,.0f} tokens/s",
+             f"- held-out: {t['heldout']['tokens']:,} tokens ({100 * t['heldout']['fraction']:.0f} % of the corpus, "
+             f"{t['heldout']['windows']} fixed windows scored)", "",
+             "| step | tokens seen | held-out MLM loss (nats) | bits per letter |", "|---:|---:|---:|---:|"]
+    curve = t["heldout"]["curve"]
+    for i in sorted({round(x * (len(curve) - 1) / 11) for x in range(12)}) if curve else []:
+        c = curve[i]
+        lines.append(f"| {c['step']:,} | {c['tokens_seen']:,} | {c['loss']:.4f} | {c['bits_per_letter']:.4f} |")
+    print("\n".join(lines))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -153,9 +184,11 @@ def main() -> None:
     q.add_argument("source", help="the finished run directory")
     q.add_argument("dest")
     q.add_argument("--replace", action="store_true")
+    c = sub.add_parser("card", help="print a released model's facts as Markdown")
+    c.add_argument("model")
 
     args = p.parse_args()
-    (publish if args.cmd == "publish" else train)(args)
+    {"publish": publish, "card": card, "train": train}[args.cmd](args)
 
 
 if __name__ == "__main__":

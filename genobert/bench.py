@@ -247,6 +247,7 @@ def _pretrained(suite: Suite, alphabet: str, data_dir: str, out: str, profile: P
                for s in _read_task(t, _task_path(t, data_dir, out, t.test)).seqs
                for seq in (s if isinstance(s, tuple) else (s,))}
     corpus = [_path(data_dir, f) for f in suite.corpora[alphabet]]
+    os.makedirs(os.path.dirname(folder), exist_ok=True)
     pretrain(corpus, folder, tokenizer="char", alphabet=alphabet, preset=profile.preset,
              seq_len=profile.seq_len, max_steps=profile.pretrain_steps, batch_size=profile.pretrain_batch,
              lr=profile.pretrain_lr, seed=0, exclude=exclude, save_steps=max(profile.pretrain_steps // 4, 1),
@@ -264,6 +265,7 @@ def _unfinished(out: str) -> bool:
 def _run_bert(task, files, init, run_dir, profile, seed, names, lr: float, preset: str) -> dict:
     from .infer import classify
 
+    os.makedirs(os.path.dirname(run_dir), exist_ok=True)
     model = finetune(files["train"], run_dir, valid=files["valid"], test=files["test"], init=init,
                      preset=preset, tokenizer="char", alphabet=task.alphabet,
                      max_len=profile.max_len, epochs=profile.epochs, batch_size=profile.batch_size,

@@ -186,7 +186,7 @@ def _prediction(task: str, labels: list[str], path: str, rec, out: np.ndarray) -
 def embed(model_dir: str, inputs: str | Iterable[str], *, pooling: str = "cls", layer: int = -1,
           batch_tokens: int | None = None, device: str | None = None, precision: str = "auto",
           compile: bool = False, on_invalid: Policy = "error", cleaner: Cleaner | None = None,
-          predictor: Predictor | None = None) -> Iterator[tuple[str, str, np.ndarray]]:
+          predictor: Predictor | None = None, stream: bool = False) -> Iterator[tuple[str, str, np.ndarray]]:
     """Yield ``(file, id, embedding)`` per record in input order.
 
     ``pooling``: 'cls' (the [CLS] vector), 'mean' (over real tokens; specials and pads excluded)
@@ -194,7 +194,8 @@ def embed(model_dir: str, inputs: str | Iterable[str], *, pooling: str = "cls", 
     last, 0: the embeddings). A sequence longer than the window is covered by overlapping windows:
     'cls' averages their [CLS] vectors, 'mean' weighs each window by its tokens, and 'tokens'
     averages the vectors of a token seen by two windows. Any model directory works, pretrained or
-    fine-tuned. Use `embed_arrays` for numpy arrays or `write_embeddings` for HDF5.
+    fine-tuned. Use `embed_arrays` for numpy arrays or `write_embeddings` for HDF5. With
+    ``stream=True`` a long record's 'tokens' come as a `TokenStream` (see there) instead of an array.
     """
     if pooling not in POOLINGS:
         raise InputError(f"unknown pooling {pooling!r}; allowed: {', '.join(POOLINGS)}")
@@ -204,22 +205,81 @@ def embed(model_dir: str, inputs: str | Iterable[str], *, pooling: str = "cls", 
     if not -n_layers - 1 <= layer <= n_layers:
         raise InputError(f"--layer {layer} does not exist; the model has hidden layers 0..{n_layers}")
     cleaner = cleaner or Cleaner(p.alphabet, on_invalid)
-    body = p.window - 2
     for chunk in _chunks(paths, cleaner, CHUNK_RECORDS):
-        windows, owner, starts = [], [], []
-        for i, (_, rec) in enumerate(chunk):
-            ids = p.tokenizer.encode(rec.seq, add_special_tokens=False)
-            for s in window_starts(len(ids), p.window):
-                windows.append(np.concatenate(([CLS_ID], ids[s: s + body], [SEP_ID])))
-                owner.append(i)
-                starts.append(s)
-        outs: list = [None] * len(windows)
-        hidden = "tokens" if pooling in ("tokens", "mean") else "cls"
-        for idx, out in forward_windows(p.model, windows, batch_tokens=batch_tokens,
-                                        hidden=hidden, layer=layer, bf16=p.bf16):
-            for j, o in zip(idx, out, strict=True):
-                outs[j] = o
-        yield from _pool(chunk, outs, owner, starts, pooling)
+        encoded = [(path, rec, p.tokenizer.encode(rec.seq, add_special_tokens=False)) for path, rec in chunk]
+        run: list = []  # records batched together, up to the next long one
+        for item in encoded:
+            if stream and pooling == "tokens" and len(item[2]) > STREAM_WINDOWS * (p.window - 2):
+                yield from _embed_batch(p, run, pooling, layer, batch_tokens)
+                run = []
+                yield item[0], item[1].id, TokenStream(p, item[2], layer, batch_tokens)
+            else:
+                run.append(item)
+        yield from _embed_batch(p, run, pooling, layer, batch_tokens)
+
+
+STREAM_WINDOWS = 16  # with stream=True, 'tokens' of a record longer than this many windows stream
+
+
+class TokenStream:
+    """The per-token vectors of one long record, computed a few windows at a time: ``blocks()``
+    yields ``(start, rows)`` in order, each row final (a token two windows cover is averaged
+    over both), so a writer can store them as they come and memory stays a few windows deep."""
+
+    def __init__(self, p: Predictor, ids: np.ndarray, layer: int, batch_tokens: int | None):
+        self.p, self.ids, self.layer = p, ids, layer
+        self.batch_tokens = batch_tokens or 4096
+        self.shape = (len(ids), p.model.config.hidden_size)
+
+    def blocks(self) -> Iterator[tuple[int, np.ndarray]]:
+        body = self.p.window - 2
+        starts = window_starts(len(self.ids), self.p.window)
+        group = max(1, self.batch_tokens // self.p.window)
+        lo, total, count = 0, np.zeros((0, self.shape[1])), np.zeros(0)
+        for g in range(0, len(starts), group):
+            mine = starts[g: g + group]
+            windows = [np.concatenate(([CLS_ID], self.ids[s: s + body], [SEP_ID])) for s in mine]
+            outs = [None] * len(windows)
+            for idx, out in forward_windows(self.p.model, windows, batch_tokens=self.batch_tokens,
+                                            hidden="tokens", layer=self.layer, bf16=self.p.bf16):
+                for j, o in zip(idx, out, strict=True):
+                    outs[j] = o
+            for s, o in zip(mine, outs, strict=True):
+                need = s + len(o) - lo
+                if need > len(total):
+                    total = np.concatenate((total, np.zeros((need - len(total), self.shape[1]))))
+                    count = np.concatenate((count, np.zeros(need - len(count))))
+                total[s - lo: s - lo + len(o)] += o
+                count[s - lo: s - lo + len(o)] += 1
+            done = (starts[g + group] if g + group < len(starts) else len(self.ids)) - lo
+            yield lo, (total[:done] / np.maximum(count[:done], 1)[:, None]).astype(np.float32)
+            total, count, lo = total[done:], count[done:], lo + done
+
+    def array(self) -> np.ndarray:
+        out = np.zeros(self.shape, np.float32)
+        for start, rows in self.blocks():
+            out[start: start + len(rows)] = rows
+        return out
+
+
+def _embed_batch(p: Predictor, items: list, pooling: str, layer: int, batch_tokens: int | None):
+    """Embed records together (their windows in token-budget batches); yield them in order."""
+    if not items:
+        return
+    body = p.window - 2
+    windows, owner, starts = [], [], []
+    for i, (_, _, ids) in enumerate(items):
+        for s in window_starts(len(ids), p.window):
+            windows.append(np.concatenate(([CLS_ID], ids[s: s + body], [SEP_ID])))
+            owner.append(i)
+            starts.append(s)
+    outs: list = [None] * len(windows)
+    hidden = "tokens" if pooling in ("tokens", "mean") else "cls"
+    for idx, out in forward_windows(p.model, windows, batch_tokens=batch_tokens,
+                                    hidden=hidden, layer=layer, bf16=p.bf16):
+        for j, o in zip(idx, out, strict=True):
+            outs[j] = o
+    yield from _pool([(path, rec) for path, rec, _ in items], outs, owner, starts, pooling)
 
 
 def _pool(chunk, outs, owner, starts, pooling):
@@ -299,7 +359,8 @@ def write_classification(model_dir: str, inputs, out: str, *, batch_tokens: int 
         table.writerow((["file"] if several else []) + ["id"] + columns)
         for pred in classify(model_dir, paths, batch_tokens=batch_tokens, cleaner=cleaner, predictor=p,
                              sequences=sequences):
-            cells = ([pred.file] if several else []) + [pred.id, pred.label]
+            # a span's label is "start<TAB>end": two columns
+            cells = ([pred.file] if several else []) + [pred.id, *pred.label.split("\t")]
             if p.task.name in ("sequence", "pair"):
                 cells += [f"{x:.6g}" for x in pred.probs]
             table.writerow(cells)
@@ -380,8 +441,26 @@ def write_embeddings(model_dir: str, inputs, out: str, *, pooling: str = "cls", 
             block.clear()
             return m
 
+        def write_stream(path: str, rid: str, tokens: TokenStream) -> int:
+            """One long record's token vectors, block by block (memory: a few windows)."""
+            ds = group.create_dataset(str(n), shape=tokens.shape, dtype="float32", compression="gzip",
+                                      compression_opts=4, chunks=(min(tokens.shape[0], 1024), hidden))
+            for start, rows in tokens.blocks():
+                _check_space(tmp, rows.nbytes)
+                ds[start: start + len(rows)] = rows
+            for d, value in ((ids, rid), (files, path)):
+                d.resize((n + 1,))
+                d[n] = value
+            return n + 1
+
         for item in embed(model_dir, paths, pooling=pooling, layer=layer, batch_tokens=batch_tokens,
-                          cleaner=cleaner, predictor=p):
+                          cleaner=cleaner, predictor=p, stream=True):
+            if isinstance(item[2], TokenStream):
+                if block:
+                    n = flush()
+                n = write_stream(*item)
+                progress.step()
+                continue
             block.append(item)
             progress.step()
             if len(block) == CHUNK_RECORDS:

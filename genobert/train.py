@@ -492,6 +492,7 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
                                   and h.get(f"eval_{task.metric}") == trainer.state.best_metric), None)
     files = [train] + [f for f in (valid, test) if f]
     meta = {"task": task.name, "labels": names, "window": max_len,
+            "preset": read_meta(cfg.init).get("preset") if pretrained else cfg.preset,
             **({"pair_columns": cfg.pair_columns} if task.name == "pair" else {}),
             "window_overlap": "half; logits averaged per sequence"
                               + (" and per letter" if task.name == "token" else ""),

@@ -351,3 +351,28 @@ def test_a_truncated_token_store_is_rebuilt(world, tmp_path):
     tokens.write_bytes(tokens.read_bytes()[:200])
     again = prepare_corpus([str(world / "genome.fa")], tok, alphabet="dna")
     assert len(again.tokens) == len(store.tokens) == 2400
+
+
+def test_embed_tokens_of_a_long_record_streams_to_hdf5(world):
+    import tracemalloc
+
+    import h5py
+    import numpy as np
+
+    from genobert.infer import embed_arrays, write_embeddings
+
+    rng = np.random.default_rng(0)
+    (world / "short_long.fa").write_text(">s\nACGTACGTAA\n>long\n" + "".join(rng.choice(list("ACGT"), 3000)) + "\n")
+    write_embeddings("pre", ["short_long.fa"], "t.h5", pooling="tokens", quiet=True)
+    _, arrays = embed_arrays("pre", "short_long.fa", pooling="tokens")
+    with h5py.File(world / "t.h5") as h5:
+        assert list(h5["ids"].asstr()) == ["s", "long"]
+        for i, want in enumerate(arrays):  # streamed rows equal the in-memory pooling
+            np.testing.assert_allclose(h5["tokens"][str(i)][:], want, atol=1e-5)
+    (world / "huge.fa").write_text(">huge\n" + "".join(rng.choice(list("ACGT"), 100_000)) + "\n")
+    tracemalloc.start()
+    write_embeddings("pre", ["huge.fa"], "h.h5", pooling="tokens", quiet=True)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    full = 100_000 * 64 * 8  # the record's vectors in float64, as pooling in memory holds them
+    assert peak < full / 4, f"peak {peak:,} bytes"
