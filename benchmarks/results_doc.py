@@ -34,6 +34,11 @@ def main(folders: list[str]) -> None:
         report = report.replace("\n# ", "\n## ").replace("\n## ", "\n### ")
         title = report.splitlines()[0].lstrip("# ")
         print(f"## {title}\n")
+        if "commit" not in setup:  # bench.json records the commit from the issue-17 protocol on
+            print("**Old protocol**: this run predates the fine-tuning protocol of `docs/benchmark.md` "
+                  "(one learning rate, an 8-epoch cap, a tiny BERT pretrained 400 steps per suite on a "
+                  "corpus cleaned only of whole test records, an unpaired verdict) and records no "
+                  "commit; read its verdicts as superseded.\n")
         if len(runs) < expected:
             print(f"**Incomplete run**: {len(runs)} of the suite's {expected} task × method × seed "
                   "runs are in" + (f"; tasks not run yet: {', '.join(missing)}" if missing else "")

@@ -9,7 +9,18 @@ from dataclasses import dataclass
 
 
 @dataclass
-class PretrainConfig:
+class RunConfig:
+    """How a training run treats its folder and its machine; shared by both commands."""
+
+    resume: bool = False  # continue the unfinished run in OUT.work (see genobert.rundir)
+    overwrite: bool = False  # replace a model already in OUT, swapped in only when complete
+    keep_checkpoints: bool = False  # keep OUT.work/checkpoints after success
+    workers: int | None = None  # data-loading processes; None: 4 on CUDA, 0 (inline) on a CPU
+    compile: bool = False  # torch.compile the model (the Trainer's torch_compile)
+
+
+@dataclass
+class PretrainConfig(RunConfig):
     """Settings of `pretrain`; every field is a keyword argument of it."""
 
     tokenizer: str = "char"
@@ -36,15 +47,10 @@ class PretrainConfig:
     seed: int = 0
     save_steps: int = 500
     logging_steps: int = 10
-    resume: bool = False  # continue the unfinished run in OUT.work (see genobert.rundir)
-    overwrite: bool = False  # replace a model already in OUT, swapped in only when complete
-    keep_checkpoints: bool = False  # keep OUT.work/checkpoints after success
-    workers: int | None = None  # data-loading processes; None: 4 on CUDA, 0 (inline) on a CPU
-    compile: bool = False  # torch.compile the model (the Trainer's torch_compile)
 
 
 @dataclass
-class FinetuneConfig:
+class FinetuneConfig(RunConfig):
     """Settings of `finetune`; every field is a keyword argument of it."""
 
     init: str = "scratch"  # a pretrained model directory, or "scratch" (random init)
@@ -66,8 +72,3 @@ class FinetuneConfig:
     precision: str = "auto"  # auto: bf16 on a GPU that has it, else fp32; bf16 pays on AMX CPUs
     valid_fraction: float = 0.1  # carved from train (stratified, seeded) when no valid file
     seed: int = 0
-    resume: bool = False  # continue the unfinished run in OUT.work (see genobert.rundir)
-    overwrite: bool = False  # replace a model already in OUT, swapped in only when complete
-    keep_checkpoints: bool = False  # keep OUT.work/checkpoints after success
-    workers: int | None = None  # data-loading processes; None: 4 on CUDA, 0 (inline) on a CPU
-    compile: bool = False  # torch.compile the model (the Trainer's torch_compile)
