@@ -40,6 +40,9 @@ class Task:
     kind: str = "sequence"  # the finetune --task: sequence, regression, token or pair
     settings: tuple[tuple[str, str], ...] = ()  # more finetune settings, e.g. the label column
     derived: str | None = None  # a genobert.derived builder that writes the files first
+    # "proteins": carve validation pairs whose proteins (ids "A|B") are all outside training, as
+    # the test pairs are; None: carve rows (stratified)
+    carve_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,8 @@ SUITES = {
              "prot_ss3_flip_netsurfp/test.tsv", "prot_ss3_flip_netsurfp/valid.tsv", kind="token",
              settings=(("label_column", "ss3"), ("mask_column", "resolved_mask"))),
         Task("ppi_random_pairs", "protein", "train.tsv", "test.tsv", kind="pair", derived="ppi_random"),
-        Task("ppi_unseen_proteins", "protein", "train.tsv", "test.tsv", kind="pair", derived="ppi_unseen"),
+        Task("ppi_unseen_proteins", "protein", "train.tsv", "test.tsv", kind="pair", derived="ppi_unseen",
+             carve_by="proteins"),
         Task("conservation_mean", "protein", "train.tsv", "test.tsv", "valid.tsv", kind="regression",
              derived="conservation_mean"),
         Task("longest_helix", "protein", "train.tsv", "test.tsv", "valid.tsv", kind="span",
@@ -209,7 +213,10 @@ def _splits(task: Task, data_dir: str, out: str, seed: int, profile: Profile) ->
             data = _read_task(task, train)
             names = label_names(data.targets) if task.kind in ("sequence", "pair") else None
             y = [names.index(t) for t in data.targets] if names else [None] * len(data.targets)
-            tr, va = stratified_split(len(y), y, 0.1, seed)  # stratified when y are classes
+            if task.carve_by == "proteins":
+                tr, va = _protein_disjoint_split(data.ids, 0.1, seed)
+            else:
+                tr, va = stratified_split(len(y), y, 0.1, seed)  # stratified when y are classes
             header, rows = _rows(train)
             if len(rows) != len(y):
                 raise InputError(f"expected one row per record ({len(y)}), found {len(rows)} lines",
@@ -232,6 +239,20 @@ def _splits(task: Task, data_dir: str, out: str, seed: int, profile: Profile) ->
                 f.write("\n".join([header] + [row for n, row in enumerate(rows, start=2) if n in keep]) + "\n")
         files[f"test_{name}"] = path
     return files
+
+
+def _protein_disjoint_split(ids: list[str], fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Rows of pairs ``A|B``: validation pairs have both proteins in a seeded ``fraction`` of the
+    proteins, training pairs neither; pairs with one of each are left out of both."""
+    pairs = [i.split("|") for i in ids]
+    proteins = sorted({p for pair in pairs for p in pair})
+    held = set(np.random.default_rng([seed, 31]).permutation(proteins)[: max(1, int(fraction * len(proteins)))])
+    inside = [sum(p in held for p in pair) for pair in pairs]
+    valid = [i for i, n in enumerate(inside) if n == len(pairs[i])]
+    train = [i for i, n in enumerate(inside) if n == 0]
+    if not valid or not train:
+        raise InputError(f"cannot hold out {fraction:.0%} of the proteins and keep pairs on both sides")
+    return train, valid
 
 
 def _load(path: str, alphabet: str, names: list[str]) -> Split:
@@ -349,7 +370,7 @@ def _pretrained_model(choice: str, suite: Suite, alphabet: str, data_dir: str, o
 
 def _run_baseline(method, task, files, seed, names, profile: Profile) -> dict:
     if task.kind != "sequence":
-        return _run_task_baseline(method, task, files, seed)
+        return _run_task_baseline(method, task, files, seed, profile.max_len)
     train, valid = _load(files["train"], task.alphabet, names), _load(files["valid"], task.alphabet, names)
     extra = {"epochs": profile.english_epochs} if method == "bert-english" else {}
     model = BASELINES[method](alphabet=task.alphabet, seed=seed, **extra).fit(train, valid)
@@ -362,7 +383,7 @@ def _run_baseline(method, task, files, seed, names, profile: Profile) -> dict:
     return result
 
 
-def _run_task_baseline(method, task, files, seed) -> dict:
+def _run_task_baseline(method, task, files, seed, max_len: int) -> dict:
     """A baseline of a regression, pair or token task, scored as that task scores BERT."""
     from .tasks import get_task
 
@@ -376,7 +397,13 @@ def _run_task_baseline(method, task, files, seed) -> dict:
 
     def split(key):
         data = train_data if key == "train" else _read_task(task, files[key])
-        return Split(data.seqs, kind.encode(data, names))
+        seqs = data.seqs
+        if task.kind == "pair":  # the letters BERT's window holds (char tokens), no more
+            from .tasks import pair_lengths
+
+            seqs = [(a[:x], b[:y]) for a, b in seqs
+                    for x, y in [pair_lengths(len(a), len(b), max_len - 3)]]
+        return Split(seqs, kind.encode(data, names))
 
     train, valid = split("train"), split("valid")
     if task.kind != "token":

@@ -397,6 +397,18 @@ class TokenTask(SequenceTask):
                 "predicted_classes": int(len(np.unique(pred)))}
 
 
+def pair_lengths(na: int, nb: int, budget: int) -> tuple[int, int]:
+    """How much of each member of a pair fits ``budget`` tokens: Hugging Face's ``longest_first``
+    (the longer member loses its end first; of two equal, the first). The benchmark cuts the pairs
+    its baselines see the same way, so every method gets the same letters."""
+    if na + nb <= budget:
+        return na, nb
+    small = min(na, nb)
+    if small <= budget - small:  # only the longer one is cut
+        return (budget - nb, nb) if na > nb else (na, budget - na)
+    return budget // 2, budget - budget // 2
+
+
 class PairWindows(torch.utils.data.Dataset):
     """Pairs as ``[CLS] a [SEP] b [SEP]`` with segment ids 0 then 1; a pair longer than the
     window is cut at the end of its longer member first (as Hugging Face's ``longest_first``)."""
@@ -406,12 +418,7 @@ class PairWindows(torch.utils.data.Dataset):
         for a, b in pairs:
             ia = tokenizer.encode(a, add_special_tokens=False)
             ib = tokenizer.encode(b, add_special_tokens=False)
-            na, nb = len(ia), len(ib)
-            while na + nb > max_len - 3:
-                if na >= nb:
-                    na -= 1
-                else:
-                    nb -= 1
+            na, nb = pair_lengths(len(ia), len(ib), max_len - 3)
             self.windows.append(np.concatenate(([CLS_ID], ia[:na], [SEP_ID], ib[:nb], [SEP_ID])))
             self.segments.append(np.r_[np.zeros(na + 2, np.int64), np.ones(nb + 1, np.int64)])
         self.seq_index = np.arange(len(pairs))

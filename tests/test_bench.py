@@ -283,3 +283,11 @@ def test_the_token_budget_cuts_train_and_valid_but_never_test(fake_suite, tmp_pa
     assert rows(cut["train"]) == rows(again["train"])  # seeded
     assert cut["test"] == full["test"] and len(rows(cut["test"])) - 1 == 40
     assert not [f for f in os.listdir(os.path.dirname(cut["train"])) if "full" in f or "part" in f]
+
+
+def test_unseen_protein_validation_shares_no_protein_with_training():
+    ids = [f"p{a}|p{b}" for a in range(40) for b in range(a, 40, 3)]
+    train, valid = bench._protein_disjoint_split(ids, 0.1, seed=0)
+    proteins = lambda rows: {p for i in rows for p in ids[i].split("|")}  # noqa: E731
+    assert train and valid and not proteins(train) & proteins(valid)
+    assert bench._protein_disjoint_split(ids, 0.1, seed=0) == (train, valid)

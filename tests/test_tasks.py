@@ -284,3 +284,19 @@ def test_span_outside_the_sequence_is_refused(write, tmp_path, capsys):
     assert main(["finetune", "--train", path, "--out", str(tmp_path / "m"), "--task", "span",
                  "--alphabet", "protein", "--preset", "tiny"]) == 2
     assert f"{path}:2: record 'a': span '2'..'9' is not within 1..4 with start <= end" in capsys.readouterr().err
+
+
+def test_pair_lengths_is_longest_first():
+    from genobert.tasks import pair_lengths
+
+    def loop(na, nb, budget):
+        while na + nb > budget:
+            if na >= nb:
+                na -= 1
+            else:
+                nb -= 1
+        return na, nb
+
+    rng = np.random.default_rng(0)
+    for na, nb, budget in rng.integers(0, 300, (2000, 3)):
+        assert pair_lengths(int(na), int(nb), int(budget)) == loop(int(na), int(nb), int(budget))
