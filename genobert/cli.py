@@ -225,6 +225,8 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                    help="continue the unfinished run of this --out (its checkpoints are in OUT.work)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the model in --out; the old one stays until the new one is complete")
+    p.add_argument("--verbose", action="store_true",
+                   help="the Trainer's progress bar and raw logs instead of one line per evaluation")
     p.add_argument("--keep-checkpoints", action="store_true",
                    help="keep OUT.work/checkpoints after success (removed by default: a model "
                    "directory holds safetensors and JSON only)")
@@ -283,7 +285,7 @@ def _pretrain(args: argparse.Namespace) -> int:
                    eval_steps=args.eval_steps, time_budget=args.time_budget * 60, precision=args.precision,
                    save_steps=args.save_steps, seed=args.seed, resume=args.resume,
                    overwrite=args.overwrite, keep_checkpoints=args.keep_checkpoints,
-                   workers=args.workers, compile=args.compile, exclude=exclude)
+                   verbose=args.verbose, workers=args.workers, compile=args.compile, exclude=exclude)
     print(f"genobert: pretrained model written to {out}", file=sys.stderr)
     return 0
 
@@ -298,10 +300,19 @@ def _finetune(args: argparse.Namespace) -> int:
                    batch_size=args.batch_size, lr=args.lr, patience=args.patience,
                    precision=args.precision, seed=args.seed, resume=args.resume,
                    overwrite=args.overwrite, keep_checkpoints=args.keep_checkpoints,
-                   workers=args.workers, compile=args.compile)
+                   verbose=args.verbose, workers=args.workers, compile=args.compile)
     what = {"regression": "regression model", "token": "per-letter tagger", "span": "span model",
             "pair": "pair classifier"}.get(args.task, "classifier")
     print(f"genobert: {what} written to {out}; metrics in {out}/metrics.json", file=sys.stderr)
+    import json
+
+    metrics = json.load(open(f"{out}/metrics.json"))
+    for split in ("valid", "test"):
+        if split in metrics:
+            scores = ", ".join(f"{k} {v:.4f}" for k, v in metrics[split].items()
+                               if isinstance(v, float) and k in ("mcc", "accuracy", "auroc", "macro_f1",
+                                                                 "spearman", "r2", "iou", "exact"))
+            print(f"genobert: {split} ({metrics[split]['n']:,}): {scores}", file=sys.stderr)
     return 0
 
 

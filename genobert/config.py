@@ -17,6 +17,8 @@ class RunConfig:
     keep_checkpoints: bool = False  # keep OUT.work/checkpoints after success
     workers: int | None = None  # data-loading processes; None: 4 on CUDA, 0 (inline) on a CPU
     compile: bool = False  # torch.compile the model (the Trainer's torch_compile)
+    verbose: bool = False  # the Trainer's progress bar and log dictionaries instead of one line
+    # per evaluation (the raw logs are in the model's log_history.json either way)
 
 
 @dataclass

@@ -99,8 +99,15 @@ def _build_store(paths, tokenizer, alphabet, exclude, folder) -> None:
     pieces, offsets = [], [0]
     records = skipped_n = dropped = letters = removed = 0
     unknown = alphabet_unknown(alphabet)
+    import sys
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(desc="genobert: token store", unit=" records", disable=not sys.stderr.isatty(),
+               file=sys.stderr, leave=False)  # a one-off build that takes minutes for a genome set
     for path in paths:
         for rec in read_records(path, alphabet=alphabet):
+            bar.update()
             records += 1
             if unknown and rec.seq.count(unknown) > MAX_N_FRACTION * len(rec.seq):
                 skipped_n += 1
@@ -113,6 +120,7 @@ def _build_store(paths, tokenizer, alphabet, exclude, folder) -> None:
                 ids = tokenizer.encode(piece, add_special_tokens=False).astype(np.int32)
                 pieces.append(ids)
                 offsets.append(offsets[-1] + len(ids))
+    bar.close()
     tokens = np.concatenate(pieces) if pieces else np.zeros(0, np.int32)
     np.save(os.path.join(tmp, "tokens.npy"), tokens)
     np.save(os.path.join(tmp, "offsets.npy"), np.asarray(offsets, dtype=np.int64))

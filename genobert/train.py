@@ -144,6 +144,9 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
     trainer = (budget_trainer(cfg.time_budget, cfg.warmup) if cfg.time_budget else Trainer)(
         model=model, args=args, train_dataset=dataset, eval_dataset=held,
         data_collator=collator, callbacks=[clock, rng_guard()])
+    quiet_trainer(trainer, cfg.verbose, lambda logs, state: (
+        f"step {state.global_step:,}/{cfg.max_steps:,}: held-out MLM loss {logs['eval_loss']:.4f} nats"
+        f" ({bits_per_letter(logs['eval_loss'], 1.0):.3f} bits/token)" if "eval_loss" in logs else None))
     checkpoint = _last_checkpoint(run.checkpoints) if cfg.resume else None
     first_step = _checkpoint_step(checkpoint)
     result = trainer.train(resume_from_checkpoint=checkpoint)
@@ -285,6 +288,34 @@ def budget_trainer(budget: float, warmup: float):
             return self.lr_scheduler
 
     return BudgetTrainer
+
+
+def quiet_trainer(trainer, verbose: bool, line) -> None:
+    """One line per evaluation on stderr (``line(logs, state)``: the text, or None to stay quiet)
+    instead of the Trainer's progress bar and raw log dictionaries; ``verbose`` keeps the
+    Trainer's own output. The raw logs are saved with the model either way."""
+    import sys
+
+    from transformers import TrainerCallback
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    if verbose:
+        return
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # the shard-writing bars of every checkpoint
+    hf_logging.set_verbosity_error()  # and the Trainer's notices (e.g. on file mtimes)
+    trainer.remove_callback(ProgressCallback)
+    trainer.remove_callback(PrinterCallback)
+    start = time.perf_counter()
+
+    class Lines(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            text = line(logs or {}, state) if state.is_world_process_zero else None
+            if text:
+                print(f"genobert: {text}, {time.perf_counter() - start:,.0f} s", file=sys.stderr, flush=True)
+
+    trainer.add_callback(Lines())
 
 
 def rng_guard():
@@ -474,6 +505,11 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=valid_ds,
                       data_collator=task.collate, compute_metrics=compute_metrics,
                       callbacks=[EarlyStoppingCallback(early_stopping_patience=cfg.patience)])
+    quiet_trainer(trainer, cfg.verbose, lambda logs, state: (
+        f"epoch {logs.get('epoch', 0):.0f}/{cfg.epochs}: train loss "
+        f"{next((h['loss'] for h in reversed(state.log_history) if 'loss' in h), float('nan')):.4f}, "
+        f"valid {task.metric} {logs.get('eval_' + task.metric, float('nan')):.4f}"
+        if f"eval_{task.metric}" in logs else None))
     trainer.train(resume_from_checkpoint=_last_checkpoint(run.checkpoints) if cfg.resume else None)
     if not trainer.is_world_process_zero():
         return out
@@ -498,6 +534,7 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
                               + (" and per letter" if task.name == "token" else ""),
             "training": {"kind": "finetune", "config": asdict(cfg), "init": cfg.init,
                          **provenance(files, seed=cfg.seed)}}
+    _write_json(os.path.join(run.staging, "log_history.json"), history)  # the raw Trainer logs
     _write_json(os.path.join(run.staging, "metrics.json"), metrics)
     save_model_dir(model, tok, run.staging, meta)  # genobert.json last: the mark of completion
     return run.finish()

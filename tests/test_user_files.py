@@ -309,7 +309,7 @@ def test_overwrite_swaps_in_a_complete_model_and_leaves_no_stale_file(world):
     assert main(ft("--out", "clf", "--overwrite")) == 0
     names = set(os.listdir(world / "clf"))
     assert names <= {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
-                     "genobert.json", "metrics.json"}
+                     "genobert.json", "metrics.json", "log_history.json"}
     assert not os.path.exists(world / "clf.work")
 
 
