@@ -1,0 +1,250 @@
+"""results.json, results.md and plots from ``OUT/results.jsonl``: tables of scores, the paired
+verdicts (`genobert.verdict`), the protocol checks and the published numbers."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from .suites import METHODS, METRICS, SUITES
+
+def _mean_std(values: list[float]) -> str:
+    return f"{np.mean(values):.3f} ± {np.std(values):.3f}" if values else "–"
+
+
+def write_report(out: str) -> str:
+    """results.json, results.md and plots (with matplotlib) from ``OUT/results.jsonl``."""
+    with open(os.path.join(out, "results.jsonl")) as f:
+        results = [json.loads(line) for line in f]
+    with open(os.path.join(out, "bench.json")) as f:
+        setup = json.load(f)
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump({"setup": setup, "runs": results}, f, indent=2)
+    tasks = list(dict.fromkeys(r["task"] for r in results))
+    methods = [m for m in METHODS if any(r["method"] == m for r in results)]
+    splits = ["test"] + sorted({k for r in results for k in r if k.startswith("test_")})
+    command = (f"genobert bench --suite {setup['suite']} --data-dir {setup['data_dir']} --profile "
+               f"{setup['profile_name']} --seeds {setup['seeds']} --pretrained "
+               f"{setup.get('pretrained', 'fresh')} --out {setup['out']}")
+    if setup["methods"] != list(METHODS):
+        command += f" --methods {','.join(setup['methods'])}"
+    lines = [f"# genobert bench: suite `{setup['suite']}`, profile `{setup['profile_name']}`", "",
+             f"Written by `genobert bench` on {setup['date']}; machine: {setup['machine']}.", "",
+             f"```\n{command}\n```", "",
+             f"Seeds: {setup['seeds']} (0..{setup['seeds'] - 1}); mean ± std over seeds on the test "
+             "split: MCC and accuracy for classes of sequences and pairs, per-letter macro-F1 and "
+             "accuracy for token tasks, Spearman's rho for regression. Profile: " + ", ".join(f"{k}={v}" for k, v in setup["profile"].items()), ""]
+    left_out = [m for m in METHODS if m not in setup["methods"]]
+    if left_out:
+        lines += [f"Methods not in this run (left out by `--methods`): {', '.join(left_out)}.", ""]
+    lines += _rows_used(out, tasks, setup["profile"].get("max_train_tokens"))
+    for split in splits:
+        for metric in [m for m in METRICS if any(m in r.get(split, {}) for r in results)
+                       # macro-F1 gets a table where it is a task's score (no MCC: token tasks)
+                       and (m != "macro_f1" or any("mcc" not in r.get(split, {"mcc": 0}) for r in results))]:
+            lines += [f"## {METRICS[metric]} on `{split}`", "",
+                      "| task | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
+            per_method = {m: [] for m in methods}
+            for task in tasks:
+                cells = []
+                for m in methods:
+                    vals = [r[split][metric] for r in results
+                            if r["task"] == task and r["method"] == m and metric in r.get(split, {})]
+                    if vals:
+                        per_method[m].append(np.mean(vals))
+                    cells.append(_mean_std(vals))
+                if any(c != "–" for c in cells):
+                    lines.append(f"| {task} | " + " | ".join(cells) + " |")
+            with_metric = [t for t in tasks if any(metric in r.get(split, {}) for r in results if r["task"] == t)]
+            if split == "test":
+                lines.append("| **average** | " + " | ".join(
+                    f"{np.mean(v):.3f}" if len(v) == len(with_metric) else "–" for v in per_method.values()) + " |")
+            lines.append("")
+    lines += _verdicts(results, tasks, setup)
+    lines += _published(setup["suite"], tasks)
+    skipped = sorted({f"{r['method']} on {r['task']}: {r['skipped']}" for r in results if "skipped" in r})
+    if skipped:
+        lines += ["## Not applicable", ""] + [f"- {s}" for s in skipped] + [""]
+    plots = _plots(out, results, tasks, methods)
+    if plots:
+        lines += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
+    path = os.path.join(out, "results.md")
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+    return path
+
+
+def _rows_used(out: str, tasks, budget) -> list[str]:
+    """Rows per split of seed 0, as every method saw them (from OUT/splits, when it is there)."""
+    counts = []
+    for task in tasks:
+        folder = os.path.join(out, "splits", task)
+        paths = {name: os.path.join(folder, "seed0", f"{name}.tsv") for name in ("train", "valid")}
+        if not all(os.path.exists(p) for p in paths.values()):
+            return []
+        n = {name: sum(1 for _ in open(p)) - 1 for name, p in paths.items()}
+        counts.append(f"| {task} | {n['train']:,} | {n['valid']:,} |")
+    note = (f"Training files over {budget:,} tokens (residues or bases; a pair counts up to the "
+            f"window) were cut to a seeded random subset of their rows, validation files to "
+            f"{budget // 4:,} tokens; test files are whole. " if budget else "")
+    return [note + "Rows used for seed 0 (other seeds draw their own rows where a split is carved or cut, in about the same numbers):", "",
+            "| task | train | valid |", "|---|---:|---:|", *counts, ""] if counts else []
+
+
+def _score(results, task: str) -> str:
+    """The metric a task is judged by: MCC, or macro-F1 (token tasks), Spearman (regression), IoU
+    (spans)."""
+    present = {k for r in results if r["task"] == task and "test" in r for k in r["test"]}
+    return next(m for m in ("mcc", "macro_f1", "spearman", "iou", "accuracy") if m in present)
+
+
+def _verdicts(results, tasks, setup: dict | None = None) -> list[str]:
+    """Per task: pretrained against scratch BERT, and against the best other method (chosen by its
+    mean validation score), paired by seed (`genobert.verdict`)."""
+    from ..verdict import failed_to_train, paired
+
+    lines = ["## Did pretraining help?", "",
+             "Pretrained minus scratch BERT on each task's test score (MCC; macro-F1 for token tasks, "
+             "Spearman for regression, IoU for spans), paired by seed (the same split for both): "
+             "the mean difference, its 95 % t interval (n - 1 degrees of freedom), and 'helped' / "
+             "'hurt' only when the interval excludes 0. A run predicting one class failed to train; "
+             "its seed is left out, never counted as a win. The second line compares with the best "
+             "method without pretraining, picked by mean validation score.", ""]
+    by = {}
+    for r in results:
+        if "test" in r:
+            by.setdefault((r["task"], r["method"]), {})[r["seed"]] = r
+    wins = {"scratch": [0, 0], "best": [0, 0]}
+    for task in tasks:
+        if not any("test" in r for r in results if r["task"] == task):
+            continue
+        metric = _score(results, task)
+        pre = by.get((task, "bert-pretrained"))
+        if not pre:
+            continue
+        scores = {seed: r["test"] for seed, r in pre.items()}
+        others = [m for m in METHODS if m not in ("bert-pretrained", "bert-english") and (task, m) in by]
+        lines.append(f"- **{task}**")
+        if (task, "bert-scratch") in by:
+            v = paired(scores, {sd: r["test"] for sd, r in by[(task, "bert-scratch")].items()}, metric,
+                       ("pretrained", "scratch"))
+            wins["scratch"][0] += v.verdict == "helped"
+            wins["scratch"][1] += 1
+            lines.append(f"  - vs scratch: {v.text(' ' + METRICS[metric])}")
+        rivals = [m for m in others if all(metric in r.get("valid", {}) for r in by[(task, m)].values())]
+        if rivals:
+            best = max(rivals, key=lambda m, metric=metric: np.mean(
+                [r["valid"][metric] for r in by[(task, m)].values()]))
+            v = paired(scores, {sd: r["test"] for sd, r in by[(task, best)].items()}, metric,
+                       ("pretrained", best))
+            wins["best"][0] += v.verdict == "helped"
+            wins["best"][1] += 1
+            lines.append(f"  - vs {best} (best without pretraining on validation): {v.text()}")
+        failed = [f"{m} seed {sd}" for m in ("bert-pretrained", *others) for sd, r in by.get((task, m), {}).items()
+                  if failed_to_train(r["test"])]
+        if failed:
+            lines.append(f"  - failed to train (one class predicted): {', '.join(failed)}")
+    if wins["scratch"][1]:
+        lines += ["", f"Pretrained beat scratch on {wins['scratch'][0]} of {wins['scratch'][1]} tasks "
+                  f"and the best method without pretraining on {wins['best'][0]} of {wins['best'][1]} "
+                  "(interval excluding 0)."]
+    lines += [""] + _protocol(results, setup or {})
+    return lines + [""]
+
+
+def _protocol(results, setup: dict) -> list[str]:
+    """Fine-tuning effort and its side effects: the grid's choices, how often the best epoch was
+    the last one (a run still improving at the cap), CPU time, corpus overlap removed."""
+    lines = ["## Protocol checks", ""]
+    bert = [r for r in results if r["method"] in ("bert-scratch", "bert-pretrained") and "best_epoch" in r]
+    if bert:
+        last = sum(bool(r["best_is_last"]) for r in bert)
+        lines.append(f"- Best validation epoch was the last one, at the cap, in {last} of {len(bert)} "
+                     "BERT runs" + (f" (cap {setup['profile']['epochs']} epochs, patience "
+                                    f"{setup['profile'].get('patience')})" if "profile" in setup else "") + ".")
+        chosen = sorted({f"{r['task']} {r['method']}: lr {r['lr']:g}" for r in bert if r["seed"] == 0 and "grid" in r})
+        if chosen:
+            lines.append("- Learning rates chosen on seed 0's validation split: " + "; ".join(chosen) + ".")
+    cpu = sum(r.get("cpu_seconds", 0) for r in results)
+    if cpu:
+        lines.append(f"- CPU time of the runs (process time, all threads): {cpu / 3600:.2f} h.")
+    for alphabet, o in (setup.get("pretrained_models") or {}).items():
+        removed = o.get("letters_removed_as_test_overlap")
+        lines.append(f"- Pretrained {alphabet} model: {o.get('path')} ({o.get('preset')}, "
+                     f"{o.get('tokens_seen') or 0:,} tokens seen); letters removed from its corpus as "
+                     f"test overlap: {'not recorded' if removed is None else f'{removed:,}'}"
+                     + (f", proteins dropped: {o['records_dropped_as_test_overlap']:,}"
+                        if alphabet == "protein" and o.get("records_dropped_as_test_overlap") is not None else "")
+                     + ".")
+    commits = sorted({r.get("commit") or "unknown" for r in results})
+    dirty = any(r.get("dirty") for r in results)
+    lines.append(f"- Code: commit {', '.join(c[:12] for c in commits)}" + (" (with uncommitted changes)" if dirty else "") + ".")
+    return lines + [""]
+
+
+def _published(suite: str, tasks: list[str]) -> list[str]:
+    """The published numbers that the data manifests record, beside ours (protocols may differ)."""
+    from ..manifests import load_manifests
+
+    manifests = load_manifests()
+    lines = ["## Published numbers", "", "From `data_manifests/` (as SOURCES.md recorded them; check "
+             "the protocol before comparing: splits and test sets often differ from ours).", ""]
+    for task in SUITES[suite].tasks if suite in SUITES else ():
+        m = manifests.get(task.train.split("/")[0])
+        if task.name in tasks and m and m.info.get("published_baselines"):
+            lines.append(f"- {task.name}: {m.info['published_baselines'].lstrip('— ')}")
+    return lines + [""] if len(lines) > 4 else []
+
+
+def _plots(out, results, tasks, methods) -> list[str]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    names = []
+    for task in tasks:
+        if not any("curve" in r and "loss" in r["curve"] for r in results if r["task"] == task):
+            continue  # no BERT run of this task yet: no curves to draw
+        metric = _score(results, task)
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+        for method, style in (("bert-pretrained", "-"), ("bert-scratch", "--")):
+            for r in (r for r in results if r["task"] == task and r["method"] == method and "curve" in r):
+                loss = r["curve"]["loss"]
+                axes[0].plot([p["step"] for p in loss], [p["loss"] for p in loss], style,
+                             color="C0" if method == "bert-pretrained" else "C1",
+                             label=f"{method} seed {r['seed']}", alpha=0.8)
+                val = r["curve"]["valid"]
+                axes[1].plot([p["epoch"] for p in val], [p.get(metric) for p in val], style,
+                             color="C0" if method == "bert-pretrained" else "C1", alpha=0.8)
+        axes[0].set(title=f"{task}: fine-tuning loss", xlabel="step", ylabel="loss")
+        axes[1].set(title=f"validation {METRICS[metric]}", xlabel="epoch", ylabel=METRICS[metric])
+        axes[0].legend(fontsize=7)
+        fig.tight_layout()
+        name = f"curves_{task}.png"
+        fig.savefig(os.path.join(out, name), dpi=100)
+        plt.close(fig)
+        names.append(name)
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(tasks)), 3.5))
+    width = 0.8 / max(len(methods), 1)
+    for j, m in enumerate(methods):
+        means, stds = [], []
+        for task in tasks:
+            vals = ([r["test"][_score(results, task)] for r in results
+                     if r["task"] == task and r["method"] == m and "test" in r]
+                    if any("test" in r for r in results if r["task"] == task) else [])
+            means.append(np.mean(vals) if vals else 0)
+            stds.append(np.std(vals) if vals else 0)
+        ax.bar(np.arange(len(tasks)) + j * width, means, width, yerr=stds, label=m)
+    ax.set_xticks(np.arange(len(tasks)) + 0.4 - width / 2, tasks, rotation=15, fontsize=8)
+    ax.set(ylabel="test score", title="MCC (macro-F1 for token, Spearman for regression, IoU for span tasks) "
+           "per task and method, mean ± std over seeds")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "mcc.png"), dpi=100)
+    plt.close(fig)
+    return names + ["mcc.png"]

@@ -1,0 +1,275 @@
+"""Running a suite: the pretrained model each alphabet starts from, every method on every task
+and seed (BERT's learning-rate grid on seed 0), one line of results.jsonl per run."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict
+
+import numpy as np
+
+from ..baselines import BASELINES, TASK_BASELINES, Split
+from ..errors import InputError, NotApplicable
+from ..tasks import classification_metrics
+from ..train import finetune, label_names, pretrain
+from .report import write_report
+from .splits import _load, _path, _read_task, _splits, _task_path
+from .suites import METHODS, METRICS, PROFILES, SUITES, Profile, Suite
+
+def _pretrained(suite: Suite, alphabet: str, data_dir: str, out: str, profile: Profile) -> str:
+    folder = os.path.join(out, "pretrained", alphabet)
+    if os.path.exists(os.path.join(folder, "model.safetensors")):
+        return folder
+    exclude = {seq for t in suite.tasks if t.alphabet == alphabet
+               for s in _read_task(t, _task_path(t, data_dir, out, t.test)).seqs
+               for seq in (s if isinstance(s, tuple) else (s,))}
+    corpus = [_path(data_dir, f) for f in suite.corpora[alphabet]]
+    os.makedirs(os.path.dirname(folder), exist_ok=True)
+    pretrain(corpus, folder, tokenizer="char", alphabet=alphabet, preset=profile.preset,
+             seq_len=profile.seq_len, max_steps=profile.pretrain_steps, batch_size=profile.pretrain_batch,
+             lr=profile.pretrain_lr, seed=0, exclude=exclude, save_steps=max(profile.pretrain_steps // 4, 1),
+             resume=_unfinished(folder), overwrite=True)
+    return folder
+
+
+def _unfinished(out: str) -> bool:
+    """A run of ours that was stopped (its working folder has genobert's mark): resume it."""
+    from ..rundir import MARK
+
+    return os.path.isfile(os.path.join(out + ".work", MARK))
+
+
+def _run_bert(task, files, init, run_dir, profile, seed, names, lr: float, preset: str) -> dict:
+    from ..infer import classify
+
+    os.makedirs(os.path.dirname(run_dir), exist_ok=True)
+    model = finetune(files["train"], run_dir, valid=files["valid"], test=files["test"], init=init,
+                     preset=preset, tokenizer="char", alphabet=task.alphabet,
+                     max_len=profile.max_len, epochs=profile.epochs, batch_size=profile.batch_size,
+                     lr=lr, patience=profile.patience, precision=profile.precision, seed=seed,
+                     task=task.kind, overwrite=True, resume=_unfinished(run_dir), **dict(task.settings))
+    metrics = json.load(open(os.path.join(model, "metrics.json")))
+    result = {"test": metrics["test"], "valid": metrics["valid"], "lr": lr,
+              "curve": {"loss": metrics["loss_curve"], "valid": metrics["valid_curve"]},
+              **best_epoch(metrics["valid_curve"], metrics["score"], profile.epochs)}
+    for key in files:
+        if key.startswith("test_"):
+            preds = list(classify(model, files[key]))
+            probs = np.stack([p.probs for p in preds])
+            y = np.asarray([names.index(p.true_label) for p in preds])
+            result[key] = classification_metrics(probs, y)
+    return result
+
+
+def best_epoch(curve: list[dict], metric: str, cap: int) -> dict:
+    """Where the validation score peaked: ``best_is_last`` when that was the last epoch run and
+    the cap ended the run (the model was still improving when it stopped)."""
+    scores = [c.get(metric) if c.get(metric) is not None else -np.inf for c in curve]
+    if not scores:
+        return {}
+    best = int(np.argmax(scores))
+    return {"best_epoch": best + 1, "epochs_run": len(scores),
+            "best_is_last": best == len(scores) - 1 and len(scores) >= cap}
+
+
+def _run_bert_grid(task, files, init, run_dir, profile, seed, names, preset, chosen_lr) -> dict:
+    """Seed 0 tries every learning rate of the profile and keeps the best on validation; later
+    seeds take seed 0's choice (``chosen_lr``)."""
+    if chosen_lr is not None:
+        return _run_bert(task, files, init, run_dir, profile, seed, names, chosen_lr, preset)
+    tried = {}
+    for lr in profile.finetune_lrs:
+        tried[lr] = _run_bert(task, files, init, os.path.join(run_dir, f"lr{lr:g}"), profile, seed,
+                              names, lr, preset)
+    metric = _valid_metric(tried[profile.finetune_lrs[0]]["valid"])
+    best = max(profile.finetune_lrs, key=lambda lr: tried[lr]["valid"][metric])  # first of ties
+    return {**tried[best], "grid": {f"{lr:g}": tried[lr]["valid"][metric] for lr in profile.finetune_lrs}}
+
+
+def _valid_metric(scores: dict) -> str:
+    return next(m for m in ("mcc", "macro_f1", "spearman", "iou", "accuracy") if m in scores)
+
+
+def git_state() -> dict:
+    """The commit of the code that ran, and whether the work tree had uncommitted changes."""
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the checkout
+
+    def git(*args):
+        try:
+            return subprocess.run(["git", "-C", root, *args], capture_output=True, text=True,
+                                  timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    commit = git("rev-parse", "HEAD")
+    return {"commit": commit or None,
+            "dirty": bool(git("status", "--porcelain", "--untracked-files=no")) if commit else None}
+
+
+def _pretrained_model(choice: str, suite: Suite, alphabet: str, data_dir: str, out: str,
+                      profile: Profile) -> str:
+    """The model `bert-pretrained` starts from: the released one of the alphabet, the suite's
+    own (``fresh``), or a given directory."""
+    from ..model import read_meta
+    from ..registry import resolve
+
+    if choice == "fresh":
+        return _pretrained(suite, alphabet, data_dir, out, profile)
+    path = resolve(f"genobert-{alphabet}" if choice == "released" else choice)
+    meta = read_meta(path)
+    if meta.get("alphabet") != alphabet:
+        raise InputError(f"--pretrained {choice}: a {meta.get('alphabet')} model, and the suite has "
+                         f"{alphabet} tasks", path=path)
+    return path
+
+
+def _run_baseline(method, task, files, seed, names, profile: Profile) -> dict:
+    if task.kind != "sequence":
+        return _run_task_baseline(method, task, files, seed, profile.max_len)
+    train, valid = _load(files["train"], task.alphabet, names), _load(files["valid"], task.alphabet, names)
+    extra = {"epochs": profile.english_epochs} if method == "bert-english" else {}
+    model = BASELINES[method](alphabet=task.alphabet, seed=seed, **extra).fit(train, valid)
+    result = {"chosen": model.chosen_}
+    if getattr(model, "curve_", None):
+        result["curve"] = {"valid": model.curve_}
+    for key in ("valid", "test", *[k for k in files if k.startswith("test_")]):
+        split = valid if key == "valid" else _load(files[key], task.alphabet, names)
+        result[key] = classification_metrics(model.predict_proba(split.seqs), split.labels)
+    return result
+
+
+def _run_task_baseline(method, task, files, seed, max_len: int) -> dict:
+    """A baseline of a regression, pair or token task, scored as that task scores BERT."""
+    from ..tasks import get_task
+
+    cls = TASK_BASELINES.get(task.kind, {}).get(method)
+    if cls is None:
+        raise NotApplicable(f"{method} has no {task.kind}-task form here (those that do: "
+                            f"{', '.join(TASK_BASELINES.get(task.kind, {})) or 'none'})")
+    kind = get_task(task.kind)
+    train_data = _read_task(task, files["train"])
+    names = kind.class_names(train_data)
+
+    def split(key):
+        data = train_data if key == "train" else _read_task(task, files[key])
+        seqs = data.seqs
+        if task.kind == "pair":  # the letters BERT's window holds (char tokens), no more
+            from ..tasks import pair_lengths
+
+            seqs = [(a[:x], b[:y]) for a, b in seqs
+                    for x, y in [pair_lengths(len(a), len(b), max_len - 3)]]
+        return Split(seqs, kind.encode(data, names))
+
+    train, valid = split("train"), split("valid")
+    if task.kind != "token":
+        train.labels, valid.labels = np.asarray(train.labels), np.asarray(valid.labels)
+    model = cls(alphabet=task.alphabet, seed=seed).fit(train, valid)
+    result = {"chosen": model.chosen_}
+    for key in ("valid", "test"):
+        data = valid if key == "valid" else split("test")
+        result[key] = kind.score(model.predict(data.seqs), data.labels)
+    return result
+
+
+def run_bench(suite: str, data_dir: str, out: str, *, profile: str = "cpu", seeds: int = 3,
+              methods: tuple[str, ...] = METHODS, tasks: tuple[str, ...] | None = None,
+              pretrained: str = "released", log=print) -> str:
+    """Run (or resume) a suite, or the named ``tasks`` of it; returns the path of ``results.md``.
+
+    ``pretrained``: what `bert-pretrained` starts from: ``released`` (models/genobert-ALPHABET),
+    ``fresh`` (pretrained here on the suite's corpus, cleaned of its test sequences) or a model
+    directory. `bert-scratch` has the same config with random weights.
+
+    Runs already in ``OUT/results.jsonl`` are skipped, checked before each run, so several
+    processes (say, one per core, each with its own ``tasks``) can fill one folder."""
+    if suite not in SUITES:
+        raise InputError(f"unknown suite {suite!r}; allowed: {', '.join(SUITES)}")
+    if profile not in PROFILES:
+        raise InputError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
+    bad = [m for m in methods if m not in METHODS]
+    if bad:
+        raise InputError(f"unknown method {bad[0]!r}; allowed: {', '.join(METHODS)}")
+    if seeds < 1:
+        raise InputError(f"--seeds {seeds}: expected 1 or more")
+    s, prof = SUITES[suite], PROFILES[profile]
+    task_names = [t.name for t in s.tasks]
+    unknown = [t for t in tasks or () if t not in task_names]
+    if unknown:
+        raise InputError(f"suite {suite!r} has no task {unknown[0]!r}; its tasks: {', '.join(task_names)}")
+    os.makedirs(out, exist_ok=True)
+    results_path = os.path.join(out, "results.jsonl")
+
+    def done() -> dict:
+        if not os.path.exists(results_path):
+            return {}
+        with open(results_path) as f:
+            return {(r["task"], r["method"], r["seed"]): r for r in map(json.loads, f)}
+    bert = [m for m in methods if m in ("bert-scratch", "bert-pretrained")]
+    inits = {a: _pretrained_model(pretrained, s, a, data_dir, out, prof)
+             for a in sorted({t.alphabet for t in s.tasks if not tasks or t.name in tasks}) if bert}
+    from ..model import read_meta
+
+    origin = {a: _origin(read_meta(path), path) for a, path in inits.items()}
+    provenance = git_state()
+    with open(os.path.join(out, "bench.json"), "w") as f:
+        json.dump({"suite": suite, "profile": asdict(prof), "profile_name": profile, "seeds": seeds,
+                   "methods": list(methods), "data_dir": data_dir, "out": out, "pretrained": pretrained,
+                   "pretrained_models": origin, **provenance,
+                   "date": time.strftime("%Y-%m-%d"), "machine": _machine()}, f, indent=2)
+    for task in s.tasks:
+        if tasks and task.name not in tasks:
+            continue
+        data = _read_task(task, _task_path(task, data_dir, out, task.train))
+        names = label_names(data.targets) if task.kind in ("sequence", "pair") else []
+        for seed in range(seeds):
+            files = _splits(task, data_dir, out, seed, prof)
+            for method in methods:
+                if (task.name, method, seed) in done():
+                    continue
+                start, cpu = time.perf_counter(), time.process_time()
+                if method in ("bert-scratch", "bert-pretrained"):
+                    init = inits[task.alphabet] if method == "bert-pretrained" else "scratch"
+                    run_dir = os.path.join(out, "runs", task.name, method, f"seed{seed}")
+                    first = done().get((task.name, method, 0)) if seed else None
+                    result = _run_bert_grid(task, files, init, run_dir, prof, seed, names,
+                                            read_meta(inits[task.alphabet])["preset"],
+                                            first["lr"] if first else None)
+                else:
+                    try:
+                        result = _run_baseline(method, task, files, seed, names, prof)
+                    except NotApplicable as e:  # e.g. onehot-lr on variable lengths
+                        result = {"skipped": str(e)}
+                result.update(task=task.name, method=method, seed=seed,
+                              seconds=round(time.perf_counter() - start, 1),
+                              cpu_seconds=round(time.process_time() - cpu, 1), **provenance)
+                with open(results_path, "a") as f:  # one write of one line: safe beside other runners
+                    f.write(json.dumps(result) + "\n")
+                log(f"{task.name} {method} seed {seed}: " + (
+                    ", ".join(f"test {METRICS[m]} {result['test'][m]:.3f}" for m in METRICS
+                              if m in result["test"] and m != "accuracy") if "test" in result
+                    else result["skipped"]))
+    return write_report(out)
+
+
+def _origin(meta: dict, path: str) -> dict:
+    """What a pretrained model saw, for the report: tokens, passes, corpus letters removed."""
+    t = meta.get("training", {})
+    decon = t.get("corpus", {}).get("decontamination") or {}
+    curve = t.get("heldout", {}).get("curve") or []
+    return {"path": path, "preset": meta.get("preset"), "tokens_seen": t.get("tokens_seen"),
+            "letters_removed_as_test_overlap": decon.get("letters_removed"),
+            "records_dropped_as_test_overlap": decon.get("records_dropped"),
+            "heldout_bits_per_letter": curve[-1]["bits_per_letter"] if curve else None}
+
+
+def _machine() -> str:
+    import platform
+
+    import torch
+
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (f"{platform.machine()}, {os.cpu_count()} CPU cores, {device}; python "
+            f"{platform.python_version()}, torch {torch.__version__}")

@@ -1,0 +1,141 @@
+"""The files every method of a task and seed sees: a task's validation file or one carved from
+its training file (stratified; by protein for unseen-protein pairs), cut to the profile's token
+budget, written once under ``OUT/splits``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+
+from ..baselines import Split
+from ..errors import InputError
+from ..io import read_records
+from ..train import label_names, read_labelled, stratified_split
+from .suites import Profile, Task
+
+def _path(data_dir: str, rel: str) -> str:
+    path = os.path.join(data_dir, rel)
+    if not os.path.isfile(path):
+        raise InputError("missing; see `genobert data verify --data-dir DIR`", path=path)
+    return path
+
+
+def _task_path(task: Task, data_dir: str, out: str, rel: str) -> str:
+    if task.derived:
+        from ..derived import DERIVED
+
+        folder = os.path.join(out, "derived", task.name)
+        DERIVED[task.derived](data_dir, folder)
+        return os.path.join(folder, rel)
+    return _path(data_dir, rel)
+
+
+def _read_task(task: Task, path: str):
+    """The labelled records of a task's file, read as its finetune task reads them."""
+    from types import SimpleNamespace
+
+    from ..tasks import get_task
+
+    settings = SimpleNamespace(**{"label_column": "label", "mask_column": None,
+                                  "pair_columns": "sequence_a,sequence_b", "sequences": None,
+                                  **dict(task.settings)})
+    return get_task(task.kind).read(path, task.alphabet, settings)
+
+
+def _rows(path: str) -> tuple[str, list[str]]:
+    with open(path, newline="") as f:
+        header, *rows = f.read().splitlines()
+    return header, rows
+
+
+def _write_rows(path: str, header: str, rows: list[str]) -> None:
+    with open(path + ".part", "w") as f:
+        f.write("\n".join([header] + rows) + "\n")
+    os.replace(path + ".part", path)
+
+
+def _cap(task: Task, path: str, budget: int, max_len: int, seed: int) -> None:
+    """Cut a table to a seeded random subset of its rows holding at most ``budget`` tokens."""
+    seqs = _read_task(task, path).seqs
+    cost = [min(sum(map(len, s)) + 3, max_len) if isinstance(s, tuple) else len(s) for s in seqs]
+    if sum(cost) <= budget:
+        return
+    header, rows = _rows(path)
+    if len(rows) != len(cost):
+        raise InputError(f"expected one row per record ({len(cost)}), found {len(rows)} lines", path=path)
+    keep, total = [], 0
+    for i in np.random.default_rng(seed).permutation(len(cost)):
+        if total + cost[i] > budget:
+            break
+        keep.append(i)
+        total += cost[i]
+    _write_rows(path, header, [rows[i] for i in sorted(keep)])
+
+
+def _splits(task: Task, data_dir: str, out: str, seed: int, profile: Profile) -> dict[str, str]:
+    """train / valid / test (/ subsets) files for one task and seed, the same for every method.
+
+    Without a validation file, 10 % of the training rows (stratified by class where there are
+    classes, seeded) are carved out, every column kept. Then the profile's token budget cuts
+    the training and validation files (never the test file)."""
+    folder = os.path.join(out, "splits", task.name, f"seed{seed}")
+    files = {"train": os.path.join(folder, "train.tsv"), "valid": os.path.join(folder, "valid.tsv"),
+             "test": _task_path(task, data_dir, out, task.test)}
+    full = {name: os.path.join(folder, f"{name}.full.tsv") for name in ("train", "valid")}
+    if not os.path.exists(files["valid"]):
+        os.makedirs(folder, exist_ok=True)
+        train = _task_path(task, data_dir, out, task.train)
+        if task.valid:
+            shutil.copyfile(train, full["train"])
+            shutil.copyfile(_task_path(task, data_dir, out, task.valid), full["valid"])
+        else:
+            data = _read_task(task, train)
+            names = label_names(data.targets) if task.kind in ("sequence", "pair") else None
+            y = [names.index(t) for t in data.targets] if names else [None] * len(data.targets)
+            if task.carve_by == "proteins":
+                tr, va = _protein_disjoint_split(data.ids, 0.1, seed)
+            else:
+                tr, va = stratified_split(len(y), y, 0.1, seed)  # stratified when y are classes
+            header, rows = _rows(train)
+            if len(rows) != len(y):
+                raise InputError(f"expected one row per record ({len(y)}), found {len(rows)} lines",
+                                 path=train)
+            for name, idx in (("valid", va), ("train", tr)):
+                _write_rows(full[name], header, [rows[i] for i in idx])
+        if profile.max_train_tokens:
+            for name, budget in (("train", profile.max_train_tokens), ("valid", profile.max_train_tokens // 4)):
+                _cap(task, full[name], budget, profile.max_len, seed)
+        for name in ("train", "valid"):  # valid last: its presence marks the seed's split complete
+            os.replace(full[name], files[name])
+    for name, column, value in task.subsets:
+        path = os.path.join(out, "splits", task.name, f"test_{name}.tsv")
+        if not os.path.exists(path):
+            with open(files["test"], newline="") as f:
+                header, *rows = f.read().splitlines()
+            keep = {r.line for r in read_records(files["test"], alphabet=task.alphabet)
+                    if (r.extra or {}).get(column) == value}
+            with open(path, "w") as f:
+                f.write("\n".join([header] + [row for n, row in enumerate(rows, start=2) if n in keep]) + "\n")
+        files[f"test_{name}"] = path
+    return files
+
+
+def _protein_disjoint_split(ids: list[str], fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Rows of pairs ``A|B``: validation pairs have both proteins in a seeded ``fraction`` of the
+    proteins, training pairs neither; pairs with one of each are left out of both."""
+    pairs = [i.split("|") for i in ids]
+    proteins = sorted({p for pair in pairs for p in pair})
+    held = set(np.random.default_rng([seed, 31]).permutation(proteins)[: max(1, int(fraction * len(proteins)))])
+    inside = [sum(p in held for p in pair) for pair in pairs]
+    valid = [i for i, n in enumerate(inside) if n == len(pairs[i])]
+    train = [i for i, n in enumerate(inside) if n == 0]
+    if not valid or not train:
+        raise InputError(f"cannot hold out {fraction:.0%} of the proteins and keep pairs on both sides")
+    return train, valid
+
+
+def _load(path: str, alphabet: str, names: list[str]) -> Split:
+    _, seqs, labels, _ = read_labelled(path, alphabet)
+    return Split(seqs, np.asarray([names.index(lab) for lab in labels]))
