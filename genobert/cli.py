@@ -156,7 +156,17 @@ def create_parser() -> argparse.ArgumentParser:
                        "logistic regressions, a CNN, BERT from scratch and BERT pretrained on the "
                        "suite's corpus, several seeds each; writes results.jsonl, results.json, "
                        "results.md and plots (with matplotlib) into --out.")
-    p.add_argument("--suite", required=True, choices=["quick", "dna", "protein"])
+    p.add_argument("--suite", choices=["quick", "dna", "protein"], help="a suite of the shared data sets")
+    p.add_argument("--task", action="append", default=[], metavar="NAME=TRAIN[,VALID],TEST",
+                   help="your own labelled table(s) instead of a suite (repeatable); with --folds, NAME=FILE")
+    p.add_argument("--folds", type=non_negative, default=0, metavar="K",
+                   help="--task: stratified K-fold cross-validation of one file (small sets)")
+    p.add_argument("--alphabet", choices=["dna", "rna", "protein"], help="--task: default: read from the file")
+    p.add_argument("--kind", choices=["sequence", "regression", "pair"],
+                   help="--task: default: read from the table")
+    p.add_argument("--epochs", type=positive, help="BERT fine-tuning epoch cap (default: the profile's)")
+    p.add_argument("--pretrain-steps", type=positive, help="--pretrained fresh: MLM steps (default: the profile's)")
+    p.add_argument("--threads", type=positive, help="CPU threads for torch (default: all cores)")
     p.add_argument("--data-dir", default=None, help="folder of the datasets (default: ~/.cache/genobert/data)")
     p.add_argument("--profile", default="cpu", choices=["cpu", "gpu"])
     p.add_argument("--seeds", type=int, default=3)
@@ -338,14 +348,34 @@ def _embed(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from .bench import METHODS, run_bench
+    import shlex
+
+    from .bench import METHODS, Suite, run_bench, user_task
     from .manifests import default_data_dir
 
+    if bool(args.suite) == bool(args.task):
+        raise InputError("give either --suite NAME or --task NAME=TRAIN[,VALID],TEST (one or more)")
+    if args.folds and not args.task:
+        raise InputError("--folds is for --task NAME=FILE (your own small data set)")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    suite = args.suite
+    if args.task:
+        tasks = tuple(user_task(t, kind=args.kind, alphabet=args.alphabet, folds=args.folds) for t in args.task)
+        for t in tasks:
+            print(f"genobert: task {t.name}: {t.alphabet}, {t.kind}"
+                  + (f", {t.folds}-fold cross-validation" if t.folds else ""), file=sys.stderr)
+        suite = Suite("own", tasks)
     methods = tuple(args.methods.split(",")) if args.methods else METHODS
-    report = run_bench(args.suite, str(args.data_dir or default_data_dir()), args.out,
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("pretrain_steps", args.pretrain_steps)) if v}
+    report = run_bench(suite, str(args.data_dir or default_data_dir()), args.out,
                        profile=args.profile, seeds=args.seeds, methods=methods,
                        tasks=tuple(args.tasks.split(",")) if args.tasks else None,
-                       pretrained=args.pretrained, log=lambda line: print(f"genobert: {line}", file=sys.stderr))
+                       pretrained=args.pretrained, overrides=overrides,
+                       command="genobert " + shlex.join(args.argv),
+                       log=lambda line: print(f"genobert: {line}", file=sys.stderr))
     print(report)
     return 0
 
@@ -425,6 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     import signal
 
     args = create_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # what re-runs this (bench reports print it)
     previous = {s: signal.signal(s, _terminate) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
         return run(args)

@@ -291,3 +291,35 @@ def test_unseen_protein_validation_shares_no_protein_with_training():
     proteins = lambda rows: {p for i in rows for p in ids[i].split("|")}  # noqa: E731
     assert train and valid and not proteins(train) & proteins(valid)
     assert bench._protein_disjoint_split(ids, 0.1, seed=0) == (train, valid)
+
+
+def test_own_task_with_folds_from_the_command_line(models, tmp_path, monkeypatch, capsys):
+    import shlex
+
+    from genobert.cli import main
+
+    monkeypatch.setitem(bench.PROFILES, "cpu", TEST_PROFILE)
+    monkeypatch.setenv("GENOBERT_CACHE", str(tmp_path / "cache"))
+    rng = np.random.default_rng(1)
+    table = tmp_path / "mine.tsv"
+    table.write_text("id\tsequence\tlabel\n" + "".join(
+        f"r{i}\t{''.join(rng.choice(list('ACGT'), 20))}{'TATAAA' if i % 2 else 'GCGCGC'}\t{'yes' if i % 2 else 'no'}\n"
+        for i in range(60)))
+    out = tmp_path / "out"
+    argv = ["bench", "--task", f"mine={table}", "--folds", "3", "--methods", "kmer-lr,bert-scratch,bert-pretrained",
+            "--pretrained", models["pre"], "--epochs", "1", "--out", str(out)]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "task mine: dna, sequence, 3-fold cross-validation" in err
+    report = open(out / "results.md").read()
+    rows = [json.loads(line) for line in open(out / "results.jsonl")]
+    assert sorted({r["seed"] for r in rows}) == [0, 1, 2] and all("test_pred" in r for r in rows)
+    assert sum(len(r["test_pred"]["labels"]) for r in rows if r["method"] == "kmer-lr") == 60  # every row once
+    assert "## Pooled out-of-fold predictions" in report and "(3 folds)" in report
+    command = report.split("```\n")[1].split("\n")[0]
+    assert command.startswith("genobert bench --task mine=")
+    before = open(out / "results.jsonl").read()
+    assert main(shlex.split(command)[1:]) == 0  # the printed command re-runs it: nothing left to do
+    assert open(out / "results.jsonl").read() == before
+    assert main(["bench", "--task", f"mine={table}", "--out", str(out)]) == 2  # a test file is needed
+    assert "expected NAME=TRAIN,TEST" in capsys.readouterr().err

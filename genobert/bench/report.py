@@ -25,7 +25,7 @@ def write_report(out: str) -> str:
     tasks = list(dict.fromkeys(r["task"] for r in results))
     methods = [m for m in METHODS if any(r["method"] == m for r in results)]
     splits = ["test"] + sorted({k for r in results for k in r if k.startswith("test_")})
-    command = (f"genobert bench --suite {setup['suite']} --data-dir {setup['data_dir']} --profile "
+    command = setup.get("command") or (f"genobert bench --suite {setup['suite']} --data-dir {setup['data_dir']} --profile "
                f"{setup['profile_name']} --seeds {setup['seeds']} --pretrained "
                f"{setup.get('pretrained', 'fresh')} --out {setup['out']}")
     if setup["methods"] != list(METHODS):
@@ -62,6 +62,7 @@ def write_report(out: str) -> str:
                 lines.append("| **average** | " + " | ".join(
                     f"{np.mean(v):.3f}" if len(v) == len(with_metric) else "–" for v in per_method.values()) + " |")
             lines.append("")
+    lines += _pooled(results, tasks, methods)
     lines += _verdicts(results, tasks, setup)
     lines += _published(setup["suite"], tasks)
     skipped = sorted({f"{r['method']} on {r['task']}: {r['skipped']}" for r in results if "skipped" in r})
@@ -91,6 +92,31 @@ def _rows_used(out: str, tasks, budget) -> list[str]:
             f"{budget // 4:,} tokens; test files are whole. " if budget else "")
     return [note + "Rows used for seed 0 (other seeds draw their own rows where a split is carved or cut, in about the same numbers):", "",
             "| task | train | valid |", "|---|---:|---:|", *counts, ""] if counts else []
+
+
+def _pooled(results, tasks, methods) -> list[str]:
+    """Cross-validated tasks: MCC and accuracy of the out-of-fold predictions pooled over the folds
+    (the tables above give the per-fold mean ± std)."""
+    from ..tasks import classification_metrics
+
+    rows = []
+    for task in tasks:
+        cells = []
+        for m in methods:
+            runs = [r for r in results if r["task"] == task and r["method"] == m and "test_pred" in r]
+            if not runs:
+                cells.append("–")
+                continue
+            probs = np.concatenate([np.asarray(r["test_pred"]["probs"]) for r in runs])
+            labels = np.concatenate([np.asarray(r["test_pred"]["labels"]) for r in runs])
+            s = classification_metrics(probs, labels)
+            cells.append(f"{s['mcc']:.3f} / {s['accuracy']:.3f} ({len(runs)} folds)")
+        if any(c != "–" for c in cells):
+            rows.append(f"| {task} | " + " | ".join(cells) + " |")
+    if not rows:
+        return []
+    return ["## Pooled out-of-fold predictions (MCC / accuracy)", "",
+            "| task | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|", *rows, ""]
 
 
 def _score(results, task: str) -> str:

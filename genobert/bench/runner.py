@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from ..tasks import classification_metrics
 from ..train import finetune, label_names, pretrain
 from .report import write_report
 from .splits import _load, _path, _read_task, _splits, _task_path
-from .suites import METHODS, METRICS, PROFILES, SUITES, Profile, Suite
+from .suites import METHODS, METRICS, PROFILES, SUITES, Profile, Suite, Task
 
 def _pretrained(suite: Suite, alphabet: str, data_dir: str, out: str, profile: Profile) -> str:
     folder = os.path.join(out, "pretrained", alphabet)
@@ -54,6 +54,10 @@ def _run_bert(task, files, init, run_dir, profile, seed, names, lr: float, prese
     result = {"test": metrics["test"], "valid": metrics["valid"], "lr": lr,
               "curve": {"loss": metrics["loss_curve"], "valid": metrics["valid_curve"]},
               **best_epoch(metrics["valid_curve"], metrics["score"], profile.epochs)}
+    if task.folds:  # out-of-fold predictions, pooled over the folds by the report
+        preds = list(classify(model, files["test"]))
+        result["test_pred"] = {"probs": np.stack([p.probs for p in preds]).round(6).tolist(),
+                               "labels": [names.index(p.true_label) for p in preds]}
     for key in files:
         if key.startswith("test_"):
             preds = list(classify(model, files[key]))
@@ -117,6 +121,9 @@ def _pretrained_model(choice: str, suite: Suite, alphabet: str, data_dir: str, o
     from ..registry import resolve
 
     if choice == "fresh":
+        if alphabet not in suite.corpora:
+            raise InputError(f"--pretrained fresh: suite {suite.name!r} names no {alphabet} corpus to "
+                             "pretrain on; use --pretrained released or a model directory")
         return _pretrained(suite, alphabet, data_dir, out, profile)
     path = resolve(f"genobert-{alphabet}" if choice == "released" else choice)
     meta = read_meta(path)
@@ -137,7 +144,11 @@ def _run_baseline(method, task, files, seed, names, profile: Profile) -> dict:
         result["curve"] = {"valid": model.curve_}
     for key in ("valid", "test", *[k for k in files if k.startswith("test_")]):
         split = valid if key == "valid" else _load(files[key], task.alphabet, names)
-        result[key] = classification_metrics(model.predict_proba(split.seqs), split.labels)
+        probs = model.predict_proba(split.seqs)
+        result[key] = classification_metrics(probs, split.labels)
+        if key == "test" and task.folds:
+            result["test_pred"] = {"probs": np.asarray(probs).round(6).tolist(),
+                                   "labels": np.asarray(split.labels).tolist()}
     return result
 
 
@@ -174,18 +185,21 @@ def _run_task_baseline(method, task, files, seed, max_len: int) -> dict:
     return result
 
 
-def run_bench(suite: str, data_dir: str, out: str, *, profile: str = "cpu", seeds: int = 3,
+def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cpu", seeds: int = 3,
               methods: tuple[str, ...] = METHODS, tasks: tuple[str, ...] | None = None,
-              pretrained: str = "released", log=print) -> str:
+              pretrained: str = "released", overrides: dict | None = None, command: str | None = None,
+              log=print) -> str:
     """Run (or resume) a suite, or the named ``tasks`` of it; returns the path of ``results.md``.
 
     ``pretrained``: what `bert-pretrained` starts from: ``released`` (models/genobert-ALPHABET),
     ``fresh`` (pretrained here on the suite's corpus, cleaned of its test sequences) or a model
-    directory. `bert-scratch` has the same config with random weights.
+    directory. `bert-scratch` has the same config with random weights. ``suite`` is a name of
+    `SUITES` or a `Suite` of one's own tasks (`user_task`); ``overrides`` replace profile fields
+    (epochs, pretrain_steps, ...); ``command`` is the command line the report prints to re-run it.
 
     Runs already in ``OUT/results.jsonl`` are skipped, checked before each run, so several
     processes (say, one per core, each with its own ``tasks``) can fill one folder."""
-    if suite not in SUITES:
+    if isinstance(suite, str) and suite not in SUITES:
         raise InputError(f"unknown suite {suite!r}; allowed: {', '.join(SUITES)}")
     if profile not in PROFILES:
         raise InputError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
@@ -194,7 +208,9 @@ def run_bench(suite: str, data_dir: str, out: str, *, profile: str = "cpu", seed
         raise InputError(f"unknown method {bad[0]!r}; allowed: {', '.join(METHODS)}")
     if seeds < 1:
         raise InputError(f"--seeds {seeds}: expected 1 or more")
-    s, prof = SUITES[suite], PROFILES[profile]
+    s = SUITES[suite] if isinstance(suite, str) else suite
+    suite = s.name
+    prof = replace(PROFILES[profile], **(overrides or {}))
     task_names = [t.name for t in s.tasks]
     unknown = [t for t in tasks or () if t not in task_names]
     if unknown:
@@ -217,6 +233,7 @@ def run_bench(suite: str, data_dir: str, out: str, *, profile: str = "cpu", seed
     with open(os.path.join(out, "bench.json"), "w") as f:
         json.dump({"suite": suite, "profile": asdict(prof), "profile_name": profile, "seeds": seeds,
                    "methods": list(methods), "data_dir": data_dir, "out": out, "pretrained": pretrained,
+                   "command": command, "tasks": [asdict(t) for t in s.tasks],
                    "pretrained_models": origin, **provenance,
                    "date": time.strftime("%Y-%m-%d"), "machine": _machine()}, f, indent=2)
     for task in s.tasks:
@@ -224,7 +241,7 @@ def run_bench(suite: str, data_dir: str, out: str, *, profile: str = "cpu", seed
             continue
         data = _read_task(task, _task_path(task, data_dir, out, task.train))
         names = label_names(data.targets) if task.kind in ("sequence", "pair") else []
-        for seed in range(seeds):
+        for seed in range(task.folds or seeds):  # with folds, seed k is fold k
             files = _splits(task, data_dir, out, seed, prof)
             for method in methods:
                 if (task.name, method, seed) in done():
@@ -252,6 +269,59 @@ def run_bench(suite: str, data_dir: str, out: str, *, profile: str = "cpu", seed
                               if m in result["test"] and m != "accuracy") if "test" in result
                     else result["skipped"]))
     return write_report(out)
+
+
+def user_task(spec: str, *, kind: str | None = None, alphabet: str | None = None, folds: int = 0) -> Task:
+    """``NAME=TRAIN[,VALID],TEST`` (or ``NAME=FILE`` with ``folds``) as a `Task`. Unless given,
+    the kind is read from the training table (pair when it has sequence_a and sequence_b,
+    regression when every label is a number and some are not whole, else sequence) and the
+    alphabet from its letters."""
+    from ..stats import inspect_file
+
+    name, sep, files = spec.partition("=")
+    paths = [os.path.abspath(p) for p in files.split(",")] if files else []
+    if not sep or not name or not name.replace("_", "").replace("-", "").isalnum():
+        raise InputError(f"--task {spec!r}: expected NAME=TRAIN[,VALID],TEST (NAME: letters, digits, - _)")
+    if folds and len(paths) != 1:
+        raise InputError(f"--task {spec!r}: with --folds, a task is one labelled file (NAME=FILE)")
+    if not folds and len(paths) not in (2, 3):
+        raise InputError(f"--task {spec!r}: expected NAME=TRAIN,TEST or NAME=TRAIN,VALID,TEST, or "
+                         "one file with --folds K")
+    for p in paths:
+        if not os.path.isfile(p):
+            raise InputError("no such file", path=p)
+    train, test = paths[0], paths[-1]
+    valid = paths[1] if len(paths) == 3 else None
+    header, rows = _table(train)
+    if kind is None:
+        kind = "pair" if {"sequence_a", "sequence_b"} <= set(header) else _guess_kind(rows)
+    if alphabet is None:
+        if kind == "pair":
+            raise InputError("give --alphabet for pair tasks", path=train)
+        alphabet = inspect_file(train).alphabet
+        if alphabet not in ("dna", "rna", "protein"):
+            raise InputError(f"cannot tell DNA from protein (it looks like {alphabet!r}); give --alphabet",
+                             path=train)
+    return Task(name, alphabet, train, train if folds else test, valid, kind=kind, folds=folds)
+
+
+def _table(path: str) -> tuple[list[str], list[dict]]:
+    import csv
+
+    with open(path, newline="") as f:
+        first = f.readline()
+        f.seek(0)
+        reader = csv.DictReader(f, delimiter="\t" if "\t" in first else ",")
+        return list(reader.fieldnames or []), list(reader)
+
+
+def _guess_kind(rows: list[dict]) -> str:
+    """regression when every label is a number and some are not whole, else sequence."""
+    try:
+        numbers = [float(r.get("label") or "") for r in rows]
+    except ValueError:
+        return "sequence"
+    return "regression" if any(not x.is_integer() for x in numbers) else "sequence"
 
 
 def _origin(meta: dict, path: str) -> dict:

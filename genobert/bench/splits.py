@@ -82,11 +82,14 @@ def _splits(task: Task, data_dir: str, out: str, seed: int, profile: Profile) ->
     the training and validation files (never the test file)."""
     folder = os.path.join(out, "splits", task.name, f"seed{seed}")
     files = {"train": os.path.join(folder, "train.tsv"), "valid": os.path.join(folder, "valid.tsv"),
-             "test": _task_path(task, data_dir, out, task.test)}
+             "test": (os.path.join(folder, "test.tsv") if task.folds else
+                      _task_path(task, data_dir, out, task.test))}
     full = {name: os.path.join(folder, f"{name}.full.tsv") for name in ("train", "valid")}
     if not os.path.exists(files["valid"]):
         os.makedirs(folder, exist_ok=True)
         train = _task_path(task, data_dir, out, task.train)
+        if task.folds:
+            train = _fold(task, train, seed, folder)  # this fold's training rows; test.tsv written
         if task.valid:
             shutil.copyfile(train, full["train"])
             shutil.copyfile(_task_path(task, data_dir, out, task.valid), full["valid"])
@@ -120,6 +123,27 @@ def _splits(task: Task, data_dir: str, out: str, seed: int, profile: Profile) ->
                 f.write("\n".join([header] + [row for n, row in enumerate(rows, start=2) if n in keep]) + "\n")
         files[f"test_{name}"] = path
     return files
+
+
+def _fold(task: Task, path: str, fold: int, folder: str) -> str:
+    """Stratified K-fold: write fold ``fold``'s test rows to ``folder/test.tsv`` and return a file
+    of the other rows (validation is then carved from them, inside the fold)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    data = _read_task(task, path)
+    names = label_names(data.targets)
+    y = np.asarray([names.index(t) for t in data.targets])
+    if np.bincount(y).min() < task.folds:
+        raise InputError(f"--folds {task.folds}: the rarest label has only {np.bincount(y).min()} "
+                         "rows; use fewer folds", path=path)
+    header, rows = _rows(path)
+    if len(rows) != len(y):
+        raise InputError(f"expected one row per record ({len(y)}), found {len(rows)} lines", path=path)
+    train, test = list(StratifiedKFold(task.folds, shuffle=True, random_state=0).split(rows, y))[fold]
+    _write_rows(os.path.join(folder, "test.tsv"), header, [rows[i] for i in test])
+    rest = os.path.join(folder, "fold_train.tsv")
+    _write_rows(rest, header, [rows[i] for i in train])
+    return rest
 
 
 def _protein_disjoint_split(ids: list[str], fraction: float, seed: int) -> tuple[list[int], list[int]]:

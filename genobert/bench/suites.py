@@ -25,6 +25,7 @@ class Task:
     # "proteins": carve validation pairs whose proteins (ids "A|B") are all outside training, as
     # the test pairs are; None: carve rows (stratified)
     carve_by: str | None = None
+    folds: int = 0  # K: stratified K-fold cross-validation of ``train`` (``test`` unused); fold = seed
 
 
 @dataclass(frozen=True)
