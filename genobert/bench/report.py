@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from .suites import METHODS, METRICS, SUITES
+from .suites import METHODS, METRICS, PRETRAINED_METHODS, SUITES
 
 def _mean_std(values: list[float]) -> str:
     return f"{np.mean(values):.3f} ± {np.std(values):.3f}" if values else "–"
@@ -151,7 +151,7 @@ def _verdicts(results, tasks, setup: dict | None = None) -> list[str]:
         if not pre:
             continue
         scores = {seed: r["test"] for seed, r in pre.items()}
-        others = [m for m in METHODS if m not in ("bert-pretrained", "bert-english") and (task, m) in by]
+        others = [m for m in METHODS if m not in PRETRAINED_METHODS and (task, m) in by]
         lines.append(f"- **{task}**")
         if (task, "bert-scratch") in by:
             v = paired(scores, {sd: r["test"] for sd, r in by[(task, "bert-scratch")].items()}, metric,
@@ -172,6 +172,12 @@ def _verdicts(results, tasks, setup: dict | None = None) -> list[str]:
                   if failed_to_train(r["test"])]
         if failed:
             lines.append(f"  - failed to train (one class predicted): {', '.join(failed)}")
+        probes = {m: by.get((task, m)) for m in ("bert-probe", "bert-probe-scratch")}
+        if all(probes.values()) and metric in next(iter(probes["bert-probe"].values()))["test"]:
+            v = paired({sd: r["test"] for sd, r in probes["bert-probe"].items()},
+                       {sd: r["test"] for sd, r in probes["bert-probe-scratch"].items()}, metric,
+                       ("probe", "probe of random weights"))
+            lines.append(f"  - frozen-embedding probe, pretrained vs random weights: {v.text()}")
     if wins["scratch"][1]:
         lines += ["", f"Pretrained beat scratch on {wins['scratch'][0]} of {wins['scratch'][1]} tasks "
                   f"and the best method without pretraining on {wins['best'][0]} of {wins['best'][1]} "

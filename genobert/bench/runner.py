@@ -133,6 +133,27 @@ def _pretrained_model(choice: str, suite: Suite, alphabet: str, data_dir: str, o
     return path
 
 
+def _run_probe(method, task, files, seed, names, pretrained: str, out: str) -> dict:
+    """`bert-probe` on the pretrained encoder, `bert-probe-scratch` on its random-weight twin."""
+    from ..probe import BertProbe, random_twin
+
+    if task.kind != "sequence":
+        raise NotApplicable(f"{method} probes a class per sequence; this is a {task.kind} task")
+    model = pretrained if method == "bert-probe" else random_twin(
+        pretrained, os.path.join(out, "random_init", task.alphabet))
+    train, valid = _load(files["train"], task.alphabet, names), _load(files["valid"], task.alphabet, names)
+    probe = BertProbe(model, alphabet=task.alphabet, seed=seed).fit(train, valid)
+    result = {"chosen": probe.chosen_}
+    for key in ("valid", "test", *[k for k in files if k.startswith("test_")]):
+        split = valid if key == "valid" else _load(files[key], task.alphabet, names)
+        probs = probe.predict_proba(split.seqs)
+        result[key] = classification_metrics(probs, split.labels)
+        if key == "test" and task.folds:
+            result["test_pred"] = {"probs": np.asarray(probs).round(6).tolist(),
+                                   "labels": np.asarray(split.labels).tolist()}
+    return result
+
+
 def _run_baseline(method, task, files, seed, names, profile: Profile) -> dict:
     if task.kind != "sequence":
         return _run_task_baseline(method, task, files, seed, profile.max_len)
@@ -223,7 +244,7 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
             return {}
         with open(results_path) as f:
             return {(r["task"], r["method"], r["seed"]): r for r in map(json.loads, f)}
-    bert = [m for m in methods if m in ("bert-scratch", "bert-pretrained")]
+    bert = [m for m in methods if m in ("bert-scratch", "bert-pretrained", "bert-probe", "bert-probe-scratch")]
     inits = {a: _pretrained_model(pretrained, s, a, data_dir, out, prof)
              for a in sorted({t.alphabet for t in s.tasks if not tasks or t.name in tasks}) if bert}
     from ..model import read_meta
@@ -254,6 +275,11 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
                     result = _run_bert_grid(task, files, init, run_dir, prof, seed, names,
                                             read_meta(inits[task.alphabet])["preset"],
                                             first["lr"] if first else None)
+                elif method.startswith("bert-probe"):
+                    try:
+                        result = _run_probe(method, task, files, seed, names, inits[task.alphabet], out)
+                    except NotApplicable as e:
+                        result = {"skipped": str(e)}
                 else:
                     try:
                         result = _run_baseline(method, task, files, seed, names, prof)

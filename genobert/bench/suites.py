@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-METHODS = ("kmer-lr", "onehot-lr", "cnn", "bert-scratch", "bert-pretrained", "bert-english")
+METHODS = ("kmer-lr", "onehot-lr", "cnn", "bert-scratch", "bert-pretrained", "bert-probe-scratch",
+           "bert-probe", "bert-english")
+PRETRAINED_METHODS = ("bert-pretrained", "bert-probe", "bert-english")  # start from pretrained weights
 METRICS = {"mcc": "MCC", "accuracy": "accuracy", "macro_f1": "macro-F1", "spearman": "Spearman",
            "iou": "span IoU", "exact": "exact spans"}
 

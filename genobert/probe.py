@@ -1,0 +1,82 @@
+"""`bert-probe`: a frozen encoder's mean-pooled embeddings into a logistic regression.
+
+What many protein-language-model users do instead of fine-tuning, and cheap: the encoder runs
+once per layer over the data, and only a scikit-learn model is trained. The layer and the
+regularisation C are chosen by validation MCC. Run on the pretrained model and on the same
+architecture with random weights, the probe shows what pretraining put into the vectors.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .baselines import Split, _mcc
+
+
+@dataclass
+class BertProbe:
+    model_dir: str  # an encoder: pretrained, or random weights of the same config (`random_twin`)
+    alphabet: str = "dna"
+    seed: int = 0
+    Cs: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0)
+    chosen_: dict = field(default_factory=dict)
+
+    def fit(self, train: Split, valid: Split) -> BertProbe:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        from .infer import Predictor, embed_sequences
+
+        self.predictor_ = Predictor(self.model_dir, kind="encoder", device="cpu")
+        best = None
+        for layer in range(1, self.predictor_.model.config.num_hidden_layers + 1):
+            xt = embed_sequences(self.predictor_, train.seqs, layer=layer)
+            xv = embed_sequences(self.predictor_, valid.seqs, layer=layer)
+            for C in self.Cs:
+                model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000,
+                                                                           random_state=self.seed))
+                model.fit(xt, train.labels)
+                score = _mcc(valid.labels, model.predict(xv))
+                if best is None or score > best[0]:
+                    best = (score, layer, C, model)
+        self.chosen_ = {"layer": best[1], "C": best[2], "valid_mcc": best[0]}
+        self.model_ = best[3]
+        return self
+
+    def predict_proba(self, seqs: list[str]) -> np.ndarray:
+        from .infer import embed_sequences
+
+        return self.model_.predict_proba(embed_sequences(self.predictor_, seqs, layer=self.chosen_["layer"]))
+
+
+def random_twin(model_dir: str, out: str, seed: int = 0) -> str:
+    """The encoder of ``model_dir`` with random weights (seeded), saved once to ``out``: the
+    control a probe of the pretrained model is compared with."""
+    import shutil
+
+    import torch
+    from transformers import AutoConfig, BertModel
+
+    if os.path.isfile(os.path.join(out, "model.safetensors")):
+        return out
+    torch.manual_seed(seed)
+    model = BertModel(AutoConfig.from_pretrained(model_dir), add_pooling_layer=False)
+    tmp = out + ".part"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp, safe_serialization=True)
+    import json
+
+    for name in os.listdir(model_dir):
+        if name.startswith("tokenizer"):
+            shutil.copyfile(os.path.join(model_dir, name), os.path.join(tmp, name))
+    with open(os.path.join(model_dir, "genobert.json")) as f:
+        meta = json.load(f)
+    meta["training"] = {"kind": "random init", "config_of": os.fspath(model_dir), "seed": seed}
+    with open(os.path.join(tmp, "genobert.json"), "w") as f:
+        json.dump(meta, f, indent=2)
+    os.replace(tmp, out)
+    return out
