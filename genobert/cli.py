@@ -125,6 +125,9 @@ def create_parser() -> argparse.ArgumentParser:
                    help=f"epochs without a better validation score before stopping (default: {F.patience})")
     p.add_argument("--precision", default=F.precision, choices=["auto", "bf16", "fp32"],
                    help="auto: bf16 on a GPU that has it, else fp32; bf16 pays on CPUs with AMX")
+    p.add_argument("--adapt-steps", type=non_negative, default=F.adapt_steps, metavar="N",
+                   help="first continue the MLM pretraining of --init for N steps on the training "
+                   "sequences (never validation or test): task-adaptive pretraining")
     p.add_argument("--seed", type=int, default=F.seed)
     _run_options(p)
     _speed_options(p)
@@ -156,7 +159,8 @@ def create_parser() -> argparse.ArgumentParser:
                        "logistic regressions, a CNN, BERT from scratch and BERT pretrained on the "
                        "suite's corpus, several seeds each; writes results.jsonl, results.json, "
                        "results.md and plots (with matplotlib) into --out.")
-    p.add_argument("--suite", choices=["quick", "dna", "protein"], help="a suite of the shared data sets")
+    p.add_argument("--suite", choices=["quick", "dna", "protein", "transfer"],
+                   help="a suite of the shared data sets (transfer: trained on one organism, tested on another)")
     p.add_argument("--task", action="append", default=[], metavar="NAME=TRAIN[,VALID],TEST",
                    help="your own labelled table(s) instead of a suite (repeatable); with --folds, NAME=FILE")
     p.add_argument("--folds", type=non_negative, default=0, metavar="K",
@@ -308,7 +312,7 @@ def _finetune(args: argparse.Namespace) -> int:
                    pair_columns=args.pair_columns, sequences=args.sequences,
                    **_given(args), max_len=args.max_len, epochs=args.epochs,
                    batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-                   precision=args.precision, seed=args.seed, resume=args.resume,
+                   precision=args.precision, adapt_steps=args.adapt_steps, seed=args.seed, resume=args.resume,
                    overwrite=args.overwrite, keep_checkpoints=args.keep_checkpoints,
                    verbose=args.verbose, workers=args.workers, compile=args.compile)
     what = {"regression": "regression model", "token": "per-letter tagger", "span": "span model",

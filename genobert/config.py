@@ -73,4 +73,7 @@ class FinetuneConfig(RunConfig):
     patience: int = 3  # epochs without a better validation score (MCC, Spearman, macro-F1)
     precision: str = "auto"  # auto: bf16 on a GPU that has it, else fp32; bf16 pays on AMX CPUs
     valid_fraction: float = 0.1  # carved from train (stratified, seeded) when no valid file
+    adapt_steps: int = 0  # MLM steps on the training sequences before fine-tuning (task-adaptive
+    # pretraining, Gururangan et al. 2020); needs a pretrained init
+    adapt_lr: float = 2e-4  # a continued pretraining takes a lower rate than a first one
     seed: int = 0

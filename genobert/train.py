@@ -391,6 +391,23 @@ def _write_json(path: str, obj) -> None:
 # --------------------------------------------------------------------------- fine-tuning
 
 
+def _adapt(cfg, seqs: list, run: RunDir, max_len: int) -> str:
+    """Task-adaptive pretraining (Gururangan et al. 2020): ``cfg.adapt_steps`` more MLM steps of
+    ``cfg.init`` on the training split's sequences only (never validation or test), in the run's
+    working folder; returns the adapted model directory."""
+    folder = os.path.join(run.work, "adapt")
+    os.makedirs(folder, exist_ok=True)
+    corpus = os.path.join(folder, "train_sequences.fa")
+    with open(corpus, "w") as f:
+        for i, s in enumerate(seqs):
+            for j, member in enumerate(s if isinstance(s, tuple) else (s,)):
+                f.write(f">r{i}_{j}\n{member}\n")
+    return pretrain(corpus, os.path.join(folder, "model"), init=cfg.init, max_steps=cfg.adapt_steps,
+                    seq_len=max_len, batch_size=cfg.batch_size, lr=cfg.adapt_lr, holdout=0,
+                    seed=cfg.seed, overwrite=True, save_steps=10 ** 9, verbose=cfg.verbose,
+                    precision=cfg.precision)
+
+
 def read_labelled(path: str, alphabet: str) -> tuple[list[str], list[str], list[str], list[int]]:
     """ids, sequences, labels and lines of a labelled file; every record must have a label."""
     data = read_labelled_file(path, alphabet)
@@ -478,17 +495,22 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     if test:
         s_data = read(test)
         splits["test"] = (s_data.seqs, task.encode(s_data, names))
-    torch.manual_seed(cfg.seed)
-    head = task.config(names)
-    if pretrained:
-        model = load_model(cfg.init, task.head, **head)
-    else:
-        model = task.model_class()(build_config(cfg.preset, tok, **head))
-    max_len = min(max_len, model.config.max_position_embeddings)
     run = RunDir(out, kind="finetune", overwrite=cfg.overwrite, resume=cfg.resume,
                  init=cfg.init if pretrained else None, keep_checkpoints=cfg.keep_checkpoints)
     if run.complete:
         return out
+    if cfg.adapt_steps < 0 or (cfg.adapt_steps and not pretrained):
+        raise InputError(f"--adapt-steps {cfg.adapt_steps}: continues the MLM pretraining of --init "
+                         "on the training sequences, so it needs a pretrained --init and 1 or more steps")
+    run.start()
+    init = _adapt(cfg, t_seqs, run, max_len) if cfg.adapt_steps else cfg.init
+    torch.manual_seed(cfg.seed)
+    head = task.config(names)
+    if pretrained:
+        model = load_model(init, task.head, **head)
+    else:
+        model = task.model_class()(build_config(cfg.preset, tok, **head))
+    max_len = min(max_len, model.config.max_position_embeddings)
     train_ds, valid_ds = task.dataset(t_seqs, t_y, tok, max_len), task.dataset(v_seqs, v_y, tok, max_len)
 
     def compute_metrics(pred) -> dict:  # the validation set, windows put together per sequence
@@ -501,7 +523,6 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
                           save_strategy="epoch", logging_strategy="steps", logging_steps=10,
                           load_best_model_at_end=True, metric_for_best_model=task.metric,
                           greater_is_better=True)
-    run.start()
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=valid_ds,
                       data_collator=task.collate, compute_metrics=compute_metrics,
                       callbacks=[EarlyStoppingCallback(early_stopping_patience=cfg.patience)])
@@ -533,6 +554,8 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
             "window_overlap": "half; logits averaged per sequence"
                               + (" and per letter" if task.name == "token" else ""),
             "training": {"kind": "finetune", "config": asdict(cfg), "init": cfg.init,
+                         **({"adapted": {"steps": cfg.adapt_steps, "sequences": len(t_seqs)}}
+                            if cfg.adapt_steps else {}),
                          **provenance(files, seed=cfg.seed)}}
     _write_json(os.path.join(run.staging, "log_history.json"), history)  # the raw Trainer logs
     _write_json(os.path.join(run.staging, "metrics.json"), metrics)

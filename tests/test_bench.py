@@ -323,3 +323,12 @@ def test_own_task_with_folds_from_the_command_line(models, tmp_path, monkeypatch
     assert open(out / "results.jsonl").read() == before
     assert main(["bench", "--task", f"mine={table}", "--out", str(out)]) == 2  # a test file is needed
     assert "expected NAME=TRAIN,TEST" in capsys.readouterr().err
+
+
+def test_transfer_suite_tests_on_another_organism(shared_data):
+    suite = bench.SUITES["transfer"]
+    for task in suite.tasks:
+        assert (shared_data / task.train).is_file() and (shared_data / task.test).is_file()
+        assert task.train.split("_")[-2:] != task.test.split("_")[-2:]  # not the same organism's split
+    assert {t.name for t in suite.tasks} >= {"ecoli_to_bsubtilis", "bsubtilis_to_ecoli", "mouse_to_human_tata",
+                                              "human_to_mouse_tata", "arabidopsis_tata_to_nontata"}

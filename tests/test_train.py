@@ -309,3 +309,13 @@ def test_time_budget_stops_and_saves(corpus, tmp_path):
     out = pretrain(corpus, str(tmp_path / "m"), max_steps=10_000, time_budget=3, **TINY)
     t = json.load(open(os.path.join(out, "genobert.json")))["training"]
     assert t["stopped"] == "time budget" and 0 < t["steps"] < 10_000
+
+
+def test_adapt_steps_continue_mlm_on_the_training_sequences(models, tmp_path):
+    out = finetune(models["table"], str(tmp_path / "ft"), init=models["pre"], adapt_steps=3, epochs=1,
+                   batch_size=8, max_len=32)
+    meta = json.load(open(os.path.join(out, "genobert.json")))
+    assert meta["training"]["adapted"] == {"steps": 3, "sequences": 36}  # the training split only
+    assert not os.path.exists(out + ".work")
+    with pytest.raises(InputError, match="--adapt-steps 3: continues the MLM pretraining"):
+        finetune(models["table"], str(tmp_path / "ft2"), adapt_steps=3, epochs=1, preset="tiny")

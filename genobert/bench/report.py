@@ -168,10 +168,14 @@ def _verdicts(results, tasks, setup: dict | None = None) -> list[str]:
             wins["best"][0] += v.verdict == "helped"
             wins["best"][1] += 1
             lines.append(f"  - vs {best} (best without pretraining on validation): {v.text()}")
-        failed = [f"{m} seed {sd}" for m in ("bert-pretrained", *others) for sd, r in by.get((task, m), {}).items()
+        failed = [f"{m} seed {sd}" for m in METHODS for sd, r in by.get((task, m), {}).items()
                   if failed_to_train(r["test"])]
         if failed:
             lines.append(f"  - failed to train (one class predicted): {', '.join(failed)}")
+        if (task, "bert-adapted") in by:
+            v = paired({sd: r["test"] for sd, r in by[(task, "bert-adapted")].items()}, scores, metric,
+                       ("adapted", "pretrained"))
+            lines.append(f"  - task-adaptive MLM first (bert-adapted) vs bert-pretrained: {v.text()}")
         probes = {m: by.get((task, m)) for m in ("bert-probe", "bert-probe-scratch")}
         if all(probes.values()) and metric in next(iter(probes["bert-probe"].values()))["test"]:
             v = paired({sd: r["test"] for sd, r in probes["bert-probe"].items()},
@@ -190,7 +194,8 @@ def _protocol(results, setup: dict) -> list[str]:
     """Fine-tuning effort and its side effects: the grid's choices, how often the best epoch was
     the last one (a run still improving at the cap), CPU time, corpus overlap removed."""
     lines = ["## Protocol checks", ""]
-    bert = [r for r in results if r["method"] in ("bert-scratch", "bert-pretrained") and "best_epoch" in r]
+    bert = [r for r in results if r["method"] in ("bert-scratch", "bert-pretrained", "bert-adapted")
+            and "best_epoch" in r]
     if bert:
         last = sum(bool(r["best_is_last"]) for r in bert)
         lines.append(f"- Best validation epoch was the last one, at the cap, in {last} of {len(bert)} "

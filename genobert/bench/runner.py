@@ -41,7 +41,8 @@ def _unfinished(out: str) -> bool:
     return os.path.isfile(os.path.join(out + ".work", MARK))
 
 
-def _run_bert(task, files, init, run_dir, profile, seed, names, lr: float, preset: str) -> dict:
+def _run_bert(task, files, init, run_dir, profile, seed, names, lr: float, preset: str,
+              adapt_steps: int = 0) -> dict:
     from ..infer import classify
 
     os.makedirs(os.path.dirname(run_dir), exist_ok=True)
@@ -49,7 +50,8 @@ def _run_bert(task, files, init, run_dir, profile, seed, names, lr: float, prese
                      preset=preset, tokenizer="char", alphabet=task.alphabet,
                      max_len=profile.max_len, epochs=profile.epochs, batch_size=profile.batch_size,
                      lr=lr, patience=profile.patience, precision=profile.precision, seed=seed,
-                     task=task.kind, overwrite=True, resume=_unfinished(run_dir), **dict(task.settings))
+                     task=task.kind, overwrite=True, resume=_unfinished(run_dir),
+                     adapt_steps=adapt_steps, **dict(task.settings))
     metrics = json.load(open(os.path.join(model, "metrics.json")))
     result = {"test": metrics["test"], "valid": metrics["valid"], "lr": lr,
               "curve": {"loss": metrics["loss_curve"], "valid": metrics["valid_curve"]},
@@ -78,15 +80,16 @@ def best_epoch(curve: list[dict], metric: str, cap: int) -> dict:
             "best_is_last": best == len(scores) - 1 and len(scores) >= cap}
 
 
-def _run_bert_grid(task, files, init, run_dir, profile, seed, names, preset, chosen_lr) -> dict:
+def _run_bert_grid(task, files, init, run_dir, profile, seed, names, preset, chosen_lr,
+                   adapt_steps: int = 0) -> dict:
     """Seed 0 tries every learning rate of the profile and keeps the best on validation; later
     seeds take seed 0's choice (``chosen_lr``)."""
     if chosen_lr is not None:
-        return _run_bert(task, files, init, run_dir, profile, seed, names, chosen_lr, preset)
+        return _run_bert(task, files, init, run_dir, profile, seed, names, chosen_lr, preset, adapt_steps)
     tried = {}
     for lr in profile.finetune_lrs:
         tried[lr] = _run_bert(task, files, init, os.path.join(run_dir, f"lr{lr:g}"), profile, seed,
-                              names, lr, preset)
+                              names, lr, preset, adapt_steps)
     metric = _valid_metric(tried[profile.finetune_lrs[0]]["valid"])
     best = max(profile.finetune_lrs, key=lambda lr: tried[lr]["valid"][metric])  # first of ties
     return {**tried[best], "grid": {f"{lr:g}": tried[lr]["valid"][metric] for lr in profile.finetune_lrs}}
@@ -244,7 +247,7 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
             return {}
         with open(results_path) as f:
             return {(r["task"], r["method"], r["seed"]): r for r in map(json.loads, f)}
-    bert = [m for m in methods if m in ("bert-scratch", "bert-pretrained", "bert-probe", "bert-probe-scratch")]
+    bert = [m for m in methods if m.startswith("bert-") and m != "bert-english"]
     inits = {a: _pretrained_model(pretrained, s, a, data_dir, out, prof)
              for a in sorted({t.alphabet for t in s.tasks if not tasks or t.name in tasks}) if bert}
     from ..model import read_meta
@@ -268,13 +271,14 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
                 if (task.name, method, seed) in done():
                     continue
                 start, cpu = time.perf_counter(), time.process_time()
-                if method in ("bert-scratch", "bert-pretrained"):
-                    init = inits[task.alphabet] if method == "bert-pretrained" else "scratch"
+                if method in ("bert-scratch", "bert-pretrained", "bert-adapted"):
+                    init = inits[task.alphabet] if method != "bert-scratch" else "scratch"
                     run_dir = os.path.join(out, "runs", task.name, method, f"seed{seed}")
                     first = done().get((task.name, method, 0)) if seed else None
                     result = _run_bert_grid(task, files, init, run_dir, prof, seed, names,
                                             read_meta(inits[task.alphabet])["preset"],
-                                            first["lr"] if first else None)
+                                            first["lr"] if first else None,
+                                            prof.adapt_steps if method == "bert-adapted" else 0)
                 elif method.startswith("bert-probe"):
                     try:
                         result = _run_probe(method, task, files, seed, names, inits[task.alphabet], out)
