@@ -171,6 +171,9 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=positive, help="BERT fine-tuning epoch cap (default: the profile's)")
     p.add_argument("--pretrain-steps", type=positive, help="--pretrained fresh: MLM steps (default: the profile's)")
     p.add_argument("--threads", type=positive, help="CPU threads for torch (default: all cores)")
+    p.add_argument("--fractions", default="1", metavar="F,F",
+                   help="label efficiency: train on these shares of the labels, e.g. 0.01,0.03,0.1,0.3,1 "
+                   "(the same seeded, stratified subsets for every method; default: 1)")
     p.add_argument("--data-dir", default=None, help="folder of the datasets (default: ~/.cache/genobert/data)")
     p.add_argument("--profile", default="cpu", choices=["cpu", "gpu"])
     p.add_argument("--seeds", type=int, default=3)
@@ -374,10 +377,14 @@ def _bench(args: argparse.Namespace) -> int:
         suite = Suite("own", tasks)
     methods = tuple(args.methods.split(",")) if args.methods else METHODS
     overrides = {k: v for k, v in (("epochs", args.epochs), ("pretrain_steps", args.pretrain_steps)) if v}
+    try:
+        fractions = tuple(sorted({float(f) for f in args.fractions.split(",")}))
+    except ValueError:
+        raise InputError(f"--fractions {args.fractions}: expected shares such as 0.1,0.3,1") from None
     report = run_bench(suite, str(args.data_dir or default_data_dir()), args.out,
                        profile=args.profile, seeds=args.seeds, methods=methods,
                        tasks=tuple(args.tasks.split(",")) if args.tasks else None,
-                       pretrained=args.pretrained, overrides=overrides,
+                       pretrained=args.pretrained, overrides=overrides, fractions=fractions,
                        command="genobert " + shlex.join(args.argv),
                        log=lambda line: print(f"genobert: {line}", file=sys.stderr))
     print(report)

@@ -332,3 +332,19 @@ def test_transfer_suite_tests_on_another_organism(shared_data):
         assert task.train.split("_")[-2:] != task.test.split("_")[-2:]  # not the same organism's split
     assert {t.name for t in suite.tasks} >= {"ecoli_to_bsubtilis", "bsubtilis_to_ecoli", "mouse_to_human_tata",
                                               "human_to_mouse_tata", "arabidopsis_tata_to_nontata"}
+
+
+def test_label_efficiency_fractions(fake_suite, tmp_path):
+    out = str(tmp_path / "out")
+    report = open(bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, pretrained="fresh",
+                                  methods=("kmer-lr", "bert-scratch", "bert-pretrained"),
+                                  fractions=(0.25, 1.0), log=lambda _: None)).read()
+    rows = [json.loads(line) for line in open(os.path.join(out, "results.jsonl"))]
+    assert len(rows) == 2 * 2 * 3
+    small = {r["n_train"] for r in rows if r["fraction"] == 0.25}
+    full = {r["n_train"] for r in rows if r["fraction"] == 1.0}
+    assert len(small) == 1 and len(full) == 1 and small.pop() < full.pop()  # the same subset for all
+    assert "## Label efficiency" in report and "| 0.25 |" in report
+    assert report.count("| motif |") >= 1  # the main tables are the full-label runs
+    with pytest.raises(InputError, match="--fractions"):
+        bench.run_bench("fake", fake_suite, out, profile="test", fractions=(0.0,), log=lambda _: None)

@@ -22,6 +22,9 @@ def write_report(out: str) -> str:
         setup = json.load(f)
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump({"setup": setup, "runs": results}, f, indent=2)
+    every = results
+    full = max((r.get("fraction", 1.0) for r in results), default=1.0)
+    results = [r for r in results if r.get("fraction", 1.0) == full]  # the tables: all labels
     tasks = list(dict.fromkeys(r["task"] for r in results))
     methods = [m for m in METHODS if any(r["method"] == m for r in results)]
     splits = ["test"] + sorted({k for r in results for k in r if k.startswith("test_")})
@@ -68,7 +71,9 @@ def write_report(out: str) -> str:
     skipped = sorted({f"{r['method']} on {r['task']}: {r['skipped']}" for r in results if "skipped" in r})
     if skipped:
         lines += ["## Not applicable", ""] + [f"- {s}" for s in skipped] + [""]
-    plots = _plots(out, results, tasks, methods)
+    efficiency, curves = _label_efficiency(out, every, tasks, methods)
+    lines += efficiency
+    plots = _plots(out, results, tasks, methods) + curves
     if plots:
         lines += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
     path = os.path.join(out, "results.md")
@@ -92,6 +97,69 @@ def _rows_used(out: str, tasks, budget) -> list[str]:
             f"{budget // 4:,} tokens; test files are whole. " if budget else "")
     return [note + "Rows used for seed 0 (other seeds draw their own rows where a split is carved or cut, in about the same numbers):", "",
             "| task | train | valid |", "|---|---:|---:|", *counts, ""] if counts else []
+
+
+def _label_efficiency(out: str, results, tasks, methods) -> tuple[list[str], list[str]]:
+    """Runs on subsets of the labels (`--fractions`): the test score against the number of
+    training labels per method (mean ± std over seeds), the paired pretrained - scratch verdict
+    per fraction, and a plot per task (log x, the seeds' spread as a band)."""
+    from ..verdict import paired
+
+    fractions = sorted({r.get("fraction", 1.0) for r in results})
+    if len(fractions) < 2:
+        return [], []
+    lines = ["## Label efficiency", "",
+             "Every method trained on the same seeded, stratified subsets of the training and "
+             "validation rows (at least two per class), tested on the whole test file.", ""]
+    curves = {}
+    for task in tasks:
+        metric = _score(results, task)
+        lines += [f"### {task}: test {METRICS[metric]} by training labels", "",
+                  "| share | labels | " + " | ".join(methods) + " | pretrained − scratch |",
+                  "|---" * (len(methods) + 3) + "|"]
+        for frac in fractions:
+            rows = [r for r in results if r["task"] == task and r.get("fraction", 1.0) == frac and "test" in r]
+            if not rows:
+                continue
+            cells = []
+            for m in methods:
+                vals = [r["test"][metric] for r in rows if r["method"] == m and metric in r["test"]]
+                cells.append(_mean_std(vals))
+                if vals:
+                    curves.setdefault(task, {}).setdefault(m, []).append(
+                        (np.mean([r["n_train"] for r in rows if r["method"] == m]), np.mean(vals), np.std(vals)))
+            by = {m: {r["seed"]: r["test"] for r in rows if r["method"] == m} for m in ("bert-pretrained", "bert-scratch")}
+            verdict = paired(by["bert-pretrained"], by["bert-scratch"], metric).text() if all(by.values()) else "–"
+            n = int(np.mean([r["n_train"] for r in rows]))
+            lines.append(f"| {frac:g} | {n:,} | " + " | ".join(cells) + f" | {verdict} |")
+        lines.append("")
+    return lines, _efficiency_plots(out, curves)
+
+
+def _efficiency_plots(out: str, curves: dict) -> list[str]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    names = []
+    for task, by_method in curves.items():
+        fig, ax = plt.subplots(figsize=(6.5, 4))
+        for m, points in by_method.items():
+            x, y, sd = (np.asarray(v) for v in zip(*sorted(points), strict=True))
+            ax.plot(x, y, "-o", label=m, lw=2 if m in ("bert-pretrained", "bert-scratch") else 1)
+            ax.fill_between(x, y - sd, y + sd, alpha=0.15)
+        ax.set_xscale("log")
+        ax.set(xlabel="training labels", ylabel="test score", title=f"{task}: score by number of labels")
+        ax.legend(fontsize=7, loc="lower right")
+        fig.tight_layout()
+        name = f"labels_{task}.png"
+        fig.savefig(os.path.join(out, name), dpi=100)
+        plt.close(fig)
+        names.append(name)
+    return names
 
 
 def _pooled(results, tasks, methods) -> list[str]:

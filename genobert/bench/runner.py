@@ -212,7 +212,7 @@ def _run_task_baseline(method, task, files, seed, max_len: int) -> dict:
 def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cpu", seeds: int = 3,
               methods: tuple[str, ...] = METHODS, tasks: tuple[str, ...] | None = None,
               pretrained: str = "released", overrides: dict | None = None, command: str | None = None,
-              log=print) -> str:
+              fractions: tuple[float, ...] = (1.0,), log=print) -> str:
     """Run (or resume) a suite, or the named ``tasks`` of it; returns the path of ``results.md``.
 
     ``pretrained``: what `bert-pretrained` starts from: ``released`` (models/genobert-ALPHABET),
@@ -220,6 +220,8 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
     directory. `bert-scratch` has the same config with random weights. ``suite`` is a name of
     `SUITES` or a `Suite` of one's own tasks (`user_task`); ``overrides`` replace profile fields
     (epochs, pretrain_steps, ...); ``command`` is the command line the report prints to re-run it.
+    ``fractions``: train every method on seeded, stratified subsets of each training (and
+    validation) file, the same subsets for every method, and test on the whole test file.
 
     Runs already in ``OUT/results.jsonl`` are skipped, checked before each run, so several
     processes (say, one per core, each with its own ``tasks``) can fill one folder."""
@@ -232,6 +234,8 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
         raise InputError(f"unknown method {bad[0]!r}; allowed: {', '.join(METHODS)}")
     if seeds < 1:
         raise InputError(f"--seeds {seeds}: expected 1 or more")
+    if not fractions or any(not 0 < f <= 1 for f in fractions):
+        raise InputError(f"--fractions {','.join(map(str, fractions))}: expected shares in (0, 1]")
     s = SUITES[suite] if isinstance(suite, str) else suite
     suite = s.name
     prof = replace(PROFILES[profile], **(overrides or {}))
@@ -246,7 +250,7 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
         if not os.path.exists(results_path):
             return {}
         with open(results_path) as f:
-            return {(r["task"], r["method"], r["seed"]): r for r in map(json.loads, f)}
+            return {(r["task"], r["method"], r["seed"], r.get("fraction", 1.0)): r for r in map(json.loads, f)}
     bert = [m for m in methods if m.startswith("bert-") and m != "bert-english"]
     inits = {a: _pretrained_model(pretrained, s, a, data_dir, out, prof)
              for a in sorted({t.alphabet for t in s.tasks if not tasks or t.name in tasks}) if bert}
@@ -257,7 +261,7 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
     with open(os.path.join(out, "bench.json"), "w") as f:
         json.dump({"suite": suite, "profile": asdict(prof), "profile_name": profile, "seeds": seeds,
                    "methods": list(methods), "data_dir": data_dir, "out": out, "pretrained": pretrained,
-                   "command": command, "tasks": [asdict(t) for t in s.tasks],
+                   "command": command, "tasks": [asdict(t) for t in s.tasks], "fractions": list(fractions),
                    "pretrained_models": origin, **provenance,
                    "date": time.strftime("%Y-%m-%d"), "machine": _machine()}, f, indent=2)
     for task in s.tasks:
@@ -265,16 +269,19 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
             continue
         data = _read_task(task, _task_path(task, data_dir, out, task.train))
         names = label_names(data.targets) if task.kind in ("sequence", "pair") else []
-        for seed in range(task.folds or seeds):  # with folds, seed k is fold k
-            files = _splits(task, data_dir, out, seed, prof)
+        for seed, fraction in [(sd, fr) for sd in range(task.folds or seeds) for fr in fractions]:
+            files = _splits(task, data_dir, out, seed, prof)  # with folds, seed k is fold k
+            if fraction < 1:
+                files = {**files, **subset(task, files, fraction, seed)}
             for method in methods:
-                if (task.name, method, seed) in done():
+                if (task.name, method, seed, fraction) in done():
                     continue
                 start, cpu = time.perf_counter(), time.process_time()
                 if method in ("bert-scratch", "bert-pretrained", "bert-adapted"):
                     init = inits[task.alphabet] if method != "bert-scratch" else "scratch"
-                    run_dir = os.path.join(out, "runs", task.name, method, f"seed{seed}")
-                    first = done().get((task.name, method, 0)) if seed else None
+                    run_dir = os.path.join(out, "runs", task.name, method, f"seed{seed}"
+                                           + (f"_f{fraction:g}" if fraction < 1 else ""))
+                    first = done().get((task.name, method, 0, fraction)) if seed else None
                     result = _run_bert_grid(task, files, init, run_dir, prof, seed, names,
                                             read_meta(inits[task.alphabet])["preset"],
                                             first["lr"] if first else None,
@@ -289,12 +296,14 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
                         result = _run_baseline(method, task, files, seed, names, prof)
                     except NotApplicable as e:  # e.g. onehot-lr on variable lengths
                         result = {"skipped": str(e)}
-                result.update(task=task.name, method=method, seed=seed,
+                result.update(task=task.name, method=method, seed=seed, fraction=fraction,
+                              n_train=_count_rows(files["train"]),
                               seconds=round(time.perf_counter() - start, 1),
                               cpu_seconds=round(time.process_time() - cpu, 1), **provenance)
                 with open(results_path, "a") as f:  # one write of one line: safe beside other runners
                     f.write(json.dumps(result) + "\n")
-                log(f"{task.name} {method} seed {seed}: " + (
+                log(f"{task.name} {method} seed {seed}" + (f" {fraction:g} of the labels" if fraction < 1 else "")
+                    + ": " + (
                     ", ".join(f"test {METRICS[m]} {result['test'][m]:.3f}" for m in METRICS
                               if m in result["test"] and m != "accuracy") if "test" in result
                     else result["skipped"]))
@@ -352,6 +361,35 @@ def _guess_kind(rows: list[dict]) -> str:
     except ValueError:
         return "sequence"
     return "regression" if any(not x.is_integer() for x in numbers) else "sequence"
+
+
+def subset(task: Task, files: dict, fraction: float, seed: int) -> dict:
+    """Seeded, stratified ``fraction`` of a split's training and validation rows (at least two
+    per class), written beside them once: the same labels for every method."""
+    from ..train import stratified_split
+    from .splits import _rows, _write_rows
+
+    out = {}
+    for name in ("train", "valid"):
+        path = files[name].replace(".tsv", f".f{fraction:g}.tsv")
+        if not os.path.exists(path):
+            data = _read_task(task, files[name])
+            names = label_names(data.targets) if task.kind in ("sequence", "pair") else None
+            y = [names.index(t) for t in data.targets] if names else [None] * len(data.targets)
+            keep = max(int(round(fraction * len(y))), 2 * len(names or [0]))
+            if keep >= len(y):
+                idx = list(range(len(y)))
+            else:
+                _, idx = stratified_split(len(y), y, keep / len(y), seed + 7)
+            header, rows = _rows(files[name])
+            _write_rows(path, header, [rows[i] for i in sorted(idx)])
+        out[name] = path
+    return out
+
+
+def _count_rows(path: str) -> int:
+    with open(path, newline="") as f:
+        return sum(1 for _ in f) - 1
 
 
 def _origin(meta: dict, path: str) -> dict:
