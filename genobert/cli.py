@@ -233,8 +233,10 @@ def _model_options(p: argparse.ArgumentParser, when: str = "", defaults: bool = 
                    help=f"char, kmer:K, kmer:K:S or bpe:V (default: char){when}")
     p.add_argument("--alphabet", default=default("dna"), choices=["dna", "rna", "protein"],
                    help=f"default: dna{when}")
-    p.add_argument("--preset", default=default("small"), choices=["tiny", "mini", "small", "base"],
-                   help=f"model size: tiny 2x64, mini 4x256, small 6x384, base 12x768 (default: small){when}")
+    p.add_argument("--arch", default=default("bert"), choices=["bert", "modernbert"],
+                   help=f"bert, or modernbert: pre-norm, GeGLU, rotary positions, no biases (default: bert){when}")
+    p.add_argument("--preset", default=default("small"), choices=["tiny", "micro", "mini", "small", "base"],
+                   help=f"model size: tiny 2x64, micro 4x128, mini 4x256, small 6x384, base 12x768 (default: small){when}")
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
@@ -286,7 +288,8 @@ def _inspect(args: argparse.Namespace) -> int:
 
 def _given(args: argparse.Namespace) -> dict:
     """--tokenizer / --alphabet / --preset as given (a model from --init brings its own)."""
-    return {k: getattr(args, k) for k in ("tokenizer", "alphabet", "preset") if getattr(args, k) is not None}
+    return {k: getattr(args, k) for k in ("tokenizer", "alphabet", "preset", "arch")
+            if getattr(args, k, None) is not None}
 
 
 def _pretrain(args: argparse.Namespace) -> int:

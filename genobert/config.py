@@ -28,6 +28,7 @@ class PretrainConfig(RunConfig):
     tokenizer: str = "char"
     alphabet: str = "dna"
     preset: str = "small"
+    arch: str = "bert"  # bert, or modernbert (pre-norm, GeGLU, rotary positions, no biases)
     init: str | None = None  # continue from this MLM model directory: its weights, tokenizer and
     # preset; a new optimizer and a fresh schedule, tokens seen added to its provenance
     seq_len: int = 512  # tokens per window, [CLS] and [SEP] included
@@ -59,6 +60,7 @@ class FinetuneConfig(RunConfig):
     preset: str = "small"  # with init="scratch"; a pretrained directory brings its own
     tokenizer: str = "char"  # with init="scratch"
     alphabet: str = "dna"  # with init="scratch"
+    arch: str = "bert"  # with init="scratch": bert or modernbert
     max_len: int = 0  # tokens per window; 0: the pretrained window, or 512 from scratch
     epochs: int = 10
     batch_size: int = 32

@@ -19,7 +19,7 @@ import numpy as np
 from .data import pad, token_budget_batches
 from .errors import InputError
 from .io import file_sha256
-from .tokenize import META_FILE, PAD_ID, SequenceTokenizer, load_tokenizer
+from .tokenize import CLS_ID, META_FILE, PAD_ID, SEP_ID, SequenceTokenizer, load_tokenizer
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "tiny": Preset(layers=2, hidden=64, heads=2, intermediate=128, max_positions=512),  # tests
+    "micro": Preset(layers=4, hidden=128, heads=2, intermediate=512, max_positions=1026),  # recipe study
     "mini": Preset(layers=4, hidden=256, heads=4, intermediate=1024, max_positions=1026),  # released
     "small": Preset(layers=6, hidden=384, heads=6, intermediate=1536, max_positions=1026),
     "base": Preset(layers=12, hidden=768, heads=12, intermediate=3072, max_positions=1026),
@@ -44,19 +45,50 @@ def padded_vocab(n: int, multiple: int = 64) -> int:
     return -(-n // multiple) * multiple
 
 
-def build_config(preset: str, tokenizer: SequenceTokenizer, **extra):
-    """A `BertConfig` for a preset and a tokenizer, SDPA attention."""
-    from transformers import BertConfig
+ARCHS = ("bert", "modernbert")
+
+
+def build_config(preset: str, tokenizer: SequenceTokenizer, arch: str = "bert", **extra):
+    """A config for a preset and a tokenizer, SDPA attention: a `BertConfig`, or with
+    ``arch="modernbert"`` a `ModernBertConfig` of the same size (pre-norm, GeGLU, rotary
+    positions, no biases; every layer global, since windows are short; the MLM head on masked
+    positions only)."""
+    from transformers import BertConfig, ModernBertConfig
 
     if preset not in PRESETS:
         raise InputError(f"unknown preset {preset!r}; allowed: {', '.join(PRESETS)}")
+    if arch not in ARCHS:
+        raise InputError(f"unknown architecture {arch!r}; allowed: {', '.join(ARCHS)}")
     p = PRESETS[preset]
-    config = BertConfig(
-        vocab_size=padded_vocab(len(tokenizer)), hidden_size=p.hidden, num_hidden_layers=p.layers,
-        num_attention_heads=p.heads, intermediate_size=p.intermediate,
-        max_position_embeddings=p.max_positions, pad_token_id=PAD_ID, type_vocab_size=2, **extra)
+    if arch == "modernbert":
+        config = ModernBertConfig(
+            vocab_size=padded_vocab(len(tokenizer)), hidden_size=p.hidden, num_hidden_layers=p.layers,
+            num_attention_heads=p.heads, intermediate_size=p.intermediate,
+            max_position_embeddings=p.max_positions, pad_token_id=PAD_ID, cls_token_id=CLS_ID,
+            sep_token_id=SEP_ID, bos_token_id=CLS_ID, eos_token_id=SEP_ID,
+            layer_types=["full_attention"] * p.layers, sparse_prediction=True, **extra)
+    else:
+        config = BertConfig(
+            vocab_size=padded_vocab(len(tokenizer)), hidden_size=p.hidden, num_hidden_layers=p.layers,
+            num_attention_heads=p.heads, intermediate_size=p.intermediate,
+            max_position_embeddings=p.max_positions, pad_token_id=PAD_ID, type_vocab_size=2, **extra)
     config._attn_implementation = "sdpa"
     return config
+
+
+def set_dropout(config, p: float) -> None:
+    """Every dropout of a BERT or ModernBERT config."""
+    names = (("hidden_dropout_prob", "attention_probs_dropout_prob") if config.model_type == "bert"
+             else ("attention_dropout", "embedding_dropout", "mlp_dropout"))
+    for name in names:
+        setattr(config, name, p)
+
+
+def mlm_class(config):
+    """The masked-LM class of a non-BERT config (ModernBERT predicts masked positions only itself)."""
+    from transformers import AutoModelForMaskedLM
+
+    return AutoModelForMaskedLM._model_mapping[type(config)]
 
 
 def load_config(model_dir: str | os.PathLike):
@@ -83,7 +115,9 @@ def read_meta(model_dir: str | os.PathLike, kind: str | None = None) -> dict:
         return json.load(f)
 
 
-HEADS = {"classifier": "classifier.weight", "token": "classifier.weight", "span": "qa_outputs.weight"}
+# the head weights each kind needs (BERT's names, then ModernBERT's)
+HEADS = {"classifier": ("classifier.weight",), "token": ("classifier.weight",),
+         "span": ("qa_outputs.weight", "classifier.weight")}
 
 
 def check_model_dir(model_dir: str | os.PathLike, kind: str | None = None) -> None:
@@ -103,7 +137,8 @@ def check_model_dir(model_dir: str | os.PathLike, kind: str | None = None) -> No
     shapes = _shapes(weights)
     vocab = (tok.get("model") or {}).get("vocab")
     size = len(vocab) if isinstance(vocab, (dict, list)) else None
-    embedding = next((v for k, v in shapes.items() if k.endswith("word_embeddings.weight")), None)
+    embedding = next((v for k, v in shapes.items()
+                      if k.endswith(("word_embeddings.weight", "tok_embeddings.weight"))), None)
     if embedding is None:
         raise InputError("holds no word_embeddings weight: not a BERT encoder", path=weights)
     if embedding[0] != config.get("vocab_size"):
@@ -127,14 +162,14 @@ def check_model_dir(model_dir: str | os.PathLike, kind: str | None = None) -> No
                              f"{', '.join(missing[:5])}", path=os.path.join(folder, META_FILE))
     head = HEADS.get(kind or "")
     if head:
-        found = next((v for k, v in shapes.items() if k.endswith(head)), None)
+        found = next((v for name in head for k, v in shapes.items() if k.endswith(name)), None)
         if found is None:
-            raise InputError(f"no {head}: not a fine-tuned {kind} model (a pretrained encoder "
+            raise InputError(f"no {head[0]}: not a fine-tuned {kind} model (a pretrained encoder "
                              "would get a random head)", path=weights)
         labels = config.get("id2label")
         want = 2 if kind == "span" else (len(labels) if isinstance(labels, dict) else config.get("num_labels"))
         if want is not None and found[0] != want:
-            raise InputError(f"{head} has {found[0]} outputs, config.json says {want} labels", path=weights)
+            raise InputError(f"{head[0]} has {found[0]} outputs, config.json says {want} labels", path=weights)
 
 
 def _json(folder: str, name: str, missing: str) -> dict:
@@ -191,7 +226,7 @@ def load_model(model_dir: str | os.PathLike, kind: str = "classifier", **kwargs)
     cls = {"classifier": AutoModelForSequenceClassification, "mlm": AutoModelForMaskedLM,
            "encoder": AutoModel, "token": AutoModelForTokenClassification,
            "span": AutoModelForQuestionAnswering}[kind]
-    if kind == "encoder":
+    if kind == "encoder" and _model_type(model_dir) == "bert":
         kwargs.setdefault("add_pooling_layer", False)  # embeddings come from hidden states
     # an encoder from an MLM checkpoint drops the MLM head: expected, so no load report
     verbosity = logging.get_verbosity()
@@ -202,6 +237,11 @@ def load_model(model_dir: str | os.PathLike, kind: str = "classifier", **kwargs)
     finally:
         logging.set_verbosity(verbosity)
         logging.enable_progress_bar()
+
+
+def _model_type(model_dir) -> str:
+    with open(os.path.join(model_dir, "config.json")) as f:
+        return json.load(f).get("model_type", "bert")
 
 
 def save_model_dir(model, tokenizer: SequenceTokenizer, out: str | os.PathLike, meta: dict) -> str:
@@ -246,7 +286,8 @@ def forward_windows(model, windows: list[np.ndarray], *, batch_tokens: int | Non
     while pending:
         idx = pending.pop()
         ids, attention = pad([windows[i] for i in idx])
-        extra = {"token_type_ids": pad([segments[i] for i in idx])[0].to(device)} if segments else {}
+        extra = ({"token_type_ids": pad([segments[i] for i in idx])[0].to(device)}
+                 if segments and getattr(model.config, "type_vocab_size", 0) else {})  # ModernBERT has none
         try:
             with torch.inference_mode(), torch.autocast(
                     device.type, torch.bfloat16, enabled=device.type == "cuda" if bf16 is None else bf16):

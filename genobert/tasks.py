@@ -215,9 +215,10 @@ class SequenceTask:
         pass
 
     def model_class(self):
-        from transformers import BertForSequenceClassification
+        """The head's Auto class (``from_config``: BERT or ModernBERT, as the config says)."""
+        from transformers import AutoModelForSequenceClassification
 
-        return BertForSequenceClassification
+        return AutoModelForSequenceClassification
 
     def dataset(self, seqs, targets, tok, max_len):
         return LabelledWindows(seqs, targets, tok, max_len)
@@ -359,9 +360,10 @@ class TokenTask(SequenceTask):
         return [np.zeros(len(s), np.int64) for s in seqs]
 
     def model_class(self):
-        from transformers import BertForTokenClassification
+        """The head's Auto class (``from_config``: BERT or ModernBERT, as the config says)."""
+        from transformers import AutoModelForTokenClassification
 
-        return BertForTokenClassification
+        return AutoModelForTokenClassification
 
     def dataset(self, seqs, targets, tok, max_len):
         return TokenWindows(seqs, targets, tok, max_len)
@@ -445,8 +447,9 @@ class PairTask(SequenceTask):
 
     def collate(self, samples: list[dict]) -> dict:
         batch = SequenceTask.collate(self, samples)
-        segments, _ = pad([s["token_type_ids"] for s in samples])
-        batch["token_type_ids"] = segments  # padded with 0 (= PAD_ID), masked out anyway
+        if "token_type_ids" in samples[0]:  # the Trainer drops them for a model without segments
+            segments, _ = pad([s["token_type_ids"] for s in samples])
+            batch["token_type_ids"] = segments  # padded with 0 (= PAD_ID), masked out anyway
         return batch
 
 
@@ -513,9 +516,10 @@ class SpanTask(TokenTask):
         return [(0, 0)] * len(seqs)
 
     def model_class(self):
-        from transformers import BertForQuestionAnswering
+        """The head's Auto class (``from_config``: BERT or ModernBERT, as the config says)."""
+        from transformers import AutoModelForQuestionAnswering
 
-        return BertForQuestionAnswering
+        return AutoModelForQuestionAnswering
 
     def dataset(self, seqs, targets, tok, max_len):
         return SpanWindows(seqs, targets, tok, max_len)

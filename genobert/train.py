@@ -20,8 +20,8 @@ from .data import MLMCollator, WindowDataset, holdout_split, prepare_corpus
 from .config import FinetuneConfig, PretrainConfig
 from .errors import InputError
 from .io import read_records
-from .model import (build_config, load_config, load_model, provenance, read_meta,
-                    save_model_dir)
+from .model import (build_config, load_config, load_model, mlm_class, provenance, read_meta,
+                    save_model_dir, set_dropout)
 from .registry import resolve
 from .rundir import RunDir
 from .tasks import (Labelled, class_names, get_task,
@@ -105,8 +105,8 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
         cfg.tokenizer, cfg.alphabet, cfg.preset = str(tok.spec), previous["alphabet"], previous["preset"]
     else:
         tok = _new_tokenizer(cfg.tokenizer, cfg.alphabet, files)
-    config = (load_config(cfg.init) if cfg.init else build_config(cfg.preset, tok))
-    config.hidden_dropout_prob = config.attention_probs_dropout_prob = cfg.dropout
+    config = (load_config(cfg.init) if cfg.init else build_config(cfg.preset, tok, arch=cfg.arch))
+    set_dropout(config, cfg.dropout)
     if cfg.seq_len > config.max_position_embeddings:
         raise InputError(f"--seq-len {cfg.seq_len} is longer than preset {cfg.preset!r} takes "
                          f"({config.max_position_embeddings})")
@@ -135,10 +135,11 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
                            k=spec.k if spec.kind == "kmer" else 1,
                            stride=spec.stride if spec.kind == "kmer" else 1)
     torch.manual_seed(cfg.seed)
+    mlm = MaskedHeadBertForMaskedLM if config.model_type == "bert" else mlm_class(config)
     if cfg.init:
-        model = MaskedHeadBertForMaskedLM.from_pretrained(cfg.init, config=config, use_safetensors=True)
+        model = mlm.from_pretrained(cfg.init, config=config, use_safetensors=True)
     else:
-        model = MaskedHeadBertForMaskedLM(config)
+        model = mlm(config)
     run.start()
     clock = step_clock(skip=min(10, cfg.max_steps // 5), budget=cfg.time_budget)
     trainer = (budget_trainer(cfg.time_budget, cfg.warmup) if cfg.time_budget else Trainer)(
@@ -509,7 +510,7 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     if pretrained:
         model = load_model(init, task.head, **head)
     else:
-        model = task.model_class()(build_config(cfg.preset, tok, **head))
+        model = task.model_class().from_config(build_config(cfg.preset, tok, arch=cfg.arch, **head))
     max_len = min(max_len, model.config.max_position_embeddings)
     train_ds, valid_ds = task.dataset(t_seqs, t_y, tok, max_len), task.dataset(v_seqs, v_y, tok, max_len)
 

@@ -61,3 +61,17 @@ def test_classify_benchmarks(tmp_path, script, args, last):
     assert re.search(last, out, re.M)
     if script == "classify.py":
         assert "same label for 100.0% of reads" in out  # fp32 on a CPU: the pipeline's labels
+
+
+def test_pretrain_recipe_study_runs_at_toy_size(tmp_path):
+    rng = np.random.default_rng(0)
+    genome = tmp_path / "g.fa"
+    genome.write_text(">c\n" + "".join(rng.choice(list("ACGT"), 30_000)) + "\n")
+    table = tmp_path / "t.tsv"
+    table.write_text("id\tsequence\tlabel\n" + "".join(
+        f"r{i}\t{''.join(rng.choice(list('ACGT'), 20))}{'TATAAA' if i % 2 else 'GCGCGC'}\t{i % 2}\n" for i in range(40)))
+    out = run("pretrain_recipe.py", "--minutes", "0.05", "--trials", "control,modernbert",
+              "--corpus", str(genome), "--task", str(table), "-", "--finetune-seeds", "1", "--epochs", "1",
+              "--max-len", "64", "--eval-steps", "2", "--out", str(tmp_path / "study"), tmp_path=tmp_path)
+    rows = re.findall(r"^\| (control|modernbert) \|", out, re.M)
+    assert rows == ["control", "modernbert"], out

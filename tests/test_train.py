@@ -319,3 +319,33 @@ def test_adapt_steps_continue_mlm_on_the_training_sequences(models, tmp_path):
     assert not os.path.exists(out + ".work")
     with pytest.raises(InputError, match="--adapt-steps 3: continues the MLM pretraining"):
         finetune(models["table"], str(tmp_path / "ft2"), adapt_steps=3, epochs=1, preset="tiny")
+
+
+def test_modernbert_pretrains_and_every_head_fine_tunes(corpus, tmp_path, write):
+    from transformers import AutoModelForMaskedLM
+
+    from genobert.cli import main
+
+    pre = pretrain(corpus, str(tmp_path / "mb"), arch="modernbert", max_steps=4, **TINY)
+    model = AutoModelForMaskedLM.from_pretrained(pre)
+    assert type(model).__name__ == "ModernBertForMaskedLM"
+    rng = np.random.default_rng(0)
+    seqs = ["".join(rng.choice(list("ACGT"), 30)) for _ in range(24)]
+    tables = {
+        "sequence": "id\tsequence\tlabel\n" + "".join(f"r{i}\t{s}\t{i % 2}\n" for i, s in enumerate(seqs)),
+        "token": "id\tsequence\tlabel\n" + "".join(f"r{i}\t{s}\t{s.replace('G', 'x').replace('C', 'x').replace('A', 'y').replace('T', 'y')}\n"
+                                                    for i, s in enumerate(seqs)),
+        "pair": "id\tsequence_a\tsequence_b\tlabel\n" + "".join(f"r{i}\t{s}\t{s[::-1]}\t{i % 2}\n" for i, s in enumerate(seqs)),
+        "span": "id\tsequence\tstart\tend\n" + "".join(f"r{i}\t{s}\t{3 + i % 5}\t{9 + i % 5}\n" for i, s in enumerate(seqs)),
+        "regression": "id\tsequence\tlabel\n" + "".join(f"r{i}\t{s}\t{s.count('A') / 30:.3f}\n" for i, s in enumerate(seqs)),
+    }
+    for kind, text in tables.items():
+        table = write(f"{kind}.tsv", text)
+        for init in (pre, "scratch"):
+            out = tmp_path / f"{kind}_{'pre' if init == pre else 'scratch'}"
+            extra = ["--init", init] + (["--arch", "modernbert", "--preset", "tiny"] if init == "scratch" else [])
+            assert main(["finetune", "--train", table, "--valid", table, "--test", table, "--task", kind,
+                         "--epochs", "1", "--max-len", "32", "--batch-size", "8", "--out", str(out), *extra]) == 0
+            assert json.load(open(out / "config.json"))["model_type"] == "modernbert"
+            assert main(["classify", str(out), table, "-o", str(tmp_path / f"{kind}.out.tsv"), "--quiet"]) == 0
+    assert main(["embed", pre, write("x.fa", ">a\nACGTACGTTT\n"), "-o", str(tmp_path / "x.h5"), "--pooling", "mean"]) == 0
