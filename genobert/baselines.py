@@ -11,6 +11,8 @@ fitted on the training split. Every method is seeded.
 
 from __future__ import annotations
 
+import functools
+
 import os
 from dataclasses import dataclass, field
 
@@ -22,7 +24,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .alphabets import get_alphabet
-from .errors import NotApplicable
+from .errors import InputError, NotApplicable
 
 
 @dataclass
@@ -277,6 +279,15 @@ def to_words(seq: str, alphabet: str) -> str:
     return " ".join(table.get(c, "none") for c in seq)
 
 
+def random_table(alphabet: str, vocab_size: int, seed: int) -> dict[str, int]:
+    """Kao & Lee's mapping (BERT-non-text, ``gen_table.py``): every letter gets a word piece drawn
+    by a seeded random permutation of the vocabulary past its first 1,000 ids (specials and unused
+    slots)."""
+    letters = get_alphabet(alphabet).letters
+    ids = np.random.default_rng([seed, 1000]).permutation(np.arange(1000, vocab_size))
+    return {c: int(ids[i]) for i, c in enumerate(letters)}
+
+
 @dataclass
 class EnglishBERT:
     """`bert-english`: an English-pretrained BERT fine-tuned on letters written as English words;
@@ -288,6 +299,8 @@ class EnglishBERT:
     lr: float = 5e-5
     batch_size: int = 32
     max_len: int = 512
+    mapping: str = "random"  # random: Kao & Lee's seeded permutation of word pieces; words: ENGLISH_WORDS
+    scratch: bool = False  # english-scratch: the English model's config with random weights, the control
     out: str | None = None  # where the Trainer writes its checkpoints (a temporary folder if None)
     chosen_: dict = field(default_factory=dict)
     curve_: list = field(default_factory=list)
@@ -303,8 +316,18 @@ class EnglishBERT:
         self.tokenizer_ = AutoTokenizer.from_pretrained(path)
         classes = int(max(train.labels.max(), valid.labels.max())) + 1
         torch.manual_seed(self.seed)
-        model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=classes,
-                                                                   use_safetensors=True)
+        if self.mapping not in ("random", "words"):
+            raise InputError(f"mapping {self.mapping!r}: expected random or words")
+        self.table_ = (random_table(self.alphabet, self.tokenizer_.vocab_size, self.seed)
+                       if self.mapping == "random" else None)
+        if self.scratch:
+            from transformers import AutoConfig
+
+            model = AutoModelForSequenceClassification.from_config(
+                AutoConfig.from_pretrained(path, num_labels=classes))
+        else:
+            model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=classes,
+                                                                       use_safetensors=True)
         encode = self._encode
         train_ds = [{**encode(s), "labels": int(y)} for s, y in zip(train.seqs, train.labels, strict=True)]
         valid_ds = [{**encode(s), "labels": int(y)} for s, y in zip(valid.seqs, valid.labels, strict=True)]
@@ -332,7 +355,12 @@ class EnglishBERT:
         return self
 
     def _encode(self, seq: str) -> dict:
-        return self.tokenizer_(to_words(seq, self.alphabet), truncation=True, max_length=self.max_len)
+        if self.table_ is None:
+            return self.tokenizer_(to_words(seq, self.alphabet), truncation=True, max_length=self.max_len)
+        unk = self.tokenizer_.unk_token_id
+        ids = [self.tokenizer_.cls_token_id, *(self.table_.get(c, unk) for c in seq[: self.max_len - 2]),
+               self.tokenizer_.sep_token_id]
+        return {"input_ids": ids, "attention_mask": [1] * len(ids)}
 
     def predict_proba(self, seqs: list[str]) -> np.ndarray:
         import torch
@@ -350,6 +378,7 @@ class EnglishBERT:
 
 
 BASELINES["bert-english"] = EnglishBERT
+BASELINES["english-scratch"] = functools.partial(EnglishBERT, scratch=True)
 
 
 # ------------------------------------------------- baselines for the other fine-tuning tasks

@@ -55,8 +55,18 @@ def test_english_bert_learns_words_for_letters():
     assert to_words("ACGT", "dna") == "apple cat green tree"
     rng = np.random.default_rng(0)
     train, valid = _task(rng, 64, length=20, motif_pos=5), _task(rng, 32, length=20, motif_pos=5)
-    model = EnglishBERT(seed=0, epochs=3, lr=1e-4, batch_size=16).fit(train, valid)
+    model = EnglishBERT(seed=0, epochs=3, lr=1e-4, batch_size=16, mapping="words").fit(train, valid)
     assert (model.predict_proba(valid.seqs).argmax(1) == valid.labels).mean() >= 0.9
+    # Kao & Lee's mapping: letters as seeded random word pieces past the first 1,000 ids
+    from genobert.baselines import random_table
+
+    table = random_table("dna", 30522, seed=0)
+    assert table == random_table("dna", 30522, seed=0) != random_table("dna", 30522, seed=1)
+    assert min(table.values()) >= 1000 and len(set(table.values())) == len(table)
+    rand = EnglishBERT(seed=0, epochs=1, batch_size=16).fit(train, valid)
+    assert rand._encode("ACG")["input_ids"][1:4] == [table["A"], table["C"], table["G"]]
+    scratch = EnglishBERT(seed=0, epochs=1, batch_size=16, scratch=True).fit(train, valid)
+    assert scratch.predict_proba(valid.seqs).shape == (32, 2)
 
 
 def test_bench_skips_english_bert_without_the_extra(fake_suite, tmp_path, monkeypatch):

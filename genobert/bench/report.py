@@ -244,6 +244,11 @@ def _verdicts(results, tasks, setup: dict | None = None) -> list[str]:
             v = paired({sd: r["test"] for sd, r in by[(task, "bert-adapted")].items()}, scores, metric,
                        ("adapted", "pretrained"))
             lines.append(f"  - task-adaptive MLM first (bert-adapted) vs bert-pretrained: {v.text()}")
+        if (task, "bert-english") in by and (task, "english-scratch") in by:
+            v = paired({sd: r["test"] for sd, r in by[(task, "bert-english")].items()},
+                       {sd: r["test"] for sd, r in by[(task, "english-scratch")].items()}, metric,
+                       ("English-pretrained", "its random-weight twin"))
+            lines.append(f"  - Kao & Lee: bert-english vs english-scratch (same model, tokens, budget): {v.text()}")
         probes = {m: by.get((task, m)) for m in ("bert-probe", "bert-probe-scratch")}
         if all(probes.values()) and metric in next(iter(probes["bert-probe"].values()))["test"]:
             v = paired({sd: r["test"] for sd, r in probes["bert-probe"].items()},

@@ -161,7 +161,7 @@ def _run_baseline(method, task, files, seed, names, profile: Profile) -> dict:
     if task.kind != "sequence":
         return _run_task_baseline(method, task, files, seed, profile.max_len)
     train, valid = _load(files["train"], task.alphabet, names), _load(files["valid"], task.alphabet, names)
-    extra = {"epochs": profile.english_epochs} if method == "bert-english" else {}
+    extra = {"epochs": profile.english_epochs} if method in ("bert-english", "english-scratch") else {}
     model = BASELINES[method](alphabet=task.alphabet, seed=seed, **extra).fit(train, valid)
     result = {"chosen": model.chosen_}
     if getattr(model, "curve_", None):
@@ -251,7 +251,7 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
             return {}
         with open(results_path) as f:
             return {(r["task"], r["method"], r["seed"], r.get("fraction", 1.0)): r for r in map(json.loads, f)}
-    bert = [m for m in methods if m.startswith("bert-") and m != "bert-english"]
+    bert = [m for m in methods if m.startswith("bert-") and m != "bert-english"]  # need genobert's models
     inits = {a: _pretrained_model(pretrained, s, a, data_dir, out, prof)
              for a in sorted({t.alphabet for t in s.tasks if not tasks or t.name in tasks}) if bert}
     from ..model import read_meta

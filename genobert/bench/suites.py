@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 METHODS = ("kmer-lr", "onehot-lr", "cnn", "bert-scratch", "bert-pretrained", "bert-adapted",
-           "bert-probe-scratch", "bert-probe", "bert-english")
+           "bert-probe-scratch", "bert-probe", "bert-english", "english-scratch")
 PRETRAINED_METHODS = ("bert-pretrained", "bert-adapted", "bert-probe", "bert-english")  # start from pretrained weights
 METRICS = {"mcc": "MCC", "accuracy": "accuracy", "macro_f1": "macro-F1", "spearman": "Spearman",
            "iou": "span IoU", "exact": "exact spans"}
