@@ -1,9 +1,9 @@
 """The lecture's "apple" example in DNA: the same k-mer gets different vectors in different contexts.
 
-    python examples/contextual_embeddings.py MODEL_DIR [--out contextual.png] [--seed 0]
+    python examples/contextual_embeddings.py [MODEL] [--out contextual.png] [--seed 0]
 
-MODEL_DIR is any genobert DNA model (pretrained or fine-tuned; char or overlapping k-mer
-tokenizer), e.g. the `runs/pre` of the README's pretrain command. The script writes 12 simulated
+MODEL is any genobert DNA model (pretrained or fine-tuned; char or overlapping k-mer
+tokenizer): the released `genobert-dna` by default, or a directory such as a `runs/pre`. The script writes 12 simulated
 120-bp sequences (seeded) that all hold TATAAT (the bacterial -10 box) at position 60, in three
 kinds of surroundings, four of each: AT-rich flanks, GC-rich flanks, and random flanks with the
 -35 box TTGACA 17 bp upstream (a promoter-like context). It embeds them with
@@ -64,7 +64,8 @@ def motif_vectors(model_dir: str, fasta: str, layer: int) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model")
+    ap.add_argument("model", nargs="?", default="genobert-dna",
+                    help="a DNA model directory or released name (default: genobert-dna)")
     ap.add_argument("--out", default="contextual.png")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -73,7 +74,10 @@ def main() -> None:
         fasta = os.path.join(tmp, "contexts.fa")
         with open(fasta, "w") as f:
             f.writelines(f">{name}\n{seq}\n" for name, seq in seqs)
-        sims = {layer: motif_vectors(args.model, fasta, layer) for layer in (0, -1)}
+        from genobert.registry import resolve
+
+        model = resolve(args.model)
+        sims = {layer: motif_vectors(model, fasta, layer) for layer in (0, -1)}
     sims = {layer: v @ v.T for layer, v in sims.items()}
     names = [n for n, _ in seqs]
     groups = [n.rsplit("_", 1)[0] for n in names]

@@ -1,6 +1,6 @@
 """Write the small simulated example files of this folder (seeded, so they never change).
 
-    python examples/make_simulated.py
+    python examples/make_simulated.py [OUT_DIR]     (default: this folder)
 
 `simulated.fa`: 8 random 120-bp DNA sequences; the odd ones carry a planted TATAAT box, one is
 soft-masked (lower case) and one holds an N, as real genomes do. `simulated.tsv`: the same as a
@@ -8,9 +8,10 @@ labelled table (label 1 = TATAAT planted). Simulated data, not biology: for tryi
 """
 
 import random
+import sys
 from pathlib import Path
 
-here = Path(__file__).parent
+here = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent
 rng = random.Random(2021)
 rows = []
 for i in range(8):
