@@ -142,6 +142,10 @@ def create_parser() -> argparse.ArgumentParser:
     _infer_options(p, "OUT.tsv")
     p.add_argument("--sequences", metavar="FILE", help="pair models: the sequence file whose ids "
                    "the pair tables name (as in training)")
+    p.add_argument("--threshold", type=float, metavar="P", help="binary classifiers: call the second "
+                   "class when its probability reaches P (default: the likelier class)")
+    p.add_argument("--top-k", type=positive, metavar="K", help="classifiers: add a top_k column, the "
+                   "K likeliest classes")
     p.set_defaults(run=_classify)
 
     p = sub.add_parser("embed", help="embed the records of sequence files into HDF5",
@@ -342,7 +346,7 @@ def _classify(args: argparse.Namespace) -> int:
     print(write_classification(args.model, args.inputs, args.out, batch_tokens=args.batch_tokens,
                                device=args.device, precision=args.precision, compile=args.compile,
                                on_invalid=args.on_invalid, quiet=args.quiet,
-                               sequences=args.sequences),
+                               sequences=args.sequences, threshold=args.threshold, top_k=args.top_k),
           file=sys.stderr)
     return 0
 

@@ -359,18 +359,30 @@ class _Progress:
 
 def write_classification(model_dir: str, inputs, out: str, *, batch_tokens: int | None = None,
                          device: str | None = None, precision: str = "auto", compile: bool = False,
-                         on_invalid: Policy = "error", quiet: bool = False, sequences: str | None = None) -> str:
+                         on_invalid: Policy = "error", quiet: bool = False, sequences: str | None = None,
+                         threshold: float | None = None, top_k: int | None = None) -> str:
     """`classify` into a TSV (``id  label  prob_<class>...``; ``id  value`` for regression, ``id
-    labels`` for token tasks; a ``file`` column first when several inputs), written atomically. Returns the summary line (with accuracy when inputs carry labels)."""
+    labels`` for token tasks; a ``file`` column first when several inputs), written atomically.
+    ``threshold`` (binary classifiers): the second class when its probability reaches it (default:
+    the likelier class); ``top_k`` (classifiers): a ``top_k`` column of the k likeliest classes,
+    comma-separated. Returns the summary line (with accuracy when inputs carry labels)."""
     paths = _check_inputs(inputs)
     check_output(out, paths, resolve(model_dir))  # before the model is even read
     p = Predictor(model_dir, device=device, precision=precision, compile=compile)
+    classes = p.task.name in ("sequence", "pair")
+    if threshold is not None and (not classes or len(p.labels) != 2 or not 0 < threshold < 1):
+        raise InputError(f"--threshold {threshold}: for binary classifiers, a probability in (0, 1) "
+                         f"of the class {p.labels[-1] if p.labels else '?'!r}; this model has "
+                         f"{len(p.labels)} classes ({p.task.name} task)")
+    if top_k is not None and (not classes or not 1 <= top_k <= len(p.labels)):
+        raise InputError(f"--top-k {top_k}: for classifiers, 1 to the number of classes "
+                         f"({len(p.labels)}; {p.task.name} task)")
     cleaner = Cleaner(p.alphabet, on_invalid)
     progress = _Progress("classified", quiet)
     several = len(paths) > 1
     right = labelled = 0
     columns = {"regression": ["value"], "token": ["labels"], "span": ["start", "end"]}.get(
-        p.task.name, ["label"] + [f"prob_{c}" for c in p.labels])
+        p.task.name, ["label"] + [f"prob_{c}" for c in p.labels]) + (["top_k"] if top_k else [])
     with atomic_output(out, "w", newline="") as f:
         # quoted as the csv module does where a cell holds a tab, a newline or a quote, so every
         # TSV reader gets the same columns back
@@ -379,9 +391,13 @@ def write_classification(model_dir: str, inputs, out: str, *, batch_tokens: int 
         for pred in classify(model_dir, paths, batch_tokens=batch_tokens, cleaner=cleaner, predictor=p,
                              sequences=sequences):
             # a span's label is "start<TAB>end": two columns
+            if threshold is not None:
+                pred.label = p.labels[1] if pred.probs[1] >= threshold else p.labels[0]
             cells = ([pred.file] if several else []) + [pred.id, *pred.label.split("\t")]
-            if p.task.name in ("sequence", "pair"):
+            if classes:
                 cells += [f"{x:.6g}" for x in pred.probs]
+            if top_k:
+                cells.append(",".join(p.labels[i] for i in np.argsort(-pred.probs, kind="stable")[:top_k]))
             table.writerow(cells)
             if pred.true_label is not None and p.task.name == "sequence":
                 labelled += 1

@@ -230,3 +230,20 @@ def test_contextual_embedding_example(models, tmp_path):
     static, contextual = (example.motif_vectors(models["pre"], str(fasta), layer) for layer in (0, -1))
     np.testing.assert_allclose(static @ static.T, 1, atol=1e-5)  # the same vector in every context
     assert (contextual @ contextual.T).min() < 1 - 1e-5  # no longer the same
+
+
+def test_classify_threshold_and_top_k(models, tmp_path):
+    import csv
+
+    from genobert.cli import main
+
+    def labels(*flags):
+        out = tmp_path / "o.tsv"
+        assert main(["classify", models["clf"], models["table"], "-o", str(out), "--quiet", *flags]) == 0
+        with open(out, newline="") as f:
+            return list(csv.DictReader(f, delimiter="\t"))
+
+    assert {r["label"] for r in labels("--threshold", "0.000001")} == {"pos"}
+    assert {r["label"] for r in labels("--threshold", "0.999999")} == {"neg"}
+    rows = labels("--top-k", "2")
+    assert all(r["top_k"].split(",")[0] == r["label"] and set(r["top_k"].split(",")) == {"neg", "pos"} for r in rows)
