@@ -16,6 +16,7 @@ import numpy as np
 from .baselines import KmerLR, Split
 from .errors import InputError
 from .infer import write_classification
+from .io import write_json
 from .simulate import write_demo_data
 from .tasks import classification_metrics
 from .train import finetune, label_names, pretrain, read_labelled
@@ -123,8 +124,7 @@ def run_demo(out: str, *, data_dir: str | None = None, seed: int = 0, log=print)
     plot = _plot(curves, os.path.join(out, "curves.png"))
     if plot:
         log(f"validation MCC per epoch (pretrained solid, scratch dashed): {plot}")
-    with open(os.path.join(out, "demo.json"), "w") as f:
-        json.dump({"data": what, "seed": seed, "test": results}, f, indent=2)
+    write_json(os.path.join(out, "demo.json"), {"data": what, "seed": seed, "test": results})
     return results
 
 

@@ -21,6 +21,8 @@ import os
 
 import numpy as np
 
+from .io import write_text
+
 
 def _rows(path: str) -> list[dict]:
     with open(path, newline="") as f:
@@ -29,10 +31,7 @@ def _rows(path: str) -> list[dict]:
 
 def _write(path: str, columns: list[str], rows: list[list]) -> str:
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".part", "w") as f:
-        f.write("\t".join(columns) + "\n")
-        f.writelines("\t".join(map(str, r)) + "\n" for r in rows)
-    os.replace(path + ".part", path)
+    write_text(path, "\t".join(columns) + "\n" + "".join("\t".join(map(str, r)) + "\n" for r in rows))
     return path
 
 

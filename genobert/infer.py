@@ -241,7 +241,7 @@ class TokenStream:
             windows = [np.concatenate(([CLS_ID], self.ids[s: s + body], [SEP_ID])) for s in mine]
             outs = [None] * len(windows)
             for idx, out in forward_windows(self.p.model, windows, batch_tokens=self.batch_tokens,
-                                            hidden="tokens", layer=self.layer, bf16=self.p.bf16):
+                                            pooling="tokens", layer=self.layer, bf16=self.p.bf16):
                 for j, o in zip(idx, out, strict=True):
                     outs[j] = o
             for s, o in zip(mine, outs, strict=True):
@@ -274,9 +274,9 @@ def _embed_batch(p: Predictor, items: list, pooling: str, layer: int, batch_toke
             owner.append(i)
             starts.append(s)
     outs: list = [None] * len(windows)
-    hidden = "tokens" if pooling in ("tokens", "mean") else "cls"
+    states = "tokens" if pooling in ("tokens", "mean") else "cls"  # 'mean' pools them in _pool
     for idx, out in forward_windows(p.model, windows, batch_tokens=batch_tokens,
-                                    hidden=hidden, layer=layer, bf16=p.bf16):
+                                    pooling=states, layer=layer, bf16=p.bf16):
         for j, o in zip(idx, out, strict=True):
             outs[j] = o
     yield from _pool([(path, rec) for path, rec, _ in items], outs, owner, starts, pooling)

@@ -611,3 +611,16 @@ def _stream_output(name: str, mode: str | None, **open_kwargs) -> Iterator[IO]:
         return
     with open(name, mode, **open_kwargs) as f:
         yield f
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """``text`` into ``path`` through `atomic_output`: complete or absent, never half-written."""
+    with atomic_output(path, "w", newline="") as f:
+        f.write(text)
+
+
+def write_json(path: str | os.PathLike, obj) -> None:
+    """``obj`` as indented JSON into ``path``, atomically (`atomic_output`)."""
+    import json
+
+    write_text(path, json.dumps(obj, indent=2) + "\n")

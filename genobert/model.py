@@ -268,11 +268,11 @@ def default_batch_tokens(device) -> int:
 
 
 def forward_windows(model, windows: list[np.ndarray], *, batch_tokens: int | None = None,
-                    hidden: str | None = None, layer: int = -1,
+                    pooling: str | None = None, layer: int = -1,
                     segments: list[np.ndarray] | None = None, bf16: bool | None = None):
     """Run ``model`` on windows in token-budget batches; yield ``(indices, output)`` per batch.
 
-    ``output`` is float32 on the CPU: the logits, or with ``hidden='cls'|'mean'|'tokens'`` the
+    ``output`` is float32 on the CPU: the logits, or with ``pooling='cls'|'mean'|'tokens'`` the
     hidden states of ``layer`` pooled ([CLS], the mean over real tokens, or all of them as a list).
     ``segments``: token type ids per window (sequence pairs). ``bf16``: autocast to bfloat16
     (default: on CUDA only). A CUDA out-of-memory error halves the budget and retries the batch.
@@ -292,26 +292,26 @@ def forward_windows(model, windows: list[np.ndarray], *, batch_tokens: int | Non
             with torch.inference_mode(), torch.autocast(
                     device.type, torch.bfloat16, enabled=device.type == "cuda" if bf16 is None else bf16):
                 out = model(input_ids=ids.to(device), attention_mask=attention.to(device),
-                            output_hidden_states=hidden is not None, **extra)
+                            output_hidden_states=pooling is not None, **extra)
         except torch.cuda.OutOfMemoryError:
             if len(idx) == 1:
                 raise
             torch.cuda.empty_cache()
             pending.extend([idx[len(idx) // 2:], idx[: len(idx) // 2]])
             continue
-        if hidden is None:
+        if pooling is None:
             logits = (out.logits if "logits" in out else  # span heads: (B, T, 2) start, end
                       torch.stack([out.start_logits, out.end_logits], -1))
             yield idx, logits.float().cpu().numpy()
             continue
         states = out.hidden_states[layer].float()  # (B, T, H)
-        if hidden == "cls":
+        if pooling == "cls":
             yield idx, states[:, 0].cpu().numpy()
         else:
             pos = torch.arange(ids.shape[1], device=device)
             ends = attention.to(device).sum(1, keepdim=True) - 1  # where each [SEP] sits
             real = (pos >= 1) & (pos < ends)  # (B, T): between [CLS] and [SEP], pads excluded
-            if hidden == "mean":
+            if pooling == "mean":
                 m = real.unsqueeze(-1).float()
                 yield idx, ((states * m).sum(1) / m.sum(1).clamp(min=1)).cpu().numpy()
             else:

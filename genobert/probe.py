@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .baselines import Split, _mcc
+from .io import write_json
 
 
 @dataclass
@@ -76,7 +77,6 @@ def random_twin(model_dir: str, out: str, seed: int = 0) -> str:
     with open(os.path.join(model_dir, "genobert.json")) as f:
         meta = json.load(f)
     meta["training"] = {"kind": "random init", "config_of": os.fspath(model_dir), "seed": seed}
-    with open(os.path.join(tmp, "genobert.json"), "w") as f:
-        json.dump(meta, f, indent=2)
+    write_json(os.path.join(tmp, "genobert.json"), meta)
     os.replace(tmp, out)
     return out

@@ -21,6 +21,7 @@ import shutil
 import time
 
 from .errors import InputError
+from .io import write_json
 
 MARK = "genobert-run.json"
 
@@ -96,9 +97,8 @@ class RunDir:
         os.makedirs(self.staging)
         mark = os.path.join(self.work, MARK)
         if not os.path.exists(mark):
-            with open(mark, "w") as f:
-                json.dump({"kind": self.kind, "out": os.path.abspath(self.out),
-                           "started": time.strftime("%Y-%m-%d %H:%M:%S")}, f)
+            write_json(mark, {"kind": self.kind, "out": os.path.abspath(self.out),
+                              "started": time.strftime("%Y-%m-%d %H:%M:%S")})
 
     def finish(self) -> str:
         """Move the model in ``staging`` into ``OUT`` (swapping out an old one) and tidy up."""
@@ -113,8 +113,8 @@ class RunDir:
                 os.rmdir(self.out)  # empty
             os.replace(self.staging, self.out)
         if self.keep:
-            with open(os.path.join(self.work, MARK), "w") as f:
-                json.dump({"kind": self.kind, "out": os.path.abspath(self.out), "finished": True}, f)
+            write_json(os.path.join(self.work, MARK), {"kind": self.kind, "out": os.path.abspath(self.out),
+                                                       "finished": True})
         else:
             shutil.rmtree(self.work)
         return self.out

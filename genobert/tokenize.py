@@ -36,6 +36,7 @@ import numpy as np
 
 from .alphabets import get_alphabet
 from .errors import InputError
+from .io import write_json
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = range(5)
@@ -146,9 +147,7 @@ class SequenceTokenizer:
             with open(path) as f:
                 merged = json.load(f)
         merged.update({"alphabet": self.alphabet, "tokenizer": str(self.spec)}, **(meta or {}))
-        with open(path + ".part", "w") as f:
-            json.dump(merged, f, indent=2)
-        os.replace(path + ".part", path)
+        write_json(path, merged)
 
 
 def build_tokenizer(spec: str | TokenizerSpec, alphabet: str = "dna",

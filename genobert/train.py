@@ -19,7 +19,7 @@ import numpy as np
 from .data import MLMCollator, WindowDataset, holdout_split, prepare_corpus
 from .config import FinetuneConfig, PretrainConfig
 from .errors import InputError
-from .io import read_records
+from .io import read_records, write_json
 from .model import (build_config, load_config, load_model, mlm_class, provenance, read_meta,
                     save_model_dir, set_dropout)
 from .registry import resolve
@@ -182,7 +182,7 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
                     **provenance(files, seed=cfg.seed, steps=steps)}
         meta = {"task": "mlm", "preset": cfg.preset, "seq_len": cfg.seq_len, "window": cfg.seq_len,
                 "training": training}
-        _write_json(os.path.join(run.staging, "log_history.json"), trainer.state.log_history)
+        write_json(os.path.join(run.staging, "log_history.json"), trainer.state.log_history)
         save_model_dir(trainer.model, tok, run.staging, meta)  # genobert.json last: the mark of completion
         run.finish()
     return out
@@ -382,13 +382,6 @@ def _last_checkpoint(folder: str) -> str | None:
     return None
 
 
-def _write_json(path: str, obj) -> None:
-    tmp = f"{path}.part"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2)
-    os.replace(tmp, path)
-
-
 # --------------------------------------------------------------------------- fine-tuning
 
 
@@ -558,7 +551,7 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
                          **({"adapted": {"steps": cfg.adapt_steps, "sequences": len(t_seqs)}}
                             if cfg.adapt_steps else {}),
                          **provenance(files, seed=cfg.seed)}}
-    _write_json(os.path.join(run.staging, "log_history.json"), history)  # the raw Trainer logs
-    _write_json(os.path.join(run.staging, "metrics.json"), metrics)
+    write_json(os.path.join(run.staging, "log_history.json"), history)  # the raw Trainer logs
+    write_json(os.path.join(run.staging, "metrics.json"), metrics)
     save_model_dir(model, tok, run.staging, meta)  # genobert.json last: the mark of completion
     return run.finish()

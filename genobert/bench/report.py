@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 
+from ..io import write_json, write_text
 from .suites import METHODS, METRICS, PRETRAINED_METHODS, SUITES
 
 def _mean_std(values: list[float]) -> str:
@@ -20,8 +21,7 @@ def write_report(out: str) -> str:
         results = [json.loads(line) for line in f]
     with open(os.path.join(out, "bench.json")) as f:
         setup = json.load(f)
-    with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump({"setup": setup, "runs": results}, f, indent=2)
+    write_json(os.path.join(out, "results.json"), {"setup": setup, "runs": results})
     every = results
     full = max((r.get("fraction", 1.0) for r in results), default=1.0)
     results = [r for r in results if r.get("fraction", 1.0) == full]  # the tables: all labels
@@ -77,8 +77,7 @@ def write_report(out: str) -> str:
     if plots:
         lines += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
     path = os.path.join(out, "results.md")
-    with open(path, "w") as f:
-        f.write("\n".join(lines))
+    write_text(path, "\n".join(lines))
     return path
 
 

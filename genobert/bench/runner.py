@@ -12,6 +12,7 @@ import numpy as np
 
 from ..baselines import BASELINES, TASK_BASELINES, Split
 from ..errors import InputError, NotApplicable
+from ..io import write_json
 from ..tasks import classification_metrics
 from ..train import finetune, label_names, pretrain
 from .report import write_report
@@ -258,12 +259,11 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
 
     origin = {a: _origin(read_meta(path), path) for a, path in inits.items()}
     provenance = git_state()
-    with open(os.path.join(out, "bench.json"), "w") as f:
-        json.dump({"suite": suite, "profile": asdict(prof), "profile_name": profile, "seeds": seeds,
+    write_json(os.path.join(out, "bench.json"), {"suite": suite, "profile": asdict(prof), "profile_name": profile, "seeds": seeds,
                    "methods": list(methods), "data_dir": data_dir, "out": out, "pretrained": pretrained,
                    "command": command, "tasks": [asdict(t) for t in s.tasks], "fractions": list(fractions),
                    "pretrained_models": origin, **provenance,
-                   "date": time.strftime("%Y-%m-%d"), "machine": _machine()}, f, indent=2)
+                   "date": time.strftime("%Y-%m-%d"), "machine": _machine()})
     for task in s.tasks:
         if tasks and task.name not in tasks:
             continue

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..baselines import Split
 from ..errors import InputError
-from ..io import read_records
+from ..io import read_records, write_text
 from ..train import label_names, read_labelled, stratified_split
 from .suites import Profile, Task
 
@@ -51,9 +51,7 @@ def _rows(path: str) -> tuple[str, list[str]]:
 
 
 def _write_rows(path: str, header: str, rows: list[str]) -> None:
-    with open(path + ".part", "w") as f:
-        f.write("\n".join([header] + rows) + "\n")
-    os.replace(path + ".part", path)
+    write_text(path, "\n".join([header] + rows) + "\n")
 
 
 def _cap(task: Task, path: str, budget: int, max_len: int, seed: int) -> None:
@@ -119,8 +117,7 @@ def _splits(task: Task, data_dir: str, out: str, seed: int, profile: Profile) ->
                 header, *rows = f.read().splitlines()
             keep = {r.line for r in read_records(files["test"], alphabet=task.alphabet)
                     if (r.extra or {}).get(column) == value}
-            with open(path, "w") as f:
-                f.write("\n".join([header] + [row for n, row in enumerate(rows, start=2) if n in keep]) + "\n")
+            _write_rows(path, header, [row for n, row in enumerate(rows, start=2) if n in keep])
         files[f"test_{name}"] = path
     return files
 
