@@ -18,7 +18,7 @@ from .errors import InputError
 from .infer import write_classification
 from .io import write_json
 from .simulate import write_demo_data
-from .tasks import classification_metrics
+from .metrics import classification_metrics
 from .train import finetune, label_names, pretrain, read_labelled
 
 PRETRAIN = dict(preset="tiny", seq_len=128, max_steps=200, batch_size=32, lr=2e-3, save_steps=200,

@@ -26,7 +26,9 @@ from .io import Record, atomic_output, check_output, read_records
 from .model import check_model_dir, forward_windows, load_model, read_meta
 from .registry import resolve
 from .tokenize import CLS_ID, SEP_ID, load_tokenizer
-from .tasks import TASKS, best_span, get_task, normalise_label, read_pairs, softmax, window_logits
+from .metrics import softmax
+from .tables import normalise_label, read_pairs
+from .tasks import TASKS, best_span, get_task, window_logits
 
 POOLINGS = ("cls", "mean", "tokens")
 CHUNK_RECORDS = 1024  # records read, tokenized and batched together

@@ -24,8 +24,8 @@ from .model import (build_config, load_config, load_model, mlm_class, provenance
                     save_model_dir, set_dropout)
 from .registry import resolve
 from .rundir import RunDir
-from .tasks import (Labelled, class_names, get_task,
-                    read_labelled_file, window_logits)
+from .tables import Labelled, class_names, read_labelled_file
+from .tasks import get_task, window_logits
 from .tokenize import SequenceTokenizer, TokenizerSpec, build_tokenizer, load_tokenizer
 
 

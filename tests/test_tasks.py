@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from genobert.cli import main
-from genobert.tasks import IGNORE, TokenTask, read_labelled_file
+from genobert.tables import read_labelled_file
+from genobert.tasks import IGNORE, TokenTask
 from genobert.tokenize import build_tokenizer
 
 TINY = ["--preset", "tiny", "--batch-size", "8", "--lr", "3e-3", "--patience", "100"]

@@ -164,7 +164,7 @@ def _efficiency_plots(out: str, curves: dict) -> list[str]:
 def _pooled(results, tasks, methods) -> list[str]:
     """Cross-validated tasks: MCC and accuracy of the out-of-fold predictions pooled over the folds
     (the tables above give the per-fold mean ± std)."""
-    from ..tasks import classification_metrics
+    from ..metrics import classification_metrics
 
     rows = []
     for task in tasks:

@@ -13,7 +13,7 @@ import numpy as np
 from ..baselines import BASELINES, TASK_BASELINES, Split
 from ..errors import InputError, NotApplicable
 from ..io import write_json
-from ..tasks import classification_metrics
+from ..metrics import classification_metrics
 from ..train import finetune, label_names, pretrain
 from .report import write_report
 from .splits import _load, _path, _read_task, _splits, _task_path

@@ -1,0 +1,131 @@
+"""Labelled tables as the fine-tuning tasks read them: a column of targets per record (empty
+cells refused, naming the line), pairs of sequences inline or as ids into a sequence file, and
+class labels in one normal form (`normalise_label`) for `finetune` and `classify` alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .alphabets import Cleaner
+from .errors import InputError
+from .io import open_source, read_header, read_records
+
+
+@dataclass
+class Labelled:
+    """A labelled file: ids, sequences, raw targets (strings) and the line of each record."""
+
+    path: str
+    ids: list[str]
+    seqs: list[str]
+    targets: list[str]
+    lines: list[int]
+    masks: list[str] | None = None
+
+
+def read_labelled_file(path: str, alphabet: str, column: str = "label",
+                       mask_column: str | None = None) -> Labelled:
+    """Every record of a table with its ``column`` (and ``mask_column``). Ids may repeat (a
+    published test set has two sequences under one id); nothing here keys on them."""
+    out = Labelled(path, [], [], [], [], [] if mask_column else None)
+    for rec in read_records(path, alphabet=alphabet):
+        cells = {"label": rec.label, **(rec.extra or {})}
+        for name in (column, mask_column):
+            if name and cells.get(name) is None:
+                raise InputError(f"no {name!r} column: fine-tuning needs a table with 'sequence' "
+                                 f"and {name!r}", path=path, line=1)
+        if not cells[column].strip():
+            raise InputError(f"empty {column!r} cell: every training record needs one",
+                             path=path, line=rec.line, record=rec.id)
+        out.ids.append(rec.id)
+        out.seqs.append(rec.seq)
+        out.targets.append(cells[column])
+        out.lines.append(rec.line)
+        if mask_column:
+            out.masks.append(cells[mask_column])
+    return out
+
+
+def _id_column(path: str) -> str:
+    """A sequence table's id column: 'id', else the first column whose name ends in 'id'
+    (``protein_id``); FASTA and FASTQ ids come from their headers."""
+    with open_source(path) as src:
+        if src.format != "table":
+            return "id"
+        columns = read_header(src).columns
+    return "id" if "id" in columns else next((c for c in columns if c.lower().endswith("id")), "id")
+
+
+def read_pairs(path: str, alphabet: str, columns: tuple[str, str] = ("sequence_a", "sequence_b"),
+               label_column: str | None = "label", sequences: str | None = None,
+               cleaner: Cleaner | None = None) -> Labelled:
+    """A table of sequence pairs: ``columns`` hold the two sequences, or, with ``sequences`` (a
+    FASTA/TSV of named sequences; see `_id_column`), their ids. ``label_column=None`` reads pairs to predict."""
+    cleaner = cleaner or Cleaner(alphabet)
+    lookup = None
+    if sequences:
+        lookup = {r.id: r.seq for r in read_records(sequences, cleaner=cleaner, unique_ids=True,
+                                                    id_column=_id_column(sequences))}
+    out = Labelled(path, [], [], [], [])
+    with open_source(path) as src:
+        if src.format != "table":
+            raise InputError(f"pairs come as a TSV/CSV table with columns {columns[0]!r} and "
+                             f"{columns[1]!r}; this is {src.format.upper()}", path=src.name)
+        table = read_header(src)
+        wanted = [*columns, *([label_column] if label_column else [])]
+        for name in wanted:
+            if name not in table.columns:
+                raise InputError(f"no {name!r} column; the header has: {', '.join(table.columns)}",
+                                 path=src.name, line=1)
+        ia, ib = (table.columns.index(c) for c in columns)
+        i_label = table.columns.index(label_column) if label_column else None
+        i_id = table.columns.index("id") if "id" in table.columns else None
+        for n, (line, row) in enumerate(table.rows, start=1):
+            pair = []
+            for i in (ia, ib):
+                cell = row[i].strip()
+                if lookup is not None:
+                    if cell not in lookup:
+                        raise InputError(f"id {cell!r} is not in {sequences}", path=src.name, line=line)
+                    pair.append(lookup[cell])
+                    continue
+                if not cell:
+                    raise InputError(f"empty {table.columns[i]!r}", path=src.name, line=line)
+                seq = cleaner(cell.encode("utf-8"), path=src.name, record=f"row {n}",
+                              line_of=lambda _, line=line: line)
+                if seq is None:
+                    break
+                pair.append(seq.decode("latin-1"))
+            if len(pair) < 2:  # skipped by the policy
+                continue
+            ids = (row[ia].strip(), row[ib].strip()) if lookup is not None else None
+            out.ids.append(row[i_id].strip() if i_id is not None else "|".join(ids) if ids else str(n))
+            out.seqs.append(tuple(pair))
+            if i_label is not None and not row[i_label].strip():
+                raise InputError(f"empty {label_column!r} cell: every training pair needs one",
+                                 path=src.name, line=line)
+            out.targets.append(row[i_label].strip() if i_label is not None else None)
+            out.lines.append(line)
+    if not out.seqs:
+        raise InputError("no pairs", path=path)
+    return out
+
+
+def normalise_label(value: str) -> str:
+    """A class label as `finetune` and `classify` compare it: surrounding blanks dropped and a
+    whole number in any spelling ('1.0', '01', '1e0') written as '1', so a table with 1.0 is
+    scored against a model trained on 1 instead of silently matching nothing."""
+    value = value.strip()
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return str(int(number)) if number.is_integer() and abs(number) < 2 ** 53 else value
+
+
+def class_names(values) -> list[str]:
+    """Sorted class names; numerically when all are integers ('2' before '10')."""
+    names = sorted(set(values))
+    if all(n.lstrip("-").isdigit() for n in names):
+        names.sort(key=int)
+    return names
