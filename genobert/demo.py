@@ -124,6 +124,8 @@ def run_demo(out: str, *, data_dir: str | None = None, seed: int = 0, log=print)
     plot = _plot(curves, os.path.join(out, "curves.png"))
     if plot:
         log(f"validation MCC per epoch (pretrained solid, scratch dashed): {plot}")
+    else:
+        log("no plot drawn: matplotlib is not installed (pip install -e '.[plot]' adds it)")
     write_json(os.path.join(out, "demo.json"), {"data": what, "seed": seed, "test": results})
     return results
 
