@@ -372,6 +372,9 @@ def write_classification(model_dir: str, inputs, out: str, *, batch_tokens: int 
     check_output(out, paths, resolve(model_dir))  # before the model is even read
     p = Predictor(model_dir, device=device, precision=precision, compile=compile)
     classes = p.task.name in ("sequence", "pair")
+    if sequences and p.task.name != "pair":
+        raise InputError(f"--sequences is for pair models (tables of ids); this is a {p.task.name} model",
+                         path=p.model_dir)
     if threshold is not None and (not classes or len(p.labels) != 2 or not 0 < threshold < 1):
         raise InputError(f"--threshold {threshold}: for binary classifiers, a probability in (0, 1) "
                          f"of the class {p.labels[-1] if p.labels else '?'!r}; this model has "

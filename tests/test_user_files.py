@@ -161,6 +161,8 @@ CASES = [
     ("classify --device nope", cls("o.tsv", "--device", "nope"), "--device 'nope': unknown"),
     ("classify --device cuda:7", cls("o.tsv", "--device", "cuda:7"), "not available here"),
     ("embed --layer 99", emb("o.h5", "--layer", "99"), "--layer 99 does not exist"),
+    ("classify --sequences for a non-pair model", cls("o.tsv", "--sequences", "reads.fa"),
+     "--sequences is for pair models"),
     ("classify --threshold 1.5", cls("o.tsv", "--threshold", "1.5"), "--threshold 1.5: for binary classifiers"),
     ("classify --top-k 3 of 2 classes", cls("o.tsv", "--top-k", "3"), "--top-k 3: for classifiers, 1 to"),
     ("finetune --init with --preset", ft("--init", "pre", "--out", "m", "--preset", "small"),

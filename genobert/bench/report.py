@@ -338,7 +338,7 @@ def _plots(out, results, tasks, methods) -> list[str]:
         fig.savefig(os.path.join(out, name), dpi=100)
         plt.close(fig)
         names.append(name)
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(tasks)), 3.5))
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(tasks)) + 2, 4))  # room for the legend beside
     width = 0.8 / max(len(methods), 1)
     for j, m in enumerate(methods):
         means, stds = [], []
@@ -350,9 +350,10 @@ def _plots(out, results, tasks, methods) -> list[str]:
             stds.append(np.std(vals) if vals else 0)
         ax.bar(np.arange(len(tasks)) + j * width, means, width, yerr=stds, label=m)
     ax.set_xticks(np.arange(len(tasks)) + 0.4 - width / 2, tasks, rotation=15, fontsize=8)
-    ax.set(ylabel="test score", title="MCC (macro-F1 for token, Spearman for regression, IoU for span tasks) "
-           "per task and method, mean ± std over seeds")
-    ax.legend(fontsize=7)
+    ax.set_ylabel("test score")
+    ax.set_title("test score per task and method, mean ± std over seeds\n(MCC; macro-F1 for token, "
+                 "Spearman for regression, IoU for span tasks)", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)  # beside the bars
     fig.tight_layout()
     fig.savefig(os.path.join(out, "mcc.png"), dpi=100)
     plt.close(fig)
