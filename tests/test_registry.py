@@ -59,4 +59,4 @@ def test_an_unknown_name_is_one_line(released, tmp_path, capsys):
     fasta.write_text(">a\nACGT\n")
     assert main(["embed", "genobert-nope", str(fasta), "-o", str(tmp_path / "x.h5")]) == 2
     err = capsys.readouterr().err
-    assert "no released model of that name (released: genobert-toy)" in err and len(err.splitlines()) == 1
+    assert "no released model of that name (released: genobert-toy" in err and len(err.splitlines()) == 1
