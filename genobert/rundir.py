@@ -58,8 +58,10 @@ class RunDir:
         if os.path.lexists(out) and not os.path.isdir(out):
             raise InputError("exists and is not a directory; --out names a model directory to create", path=out)
         parent = os.path.dirname(os.path.abspath(out))
+        while not os.path.lexists(parent):  # missing folders above OUT are created (mkdir -p)
+            parent = os.path.dirname(parent)
         if not os.path.isdir(parent):
-            raise InputError("the folder to hold it does not exist", path=out)
+            raise InputError(f"{parent} is not a folder, so {out} cannot be made inside it", path=out)
         if not os.access(parent, os.W_OK):
             raise InputError("cannot write here (permission denied)", path=out)
         if len(os.path.basename(out).encode()) + len(".work") > 255:
@@ -92,7 +94,7 @@ class RunDir:
         """Create the working folder and its mark (rank 0; call it when training begins)."""
         if not _is_rank0():
             return
-        os.makedirs(self.checkpoints, exist_ok=True)
+        os.makedirs(self.checkpoints, exist_ok=True)  # and any missing folder above OUT
         shutil.rmtree(self.staging, ignore_errors=True)  # a resumed run's half-written model
         os.makedirs(self.staging)
         mark = os.path.join(self.work, MARK)

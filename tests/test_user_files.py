@@ -118,7 +118,7 @@ CASES = [
                                  "--max-steps", "1", "--overwrite"], "--out is the --init model"),
     ("finetune --resume a foreign dir", ft("--out", "notes", "--resume"), "nothing to resume"),
     ("pretrain --resume a foreign dir", pt("--out", "notes", "--resume"), "nothing to resume"),
-    ("finetune --out missing parent", ft("--out", "nowhere/m"), "the folder to hold it does not exist"),
+    ("finetune --out inside a file", ft("--out", "old.tsv/m"), "is not a folder, so old.tsv/m cannot be made"),
     # 5. tables in
     ("finetune empty label cell", ["finetune", "--train", "empty_label.tsv", "--out", "m", "--preset", "tiny"],
      "empty 'label' cell"),
@@ -314,6 +314,10 @@ def test_overwrite_swaps_in_a_complete_model_and_leaves_no_stale_file(world):
     assert names <= {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
                      "genobert.json", "metrics.json", "log_history.json"}
     assert not os.path.exists(world / "clf.work")
+
+
+def test_missing_folders_above_a_training_out_are_made(world):
+    assert main(ft("--out", "runs/deep/m")) == 0 and os.path.isfile(world / "runs/deep/m/genobert.json")
 
 
 def test_a_model_directory_holds_no_pickles_and_checkpoints_can_be_kept(world):
