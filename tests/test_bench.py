@@ -358,3 +358,14 @@ def test_label_efficiency_fractions(fake_suite, tmp_path):
     assert report.count("| motif |") >= 1  # the main tables are the full-label runs
     with pytest.raises(InputError, match="--fractions"):
         bench.run_bench("fake", fake_suite, out, profile="test", fractions=(0.0,), log=lambda _: None)
+
+
+def test_fresh_pretraining_seeds_vary_with_the_fine_tuning_seed(fake_suite, tmp_path, monkeypatch):
+    monkeypatch.setitem(bench.PROFILES, "test2", dataclasses.replace(TEST_PROFILE, pretrain_seeds=2))
+    out = tmp_path / "out"
+    bench.run_bench("fake", fake_suite, str(out), profile="test2", seeds=2, pretrained="fresh",
+                    methods=("bert-pretrained",), log=lambda _: None)
+    assert sorted(os.listdir(out / "pretrained")) == ["dna", "dna_seed1"]
+    seeds = [json.load(open(out / "pretrained" / d / "genobert.json"))["training"]["config"]["seed"]
+             for d in ("dna", "dna_seed1")]
+    assert seeds == [0, 1]

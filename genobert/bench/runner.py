@@ -19,8 +19,10 @@ from .report import write_report
 from .splits import _load, _path, _read_task, _splits, _task_path
 from .suites import METHODS, METRICS, PROFILES, SUITES, Profile, Suite, Task
 
-def _pretrained(suite: Suite, alphabet: str, data_dir: str, out: str, profile: Profile) -> str:
-    folder = os.path.join(out, "pretrained", alphabet)
+def _pretrained(suite: Suite, alphabet: str, data_dir: str, out: str, profile: Profile,
+                seed: int = 0) -> str:
+    """The suite's own pretraining (``--pretrained fresh``) with pretraining seed ``seed``."""
+    folder = os.path.join(out, "pretrained", alphabet + (f"_seed{seed}" if seed else ""))
     if os.path.exists(os.path.join(folder, "model.safetensors")):
         return folder
     exclude = {seq for t in suite.tasks if t.alphabet == alphabet
@@ -30,9 +32,19 @@ def _pretrained(suite: Suite, alphabet: str, data_dir: str, out: str, profile: P
     os.makedirs(os.path.dirname(folder), exist_ok=True)
     pretrain(corpus, folder, tokenizer="char", alphabet=alphabet, preset=profile.preset,
              seq_len=profile.seq_len, max_steps=profile.pretrain_steps, batch_size=profile.pretrain_batch,
-             lr=profile.pretrain_lr, seed=0, exclude=exclude, save_steps=max(profile.pretrain_steps // 4, 1),
+             lr=profile.pretrain_lr, seed=seed, exclude=exclude, save_steps=max(profile.pretrain_steps // 4, 1),
              resume=_unfinished(folder), overwrite=True)
     return folder
+
+
+def _init_for(choice: str, first: str, suite: Suite, alphabet: str, data_dir: str, out: str,
+              profile: Profile, seed: int) -> str:
+    """With ``fresh`` and ``profile.pretrain_seeds`` > 1, fine-tuning seed k starts from pretraining
+    seed k mod n, so pretraining's own variance is in the seeds' spread; otherwise ``first``."""
+    n = profile.pretrain_seeds
+    if choice != "fresh" or n <= 1 or seed % n == 0:
+        return first
+    return _pretrained(suite, alphabet, data_dir, out, profile, seed % n)
 
 
 def _unfinished(out: str) -> bool:
@@ -278,7 +290,8 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
                     continue
                 start, cpu = time.perf_counter(), time.process_time()
                 if method in ("bert-scratch", "bert-pretrained", "bert-adapted"):
-                    init = inits[task.alphabet] if method != "bert-scratch" else "scratch"
+                    init = (_init_for(pretrained, inits[task.alphabet], s, task.alphabet, data_dir, out,
+                                      prof, seed) if method != "bert-scratch" else "scratch")
                     run_dir = os.path.join(out, "runs", task.name, method, f"seed{seed}"
                                            + (f"_f{fraction:g}" if fraction < 1 else ""))
                     first = done().get((task.name, method, 0, fraction)) if seed else None

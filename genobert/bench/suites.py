@@ -115,6 +115,7 @@ class Profile:
     max_train_tokens: int | None = None
     precision: str = "auto"  # fine-tuning; bf16 is 2.4x faster on AMX CPUs (docs/PERF.md)
     adapt_steps: int = 200  # bert-adapted: MLM steps on each task's training sequences first
+    pretrain_seeds: int = 1  # --pretrained fresh: this many pretrainings, fine-tuning seed k uses k mod n
 
 
 PROFILES = {  # changed after results had been seen (issue 17: the old cap stopped BERT early)
@@ -125,6 +126,6 @@ PROFILES = {  # changed after results had been seen (issue 17: the old cap stopp
                    max_len=256, english_epochs=3, max_train_tokens=400_000, precision="bf16", adapt_steps=200),
     "gpu": Profile(preset="small", pretrain_steps=6000, seq_len=512, pretrain_batch=128, pretrain_lr=5e-4,
                    epochs=30, finetune_lrs=(3e-5, 1e-4, 3e-4), patience=5, batch_size=64,
-                   max_len=512, english_epochs=5, adapt_steps=1000),
+                   max_len=512, english_epochs=5, adapt_steps=1000, pretrain_seeds=3),
 }
 PRETRAINED = ("released", "fresh")  # or a model directory
