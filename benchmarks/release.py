@@ -86,6 +86,7 @@ def train(args: argparse.Namespace) -> None:
     # steps: an upper bound the clock will stop well before (~2x this host's measured rate)
     upper = int(args.minutes * 60 * 22_000 / (recipe["batch_size"] * recipe["seq_len"])) + 100
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    commit, dirty = _git("rev-parse", "HEAD"), bool(_git("status", "--porcelain", "--untracked-files=no"))
     out = pretrain(corpus, args.out, **recipe, init=args.init, max_steps=upper,
                    time_budget=args.minutes * 60, eval_steps=args.eval_steps, save_steps=args.save_steps,
                    exclude=exclude, seed=args.seed)
@@ -93,7 +94,7 @@ def train(args: argparse.Namespace) -> None:
     meta = json.load(open(path))
     meta["release"] = {
         "command": "python " + " ".join([os.path.relpath(__file__)] + sys.argv[1:]),
-        "commit": _git("rev-parse", "HEAD"), "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "commit": commit, "dirty": dirty,  # the code that trained it: read at the start
         "started": started, "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "host": cpu_name(), "threads": args.threads, "nice": os.nice(0), "recipe": recipe,
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
