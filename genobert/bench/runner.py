@@ -71,8 +71,8 @@ def _run_bert(task, files, init, run_dir, profile, seed, names, lr: float, prese
               **best_epoch(metrics["valid_curve"], metrics["score"], profile.epochs)}
     if task.folds:  # out-of-fold predictions, pooled over the folds by the report
         preds = list(classify(model, files["test"]))
-        result["test_pred"] = {"probs": np.stack([p.probs for p in preds]).round(6).tolist(),
-                               "labels": [names.index(p.true_label) for p in preds]}
+        result["test_pred"] = _predictions(np.stack([p.probs for p in preds]),
+                                           [names.index(p.true_label) for p in preds])
     for key in files:
         if key.startswith("test_"):
             preds = list(classify(model, files[key]))
@@ -159,15 +159,7 @@ def _run_probe(method, task, files, seed, names, pretrained: str, out: str) -> d
         pretrained, os.path.join(out, "random_init", task.alphabet))
     train, valid = _load(files["train"], task.alphabet, names), _load(files["valid"], task.alphabet, names)
     probe = BertProbe(model, alphabet=task.alphabet, seed=seed).fit(train, valid)
-    result = {"chosen": probe.chosen_}
-    for key in ("valid", "test", *[k for k in files if k.startswith("test_")]):
-        split = valid if key == "valid" else _load(files[key], task.alphabet, names)
-        probs = probe.predict_proba(split.seqs)
-        result[key] = classification_metrics(probs, split.labels)
-        if key == "test" and task.folds:
-            result["test_pred"] = {"probs": np.asarray(probs).round(6).tolist(),
-                                   "labels": np.asarray(split.labels).tolist()}
-    return result
+    return {"chosen": probe.chosen_, **_score_splits(probe, task, files, names, valid)}
 
 
 def _run_baseline(method, task, files, seed, names, profile: Profile) -> dict:
@@ -179,14 +171,24 @@ def _run_baseline(method, task, files, seed, names, profile: Profile) -> dict:
     result = {"chosen": model.chosen_}
     if getattr(model, "curve_", None):
         result["curve"] = {"valid": model.curve_}
+    return {**result, **_score_splits(model, task, files, names, valid)}
+
+
+def _score_splits(model, task, files: dict, names: list[str], valid: Split) -> dict:
+    """A fitted classifier's scores on validation, test and every test subset; for a
+    cross-validated task also its test predictions, pooled over the folds by the report."""
+    result = {}
     for key in ("valid", "test", *[k for k in files if k.startswith("test_")]):
         split = valid if key == "valid" else _load(files[key], task.alphabet, names)
         probs = model.predict_proba(split.seqs)
         result[key] = classification_metrics(probs, split.labels)
         if key == "test" and task.folds:
-            result["test_pred"] = {"probs": np.asarray(probs).round(6).tolist(),
-                                   "labels": np.asarray(split.labels).tolist()}
+            result["test_pred"] = _predictions(probs, split.labels)
     return result
+
+
+def _predictions(probs, labels) -> dict:
+    return {"probs": np.asarray(probs).round(6).tolist(), "labels": np.asarray(labels).tolist()}
 
 
 def _run_task_baseline(method, task, files, seed, max_len: int) -> dict:
