@@ -176,6 +176,13 @@ def test_bench_tasks_subset_and_unknown_task(fake_suite, tmp_path, capsys):
                     tasks=("motif",), log=lambda _: None)
     assert [json.loads(line)["method"] for line in open(os.path.join(out, "results.jsonl"))] == ["kmer-lr"]
     assert "left out by `--methods`): onehot-lr, cnn, bert-scratch" in open(os.path.join(out, "results.md")).read()
+    # a second process filling the same folder: the report names both commands
+    for method in ("kmer-lr", "onehot-lr"):
+        bench.run_bench("fake", fake_suite, out, profile="test", seeds=1, methods=(method,),
+                        command=f"genobert bench --methods {method}", log=lambda _: None)
+    report = open(os.path.join(out, "results.md")).read()
+    assert "Filled by these commands" in report
+    assert "genobert bench --methods kmer-lr\ngenobert bench --methods onehot-lr\n```" in report
 
 
 def test_bench_runs_token_pair_and_regression_tasks(tmp_path, monkeypatch):

@@ -33,9 +33,12 @@ def write_report(out: str) -> str:
                f"{setup.get('pretrained', 'fresh')} --out {setup['out']}")
     if setup["methods"] != list(METHODS):
         command += f" --methods {','.join(setup['methods'])}"
+    commands = setup.get("commands") or [command]  # the processes that filled this folder
     lines = [f"# genobert bench: suite `{setup['suite']}`, profile `{setup['profile_name']}`", "",
              f"Written by `genobert bench` on {setup['date']}; machine: {setup['machine']}.", "",
-             f"```\n{command}\n```", "",
+             *([] if len(commands) == 1 else ["Filled by these commands (one process per core; each "
+                                              "skips the runs already in results.jsonl):", ""]),
+             "```\n" + "\n".join(commands) + "\n```", "",
              f"Seeds: {setup['seeds']} (0..{setup['seeds'] - 1}); mean ± std over seeds on the test "
              "split: MCC and accuracy for classes of sequences and pairs, per-letter macro-F1 and "
              "accuracy for token tasks, Spearman's rho for regression. Profile: " + ", ".join(f"{k}={v}" for k, v in setup["profile"].items()), ""]

@@ -273,9 +273,14 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
 
     origin = {a: _origin(read_meta(path), path) for a, path in inits.items()}
     provenance = git_state()
-    write_json(os.path.join(out, "bench.json"), {"suite": suite, "profile": asdict(prof), "profile_name": profile, "seeds": seeds,
+    setup_path = os.path.join(out, "bench.json")
+    # several processes (one per core, each with its --tasks) may fill one folder: keep every command
+    before = json.load(open(setup_path)) if os.path.exists(setup_path) else {}
+    commands = before.get("commands") or [c for c in [before.get("command")] if c]
+    commands += [command] if command and command not in commands else []
+    write_json(setup_path, {"suite": suite, "profile": asdict(prof), "profile_name": profile, "seeds": seeds,
                    "methods": list(methods), "data_dir": data_dir, "out": out, "pretrained": pretrained,
-                   "command": command, "tasks": [asdict(t) for t in s.tasks], "fractions": list(fractions),
+                   "command": command, "commands": commands, "tasks": [asdict(t) for t in s.tasks], "fractions": list(fractions),
                    "pretrained_models": origin, **provenance,
                    "date": time.strftime("%Y-%m-%d"), "machine": _machine()})
     for task in s.tasks:
