@@ -1,11 +1,14 @@
 """Write one manifest per dataset from SOURCES.md and the files beside it (maintainers only).
 
-    python data_manifests/from_sources.py ../shared/data
+    python data_manifests/from_sources.py ../shared/data [MIRRORS]
 
 Every file's sha256, size and record count are taken from SOURCES.md and checked against the real
-file before anything is written. Only files copied byte-for-byte from a public repository get a
-`url` that `genobert data fetch` can download; the others were converted (FASTA -> TSV, gzipped,
-cropped) and list their upstream sources as provenance.
+file before anything is written. Files copied byte-for-byte from a public repository get a `url`
+that `genobert data fetch` downloads. The datasets converted from upstream files (FASTA -> TSV) get
+an `upstream` list (repo, commit, path, sha256, bytes) of the files their converter in
+`genobert/convert.py` reads; the sums are read from MIRRORS (bare git snapshots,
+MIRRORS/OWNER+REPO/repo) when given, else kept from the manifest being replaced.
+`check_converters.py` proves the converters rebuild every TSV byte for byte.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import re
 import sys
 from pathlib import Path
 
+from check_converters import mirror_blob
+
 # files copied byte for byte: where `genobert data fetch` downloads them from
 RAW = "https://raw.githubusercontent.com"
 BYTE_COPIES = {
@@ -25,8 +30,53 @@ BYTE_COPIES = {
 }
 PROTEOMES = f"{RAW}/skinnider/CFdb-searches/1f84d40a997bfa8d8808a4e5cab9c201422976f3/data/fasta/filtered/"
 
+# the upstream files each converter reads (repo and commit come from the "Source repo" line)
+UPSTREAM_PATHS = {
+    "dna_ecoli_promoter_ipromoter2l": [
+        "Dataset/Benchmark_dataset/promoter_and_non-promoter/positive2860.txt",
+        "Dataset/Benchmark_dataset/promoter_and_non-promoter/negative2860.txt",
+        *(f"Dataset/Benchmark_dataset/sigma_subtypes/sigma{s}promoter.txt" for s in (24, 28, 32, 38, 54, 70)),
+        "Dataset/Independent_test_dataset/independent.txt"],
+    "dna_human_tata_promoter_epd": ["data/promoters/TATAprom_pos.txt", "data/promoters/TATAprom_neg.txt"],
+    "dna_promoter_cnnprom_umarov2017": [f"dataset/{name}.fa" for name in (
+        "Arabidopsis_non_tata", "Arabidopsis_non_prom_big", "Arabidopsis_tata", "Arabidopsis_non_prom",
+        "Mouse_tata", "Mouse_nonprom", "Bacillus_prom", "Bacillus_non_prom", "Ecoli_prom", "Ecoli_non_prom")],
+    "dna_enhancer_ienhancer_liu2016": [
+        *(f"data/layer1/{kind}.{part}.txt" for kind in ("enhancer", "non") for part in ("cv", "ind")),
+        *(f"data/layer2/{kind}_{n}.txt" for kind in ("strong", "weak") for n in (742, 100))],
+    "prot_dna_binding_targetdbp": [f"dataset/{stem}-{kind}.fasta" for stem in (
+        "UniSwiss-Tr", "UniSwiss-Tst", "modified-Stst") for kind in ("posi", "nega")],
+    "prot_ss3_flip_netsurfp": ["splits/secondary_structure/splits.zip"],
+    "prot_conservation_flip": ["splits/conservation/splits.zip"],
+    "pair_ppi_yeast_guo2008": ["yeast/preprocessed/protein.actions.tsv", "yeast/preprocessed/protein.dictionary.tsv"],
+    "prot_localization_deeploc_partial": [
+        f"data_files/{stem}.fasta" for stem in ("deeploc_test_set", "deeploc_our_val_set", "setHARD")],
+    "prot_antimicrobial_peptide_veltri2018": [
+        f"data/{kind}.{part}.fa" for kind in ("AMP", "DECOY") for part in ("tr", "eval", "te")],
+    "prot_antiinflammatory_peptide_aippred": [
+        f"data/AIP/{part}-{kind}.txt" for part in ("benchmarking", "Ind") for kind in ("positive", "negative")],
+}
 
-def main(data: Path) -> None:
+
+def upstream(name: str, source: str, mirrors: Path | None, old: dict) -> list[dict] | None:
+    """The ``upstream`` list of a converted dataset: its repo @ commit (the first in ``source``),
+    each path with the sha256 and size of the file at that commit."""
+    if name not in UPSTREAM_PATHS:
+        return None
+    repo, commit = re.search(r"`([\w.-]+/[\w.-]+)` @ `([0-9a-f]{40})`", source).groups()
+    known = {u["path"]: u for u in old.get("upstream") or [] if (u["repo"], u["commit"]) == (repo, commit)}
+    out = []
+    for path in UPSTREAM_PATHS[name]:
+        if mirrors is not None:
+            blob = mirror_blob(mirrors, repo, commit, path)
+            sha, size = hashlib.sha256(blob).hexdigest(), len(blob)
+        else:
+            sha, size = known[path]["sha256"], known[path]["bytes"]
+        out.append({"repo": repo, "commit": commit, "path": path, "sha256": sha, "bytes": size})
+    return out
+
+
+def main(data: Path, mirrors: Path | None = None) -> None:
     text = (data / "SOURCES.md").read_text()
     summary = {m.group(1): m.group(2).split(" | ") for m in
                re.finditer(r"^\| (\w+) \| (.+) \|$", text.split("## Datasets")[0], re.M)}
@@ -67,9 +117,13 @@ def main(data: Path) -> None:
             "published_baselines": next((v for k, v in fields.items() if k.startswith("Published baseline")), None),
             "caveats": caveats, "columns": columns, "files": files,
         }
+        old_path = out_dir / f"{name}.json"
+        old = json.loads(old_path.read_text()) if old_path.is_file() else {}
+        if ups := upstream(name, manifest["source"], mirrors, old):
+            manifest["upstream"] = ups
         (out_dir / f"{name}.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
         print(f"{name}: {len(files)} files")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), Path(sys.argv[2]) if len(sys.argv) > 2 else None)

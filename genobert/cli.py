@@ -212,7 +212,10 @@ def create_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("data", help="the datasets genobert knows: list, verify a copy, fetch",
                        description="Data manifests (data_manifests/*.json): list them, verify a "
-                       "local copy against their sha256, or fetch files that have an upstream URL.")
+                       "local copy against their sha256, or fetch a dataset: downloaded as upstream "
+                       "serves it, or rebuilt from its upstream files at their pinned commits "
+                       "($GENOBERT_UPSTREAM, default https://raw.githubusercontent.com), every "
+                       "file checked.")
     dsub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     dsub.required = True
     dsub.add_parser("list", help="datasets, their kind, level and files").set_defaults(run=_data_list)
@@ -220,7 +223,7 @@ def create_parser() -> argparse.ArgumentParser:
     v.add_argument("--data-dir", default=None, help="folder holding one subfolder per dataset")
     v.add_argument("names", nargs="*", metavar="NAME", help="datasets to check (default: all)")
     v.set_defaults(run=_data_verify)
-    f = dsub.add_parser("fetch", help="download a dataset's files from upstream, checked")
+    f = dsub.add_parser("fetch", help="download (or rebuild from upstream) a dataset's files, checked")
     f.add_argument("name", metavar="NAME")
     f.add_argument("--data-dir", default=None, help="default: ~/.cache/genobert/data")
     f.set_defaults(run=_data_fetch)

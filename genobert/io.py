@@ -442,6 +442,19 @@ def source_records(src: Source, cleaner: Cleaner | None = None, *, id_column: st
     return _table_records(table or read_header(src), cleaner, id_column)
 
 
+def read_fasta_titles(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
+    """``(title, letters)`` per record of a FASTA file, both as written: the whole header line
+    after '>' and the sequence without its line breaks (for converters that need a header's
+    description, which `read_records` drops)."""
+    with open_source(path) as src:
+        if src.format != "fasta":
+            raise InputError(f"expected a FASTA file, this looks like {src.format}", path=src.name)
+        for title, seq, _, _ in _fasta_raw(src.stream):
+            if _has_blank(seq):
+                seq = seq.translate(None, _SPACE)
+            yield title.rstrip(b"\r").decode("utf-8"), seq.decode("latin-1")
+
+
 def read_many(paths: Iterable[str | os.PathLike], **kwargs) -> Iterator[tuple[str, Record]]:
     """`read_records` over several files, yielding ``(file, record)``."""
     for path in paths:

@@ -1,6 +1,7 @@
 """Data manifests: one JSON file per dataset in ``data_manifests/`` (task, files with sha256,
 split, license, citation, caveats, published baselines, upstream sources). Load them, verify a
-local copy, and fetch files that have an upstream URL (checked before they are kept).
+local copy, and fetch a dataset: files that upstream serves as they are, or the upstream files a
+converted dataset is rebuilt from (every download and every written file checked before it is kept).
 """
 
 from __future__ import annotations
@@ -8,14 +9,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
+import zipfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .errors import InputError
 from .io import file_sha256
 
+UPSTREAM = "https://raw.githubusercontent.com"
 MANIFEST_DIR = Path(os.environ.get("GENOBERT_MANIFESTS", Path(__file__).resolve().parents[1] / "data_manifests"))
 
 
@@ -72,45 +78,122 @@ def verify(data_dir: str | Path, names: list[str] | None = None,
     return rows
 
 
+def upstream_base() -> str:
+    """Where converted datasets' upstream files are downloaded from: ``$GENOBERT_UPSTREAM``
+    (a mirror, or a local server in tests), else GitHub's raw file server."""
+    return os.environ.get("GENOBERT_UPSTREAM", UPSTREAM).rstrip("/")
+
+
 def fetch(name: str, data_dir: str | Path | None = None, *, folder: str | Path = MANIFEST_DIR,
           timeout: float = 60) -> list[Path]:
-    """Download the files of a dataset that have an upstream URL into ``data_dir/name/``.
+    """Get a dataset's files into ``data_dir/name/``, each checked against the manifest's sha256.
 
-    Each download goes to a temporary file, its sha256 is checked, and only then is it renamed
-    into place; a mismatch is refused and nothing is kept. Files already present and correct are
-    not downloaded again. File names come from the manifest and must be plain names.
+    Files with a ``url`` are downloaded as they are, each to a temporary file that is renamed
+    into place only once its sha256 matches. A converted dataset (an ``upstream`` list) has its
+    upstream files downloaded from ``upstream_base()/REPO/COMMIT/PATH``, each checked, then
+    converted by its `genobert.convert` function; all of it happens in a temporary folder inside
+    the target, and files are moved into place only when every written file matches. A mismatch is
+    refused and nothing is kept; files already present and correct are not downloaded again.
     """
     m = get_manifest(name, folder)
     target = Path(data_dir or default_data_dir()) / name
+    for f in m.files:
+        _check_plain(f["name"])
+    for f in m.files:  # a file of the user's is never overwritten, even a damaged copy
+        path = target / f["name"]
+        if (path.exists() or path.is_symlink()) and not _is_ok(path, f):
+            raise InputError("already there and not the manifest's file (sha256 differs); "
+                             "genobert does not overwrite it: move it away and fetch again", path=str(path))
+    if m.info.get("upstream"):
+        return _fetch_converted(m, target, timeout)
     fetchable = [f for f in m.files if f.get("url")]
     if not fetchable:
         raise InputError(f"dataset {name!r} was converted from its upstream sources "
-                         f"({m.info.get('source')}); it has no file to download as is")
+                         f"({m.info.get('source')}) and its manifest lists no upstream files to "
+                         "rebuild it from; it has no file to download as is")
     target.mkdir(parents=True, exist_ok=True)
     done = []
     for f in fetchable:
-        fname = f["name"]
-        if os.path.basename(fname) != fname or fname in ("", ".", ".."):
-            raise InputError(f"manifest file name {fname!r} is not a plain file name")
-        path = target / fname
-        if path.is_file() and file_sha256(path) == f["sha256"]:
-            done.append(path)
-            continue
-        tmp = target / f".{fname}.part"
-        h = hashlib.sha256()
-        try:
-            with urllib.request.urlopen(f["url"], timeout=timeout) as resp, open(tmp, "wb") as out:
-                while chunk := resp.read(1 << 20):
-                    h.update(chunk)
-                    out.write(chunk)
-        except (urllib.error.URLError, OSError) as e:
-            tmp.unlink(missing_ok=True)
-            raise InputError(f"cannot download {f['url']} ({e}); offline? copy the file into "
-                             f"{target} and run `genobert data verify`") from None
-        if h.hexdigest() != f["sha256"]:
-            tmp.unlink(missing_ok=True)
-            raise InputError(f"{fname}: downloaded sha256 {h.hexdigest()} does not match the "
-                             f"manifest's {f['sha256']}; refused, nothing kept", path=f["url"])
-        os.replace(tmp, path)
+        path = target / f["name"]
+        if not _is_ok(path, f):
+            tmp = target / f".{f['name']}.part"
+            _download(f["url"], tmp, f["sha256"], target, timeout)
+            os.replace(tmp, path)
         done.append(path)
     return done
+
+
+def _fetch_converted(m: Manifest, target: Path, timeout: float) -> list[Path]:
+    from .convert import CONVERTERS
+
+    paths = [target / f["name"] for f in m.files]
+    if all(_is_ok(path, f) for path, f in zip(paths, m.files, strict=True)):
+        return paths
+    if m.name not in CONVERTERS:
+        raise InputError(f"dataset {m.name!r} lists upstream files but this genobert has no "
+                         "converter for it (a newer genobert may)")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".genobert-fetch-", dir=target))
+    except OSError as e:
+        raise InputError(f"cannot write here ({e.strerror or e})", path=str(target)) from None
+    try:
+        src, out = work / "upstream", work / "out"
+        out.mkdir()
+        for u in m.info["upstream"]:
+            dest = src / _check_relative(u["path"])
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            url = f"{upstream_base()}/{u['repo']}/{u['commit']}/{urllib.parse.quote(u['path'])}"
+            _download(url, dest, u["sha256"], target, timeout)
+        try:
+            CONVERTERS[m.name](src, out)
+        except (ValueError, LookupError, OSError, zipfile.BadZipFile) as e:
+            raise InputError(f"converting the checked upstream files failed ({type(e).__name__}: "
+                             f"{e}); refused, nothing kept", path=m.name) from None
+        for f in m.files:
+            written = out / f["name"]
+            got = file_sha256(written) if written.is_file() else "nothing (file not written)"
+            if got != f["sha256"]:
+                raise InputError(f"converted sha256 {got} does not match the manifest's "
+                                 f"{f['sha256']} (the upstream files matched theirs); refused, "
+                                 "nothing kept", path=f"{m.name}/{f['name']}")
+        for path, f in zip(paths, m.files, strict=True):
+            if not _is_ok(path, f):
+                os.replace(out / f["name"], path)
+        return paths
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _download(url: str, dest: Path, sha256: str, target: Path, timeout: float) -> None:
+    """``url`` into ``dest``, kept only if its sha256 is ``sha256``."""
+    h = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp, open(dest, "wb") as out:
+            while chunk := resp.read(1 << 20):
+                h.update(chunk)
+                out.write(chunk)
+    except (urllib.error.URLError, OSError) as e:
+        dest.unlink(missing_ok=True)
+        raise InputError(f"cannot download {url} ({e}); offline? copy the dataset's files into "
+                         f"{target} and run `genobert data verify`") from None
+    if h.hexdigest() != sha256:
+        dest.unlink(missing_ok=True)
+        raise InputError(f"downloaded sha256 {h.hexdigest()} does not match the manifest's "
+                         f"{sha256}; refused, nothing kept", path=url)
+
+
+def _is_ok(path: Path, f: dict) -> bool:
+    return path.is_file() and path.stat().st_size == f["bytes"] and file_sha256(path) == f["sha256"]
+
+
+def _check_plain(fname: str) -> None:
+    if os.path.basename(fname) != fname or fname in ("", ".", ".."):
+        raise InputError(f"manifest file name {fname!r} is not a plain file name")
+
+
+def _check_relative(path: str) -> PurePosixPath:
+    p = PurePosixPath(path)
+    if not p.parts or p.is_absolute() or ".." in p.parts or "\\" in path:
+        raise InputError(f"manifest upstream path {path!r} is not a relative path inside its repository")
+    return p

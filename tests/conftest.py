@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import http.server
 import os
+import threading
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +22,18 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real datasets not found at {SHARED_DATA} (only in the project's workspace)")
     return SHARED_DATA
+
+
+@pytest.fixture
+def server(tmp_path):
+    """(folder, base URL) of an HTTP server on 127.0.0.1 serving that folder."""
+    root = tmp_path / "upstream"
+    root.mkdir()
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
 
 
 @pytest.fixture

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
-import threading
-from functools import partial
 
 import pytest
 
@@ -31,17 +28,6 @@ def test_manifests_carry_what_a_user_needs():
             assert len(f["sha256"]) == 64 and f["bytes"] > 0 and f["records"] > 0
     enh = manifests["dna_enhancer_ienhancer_liu2016"].info
     assert any("LEAKAGE" in c for c in enh["caveats"]) and "0.830" in enh["published_baselines"]
-
-
-@pytest.fixture
-def server(tmp_path):
-    root = tmp_path / "upstream"
-    root.mkdir()
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
 
 
 def _manifest(folder, name, files):
@@ -83,6 +69,8 @@ def test_fetch_refuses_paths_and_reports_offline(server, tmp_path):
         fetch("gone", tmp_path / "d", folder=folder)
 
 
-def test_converted_datasets_cannot_be_fetched():
-    with pytest.raises(InputError, match="converted from its upstream sources"):
-        fetch("dna_ecoli_promoter_ipromoter2l", "/nonexistent")
+def test_a_converted_dataset_without_upstream_files_cannot_be_fetched(tmp_path):
+    folder = tmp_path / "m"
+    _manifest(folder, "made_here", [{"name": "x.tsv", "sha256": "0" * 64, "bytes": 1, "records": 1}])
+    with pytest.raises(InputError, match="lists no upstream files to rebuild it from"):
+        fetch("made_here", tmp_path / "d", folder=folder)
