@@ -82,11 +82,8 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-budget", type=float, default=0, metavar="MINUTES",
                    help="learning rate on the clock (warmup, decay to 0 at the budget), then stop "
                    "and save; --max-steps is an upper bound (default: no limit)")
-    p.add_argument("--precision", default=P.precision, choices=["auto", "bf16", "fp32"],
-                   help="auto: bf16 on a GPU that has it, else fp32; bf16 pays on CPUs with AMX")
     p.add_argument("--save-steps", type=positive, default=P.save_steps, help="checkpoint every N steps")
-    p.add_argument("--seed", type=int, default=P.seed)
-    _run_options(p)
+    _run_options(p, P)
     _speed_options(p)
     p.set_defaults(run=_pretrain)
 
@@ -123,13 +120,10 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=F.lr, help=f"peak learning rate (default: {F.lr:g})")
     p.add_argument("--patience", type=non_negative, default=F.patience,
                    help=f"epochs without a better validation score before stopping (default: {F.patience})")
-    p.add_argument("--precision", default=F.precision, choices=["auto", "bf16", "fp32"],
-                   help="auto: bf16 on a GPU that has it, else fp32; bf16 pays on CPUs with AMX")
     p.add_argument("--adapt-steps", type=non_negative, default=F.adapt_steps, metavar="N",
                    help="first continue the MLM pretraining of --init for N steps on the training "
                    "sequences (never validation or test): task-adaptive pretraining")
-    p.add_argument("--seed", type=int, default=F.seed)
-    _run_options(p)
+    _run_options(p, F)
     _speed_options(p)
     p.set_defaults(run=_finetune)
 
@@ -246,7 +240,11 @@ def _model_options(p: argparse.ArgumentParser, when: str = "", defaults: bool = 
                    help=f"model size: tiny 2x64, micro 4x128, mini 4x256, small 6x384, base 12x768 (default: small){when}")
 
 
-def _run_options(p: argparse.ArgumentParser) -> None:
+def _run_options(p: argparse.ArgumentParser, config) -> None:
+    """What every training command shares: precision, seed and what happens to --out."""
+    p.add_argument("--precision", default=config.precision, choices=["auto", "bf16", "fp32"],
+                   help="auto: bf16 on a GPU that has it, else fp32; bf16 pays on CPUs with AMX")
+    p.add_argument("--seed", type=int, default=config.seed)
     p.add_argument("--resume", action="store_true",
                    help="continue the unfinished run of this --out (its checkpoints are in OUT.work)")
     p.add_argument("--overwrite", action="store_true",
