@@ -75,3 +75,13 @@ def test_pretrain_recipe_study_runs_at_toy_size(tmp_path):
               "--max-len", "64", "--eval-steps", "2", "--out", str(tmp_path / "study"), tmp_path=tmp_path)
     rows = re.findall(r"^\| (control|modernbert) \|", out, re.M)
     assert rows == ["control", "modernbert"], out
+
+
+def test_mlm_fit_scores_a_task_file_against_its_entropy(models, tmp_path):
+    out = run("mlm_fit.py", models["pre"], models["table"], os.path.join(models["root"], "g.fa"),
+              "--limit", "30", tmp_path=tmp_path)
+    rows = [line.split(" | ") for line in out.splitlines() if line.startswith("| ") and ("labelled" in line or "g.fa" in line)]
+    assert len(rows) == 2
+    for row in rows:  # sequences, masked letters, MLM bits (an untrained model: any), entropy bits
+        assert int(row[1].replace(",", "")) == 30 and int(row[2].replace(",", "")) > 0
+        assert float(row[3]) > 0 and 1.9 < float(row[4].rstrip(" |")) <= 2  # random letters: ~2 bits
