@@ -4,6 +4,8 @@ Each seed gives both methods the same split, so the comparison is of the per-see
 ``a - b``: their mean, and a t interval with n - 1 degrees of freedom. "helped" / "hurt" only when
 the interval excludes 0. A run that predicts a single class (or a constant) "failed to train": its
 seed is left out of the difference and reported, never counted as a win for the other side.
+When both sides score the same on every seed (deterministic runs on a fixed split), the seeds are
+one measurement: no interval and no verdict.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ class Paired:
     mean: float  # mean of a - b over those seeds (nan when n == 0)
     low: float  # the 95 % interval (nan when n < 2)
     high: float
-    verdict: str  # helped | hurt | no difference | failed to train | too few seeds
+    verdict: str  # helped | hurt | no difference | failed to train | too few seeds | one measurement
     failed: dict[str, list[int]] = field(default_factory=dict)  # side -> seeds that failed
 
     def text(self, unit: str = "") -> str:
@@ -33,6 +35,10 @@ class Paired:
                            for side, s in self.failed.items() if s)
         if self.n == 0:
             return f"{self.verdict}" + (f" ({failed})" if failed else "")
+        if self.verdict == "one measurement":
+            return (f"{self.mean:+.3f}{unit} on every seed: both sides gave the same score on each of "
+                    f"the {self.n} seeds (deterministic on this split), so it is one measurement: "
+                    "no interval, no verdict")
         interval = (f", 95 % CI [{self.low:+.3f}, {self.high:+.3f}]" if self.n > 1 else "")
         return (f"{self.mean:+.3f}{unit}{interval}, {self.n} paired seeds: {self.verdict}"
                 + (f" ({failed})" if failed else ""))
@@ -54,6 +60,11 @@ def paired(a: dict[int, dict], b: dict[int, dict], metric: str, names: tuple[str
     mean = sum(diffs) / n
     if n < 2:
         return Paired(n, mean, math.nan, math.nan, "too few seeds", failed)
+    used = [s for s in seeds if s not in bad]
+    if len({a[s][metric] for s in used}) == 1 and len({b[s][metric] for s in used}) == 1:
+        # both deterministic on a fixed split (a probe of a released model, say): the seeds
+        # repeat one measurement, and a zero-width interval would claim a certainty it lacks
+        return Paired(n, mean, math.nan, math.nan, "one measurement", failed)
     sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1))
     half = t.ppf(0.5 + LEVEL / 2, n - 1) * sd / math.sqrt(n)
     low, high = mean - half, mean + half

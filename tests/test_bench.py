@@ -125,6 +125,8 @@ def test_bench_report_is_complete_and_resumes(fake_suite, tmp_path):
     assert all(set(r["grid"]) == {"0.001", "0.003"} for r in bert if r["seed"] == 0)
     assert {r["lr"] for r in bert if r["seed"] == 1} <= {0.001, 0.003}
     assert all(r["test_unseen"]["n"] == 26 for r in rows if "test" in r)  # rows with in_train_exact == 0
+    # the random-weight probe draws its weights per seed, so its spread includes the init's
+    assert sorted(os.listdir(os.path.join(out, "random_init", "dna"))) == ["seed0", "seed1"]
     try:  # plots need the optional `plot` extra
         import matplotlib  # noqa: F401
         assert os.path.exists(os.path.join(out, "mcc.png")) and os.path.exists(os.path.join(out, "curves_motif.png"))

@@ -42,3 +42,11 @@ def test_a_one_class_run_failed_and_is_no_win_for_the_other_side():
 
 def test_one_seed_is_too_few():
     assert paired(runs(0.8), runs(0.7), "mcc").verdict == "too few seeds"
+
+
+def test_deterministic_runs_on_a_fixed_split_are_one_measurement():
+    v = paired(runs(0.768, 0.768, 0.768), runs(0.735, 0.735, 0.735), "mcc", ("probe", "scratch probe"))
+    assert v.verdict == "one measurement" and math.isnan(v.low)
+    assert "no interval, no verdict" in v.text() and "+0.033" in v.text()
+    # one side varying is enough for the seeds to be replicates
+    assert paired(runs(0.80, 0.82, 0.81), runs(0.70, 0.70, 0.70), "mcc").verdict == "helped"

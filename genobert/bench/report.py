@@ -206,7 +206,8 @@ def _verdicts(results, tasks, setup: dict | None = None) -> list[str]:
              "Spearman for regression, IoU for spans), paired by seed (the same split for both): "
              "the mean difference, its 95 % t interval (n - 1 degrees of freedom), and 'helped' / "
              "'hurt' only when the interval excludes 0. A run predicting one class failed to train; "
-             "its seed is left out, never counted as a win. The second line compares with the best "
+             "its seed is left out, never counted as a win. Both sides scoring the same on every seed (deterministic "
+             "on a fixed split) is one measurement: no interval, no verdict. The second line compares with the best "
              "method without pretraining, picked by mean validation score.", ""]
     by = {}
     for r in results:

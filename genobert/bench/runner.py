@@ -155,8 +155,8 @@ def _run_probe(method, task, files, seed, names, pretrained: str, out: str) -> d
 
     if task.kind != "sequence":
         raise NotApplicable(f"{method} probes a class per sequence; this is a {task.kind} task")
-    model = pretrained if method == "bert-probe" else random_twin(
-        pretrained, os.path.join(out, "random_init", task.alphabet))
+    model = pretrained if method == "bert-probe" else random_twin(  # a random init per seed
+        pretrained, os.path.join(out, "random_init", task.alphabet, f"seed{seed}"), seed=seed)
     train, valid = _load(files["train"], task.alphabet, names), _load(files["valid"], task.alphabet, names)
     probe = BertProbe(model, alphabet=task.alphabet, seed=seed).fit(train, valid)
     return {"chosen": probe.chosen_, **_score_splits(probe, task, files, names, valid)}
