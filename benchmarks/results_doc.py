@@ -1,6 +1,6 @@
 """Assemble docs/RESULTS.md from the reports that `genobert bench` wrote (no number typed by hand).
 
-    python benchmarks/results_doc.py docs/bench/quick [docs/bench/dna ...] > docs/RESULTS.md
+    python benchmarks/results_doc.py docs/bench/dna [docs/bench/protein ...] > docs/RESULTS.md
 
 Each report already names its command, machine, seeds and date; this adds a heading per run,
 marks runs that do not yet cover their whole suite (and names the tasks not run), and points image
