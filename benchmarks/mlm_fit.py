@@ -1,6 +1,6 @@
 """How well a pretrained model predicts the sequences of a task: masked-language-model loss in bits
 per letter on each file, beside the file's own letter entropy (what a model that ignores context
-scores) and the uniform 2 bits (DNA) or log2(20) (protein).
+scores; uniform letters would score 2 bits for DNA, log2(20) = 4.32 for proteins).
 
     python benchmarks/mlm_fit.py genobert-dna ../shared/data/dna_promoter_cnnprom_umarov2017/bsubtilis_train.tsv ...
 
@@ -24,13 +24,9 @@ from itertools import islice
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 
-def mlm_bits(model_dir: str, sequences: list[str], *, batch: int = 64, seed: int = 0) -> tuple[float, int]:
-    """Mean MLM loss over the masked letters of ``sequences``, in bits, and how many were masked."""
-    import numpy as np
-    import torch
-
+def load(model_dir: str):
+    """The model's MLM (masked positions only), tokenizer, collator (its mask rate, seed 0) and meta."""
     from genobert.data import MLMCollator
-    from genobert.tokenize import CLS_ID, SEP_ID
     from genobert.mlm import MaskedHeadBertForMaskedLM
     from genobert.model import read_meta
     from genobert.tokenize import load_tokenizer
@@ -41,8 +37,19 @@ def mlm_bits(model_dir: str, sequences: list[str], *, batch: int = 64, seed: int
         raise SystemExit(f"{model_dir}: bits per letter here assume one letter per token (char); "
                          f"this model's tokenizer is {tok.spec.kind}")
     model = MaskedHeadBertForMaskedLM.from_pretrained(model_dir, use_safetensors=True).eval()
-    collate = MLMCollator(vocab_size=len(tok), rate=meta["training"]["config"]["mask_rate"], seed=seed)
-    body = meta["window"] - 2
+    collate = MLMCollator(vocab_size=len(tok), rate=meta["training"]["config"]["mask_rate"], seed=0)
+    return model, tok, collate, meta
+
+
+def mlm_bits(model, tok, collate, body: int, sequences: list[str], *, batch: int = 64) -> tuple[float, int]:
+    """Mean MLM loss over the masked letters of ``sequences`` (each cut to ``body`` letters), in
+    bits, and how many were masked."""
+    import numpy as np
+    import torch
+
+    from genobert.tokenize import CLS_ID, SEP_ID
+    from genobert.train import bits_per_letter
+
     total, count = 0.0, 0
     with torch.inference_mode():
         for i in range(0, len(sequences), batch):
@@ -54,7 +61,7 @@ def mlm_bits(model_dir: str, sequences: list[str], *, batch: int = 64, seed: int
             if n:
                 total += float(model(**b).loss) * n
                 count += n
-    return total / max(count, 1) / math.log(2), count
+    return bits_per_letter(total / max(count, 1), 1.0), count
 
 
 def entropy_bits(sequences: list[str]) -> float:
@@ -72,26 +79,24 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     import torch
 
-    from genobert.io import read_records
-    from genobert.model import read_meta
-    from genobert.registry import resolve
-
     import transformers
+
+    from genobert.io import read_records
+    from genobert.registry import resolve
 
     torch.set_num_threads(1)
     transformers.logging.disable_progress_bar()
-    model = resolve(args.model)
+    model, tok, collate, meta = load(resolve(args.model))
+    body = meta["window"] - 2  # a long record (a chromosome) as consecutive windows
     print(f"model {args.model}; bits per masked letter (MLM loss / ln 2); entropy: the file's letter "
           "frequencies without context\n")
     print("| file | sequences | masked letters | MLM bits/letter | entropy bits/letter |")
     print("|---|---:|---:|---:|---:|")
     for path in args.files:
-        alphabet = read_meta(model)["alphabet"]
-        body = read_meta(model)["window"] - 2  # a long record (a chromosome) as consecutive windows
-        pieces = (r.seq[i:i + body] for r in read_records(path, alphabet=alphabet, on_invalid="skip")
+        pieces = (r.seq[i:i + body] for r in read_records(path, alphabet=meta["alphabet"], on_invalid="skip")
                   for i in range(0, len(r.seq), body))
         seqs = list(islice((s for s in pieces if s.strip("N")), args.limit))
-        bits, n = mlm_bits(model, seqs)
+        bits, n = mlm_bits(model, tok, collate, body, seqs)
         name = os.path.join(os.path.basename(os.path.dirname(path)), os.path.basename(path))
         print(f"| {name} | {len(seqs):,} | {n:,} | {bits:.3f} | {entropy_bits(seqs):.3f} |")
 
