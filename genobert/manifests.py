@@ -99,13 +99,16 @@ def fetch(name: str, data_dir: str | Path | None = None, *, folder: str | Path =
     target = Path(data_dir or default_data_dir()) / name
     for f in m.files:
         _check_plain(f["name"])
+    present = set()  # files already there and correct: never fetched again
     for f in m.files:  # a file of the user's is never overwritten, even a damaged copy
         path = target / f["name"]
-        if (path.exists() or path.is_symlink()) and not _is_ok(path, f):
-            raise InputError("already there and not the manifest's file (sha256 differs); "
-                             "genobert does not overwrite it: move it away and fetch again", path=str(path))
+        if path.exists() or path.is_symlink():
+            if not _is_ok(path, f):
+                raise InputError("already there and not the manifest's file (sha256 differs); "
+                                 "genobert does not overwrite it: move it away and fetch again", path=str(path))
+            present.add(f["name"])
     if m.info.get("upstream"):
-        return _fetch_converted(m, target, timeout)
+        return _fetch_converted(m, target, present, timeout)
     fetchable = [f for f in m.files if f.get("url")]
     if not fetchable:
         raise InputError(f"dataset {name!r} was converted from its upstream sources "
@@ -115,7 +118,7 @@ def fetch(name: str, data_dir: str | Path | None = None, *, folder: str | Path =
     done = []
     for f in fetchable:
         path = target / f["name"]
-        if not _is_ok(path, f):
+        if f["name"] not in present:
             tmp = target / f".{f['name']}.part"
             _download(f["url"], tmp, f["sha256"], target, timeout)
             os.replace(tmp, path)
@@ -123,11 +126,11 @@ def fetch(name: str, data_dir: str | Path | None = None, *, folder: str | Path =
     return done
 
 
-def _fetch_converted(m: Manifest, target: Path, timeout: float) -> list[Path]:
+def _fetch_converted(m: Manifest, target: Path, present: set[str], timeout: float) -> list[Path]:
     from .convert import CONVERTERS
 
     paths = [target / f["name"] for f in m.files]
-    if all(_is_ok(path, f) for path, f in zip(paths, m.files, strict=True)):
+    if all(f["name"] in present for f in m.files):
         return paths
     if m.name not in CONVERTERS:
         raise InputError(f"dataset {m.name!r} lists upstream files but this genobert has no "
@@ -158,7 +161,7 @@ def _fetch_converted(m: Manifest, target: Path, timeout: float) -> list[Path]:
                                  f"{f['sha256']} (the upstream files matched theirs); refused, "
                                  "nothing kept", path=f"{m.name}/{f['name']}")
         for path, f in zip(paths, m.files, strict=True):
-            if not _is_ok(path, f):
+            if f["name"] not in present:
                 os.replace(out / f["name"], path)
         return paths
     finally:
