@@ -24,6 +24,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .alphabets import get_alphabet
+from .config import FinetuneConfig
 from .errors import InputError, NotApplicable
 
 
@@ -201,6 +202,7 @@ class CNN:
     epochs: int = 20
     batch_size: int = 64
     lr: float = 1e-3
+    min_epoch_rows: int = FinetuneConfig.min_epoch_rows  # see FinetuneConfig
     max_len: int = 1000  # longer sequences are cropped to their first max_len letters
     chosen_: dict = field(default_factory=dict)
     curve_: list = field(default_factory=list)
@@ -217,7 +219,8 @@ class CNN:
         best = (-2.0, None, 0)
         for epoch in range(self.epochs):
             self.model_.train()
-            order = torch.randperm(len(train.seqs), generator=gen).numpy()
+            passes = max(1, -(-self.min_epoch_rows // len(train.seqs)))  # 1 unless the set is small
+            order = torch.cat([torch.randperm(len(train.seqs), generator=gen) for _ in range(passes)]).numpy()
             total = 0.0
             for start in range(0, len(order), self.batch_size):
                 idx = order[start: start + self.batch_size]
@@ -300,6 +303,7 @@ class EnglishBERT:
     batch_size: int = 32
     max_len: int = 512
     mapping: str = "random"  # random: Kao & Lee's seeded permutation of word pieces; words: ENGLISH_WORDS
+    min_epoch_rows: int = FinetuneConfig.min_epoch_rows  # see FinetuneConfig
     scratch: bool = False  # english-scratch: the English model's config with random weights, the control
     out: str | None = None  # where the Trainer writes its checkpoints (a temporary folder if None)
     chosen_: dict = field(default_factory=dict)
@@ -311,6 +315,8 @@ class EnglishBERT:
         import torch
         from transformers import (AutoModelForSequenceClassification, AutoTokenizer,
                                   DataCollatorWithPadding, Trainer, TrainingArguments)
+
+        from .train import epoch_schedule
 
         path = english_model_dir()
         self.tokenizer_ = AutoTokenizer.from_pretrained(path)
@@ -338,10 +344,11 @@ class EnglishBERT:
         cuda = torch.cuda.is_available()
         with tempfile.TemporaryDirectory() as tmp:
             args = TrainingArguments(
-                output_dir=self.out or tmp, seed=self.seed, num_train_epochs=self.epochs,
+                output_dir=self.out or tmp, seed=self.seed,
+                **epoch_schedule(len(train_ds), self.batch_size, self.epochs, self.min_epoch_rows),
                 learning_rate=self.lr, per_device_train_batch_size=self.batch_size,
                 per_device_eval_batch_size=self.batch_size, warmup_steps=0.1, weight_decay=0.01,
-                eval_strategy="epoch", save_strategy="epoch", load_best_model_at_end=True,
+                load_best_model_at_end=True,
                 metric_for_best_model="mcc", save_total_limit=1, report_to=[], use_cpu=not cuda,
                 bf16=cuda and torch.cuda.is_bf16_supported(), logging_steps=10)
             trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=valid_ds,
@@ -349,7 +356,8 @@ class EnglishBERT:
             trainer.train()
             self.model_ = trainer.model.eval()
             history = trainer.state.log_history
-        self.curve_ = [{"epoch": h["epoch"], "valid_mcc": h["eval_mcc"]} for h in history if "eval_mcc" in h]
+        self.curve_ = [{"epoch": i + 1, "valid_mcc": h["eval_mcc"]}  # evaluation round i + 1
+                       for i, h in enumerate(h for h in history if "eval_mcc" in h)]
         best = max(self.curve_, key=lambda p: p["valid_mcc"])
         self.chosen_ = {"epoch": best["epoch"], "valid_mcc": best["valid_mcc"]}
         return self

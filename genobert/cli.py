@@ -120,6 +120,10 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=F.lr, help=f"peak learning rate (default: {F.lr:g})")
     p.add_argument("--patience", type=non_negative, default=F.patience,
                    help=f"epochs without a better validation score before stopping (default: {F.patience})")
+    p.add_argument("--min-epoch-rows", type=non_negative, default=F.min_epoch_rows, metavar="N",
+                   help="an epoch trains on at least N rows: a smaller training set is gone through "
+                   "several times (with a few dozen labels an epoch is a step or two, too short for "
+                   "--patience to judge); 0: one pass (default)")
     p.add_argument("--adapt-steps", type=non_negative, default=F.adapt_steps, metavar="N",
                    help="first continue the MLM pretraining of --init for N steps on the training "
                    "sequences (never validation or test): task-adaptive pretraining")
@@ -323,7 +327,7 @@ def _finetune(args: argparse.Namespace) -> int:
                    pair_columns=args.pair_columns, sequences=args.sequences,
                    **_given(args), max_len=args.max_len, epochs=args.epochs,
                    batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-                   precision=args.precision, adapt_steps=args.adapt_steps, seed=args.seed, resume=args.resume,
+                   min_epoch_rows=args.min_epoch_rows, precision=args.precision, adapt_steps=args.adapt_steps, seed=args.seed, resume=args.resume,
                    overwrite=args.overwrite, keep_checkpoints=args.keep_checkpoints,
                    verbose=args.verbose, workers=args.workers, compile=args.compile)
     what = {"regression": "regression model", "token": "per-letter tagger", "span": "span model",

@@ -44,6 +44,18 @@ def _training_args(checkpoints: str, cfg, **kwargs):
         use_cpu=not cuda, ddp_backend=_ddp_backend(cuda), **_loader(cfg, cuda), **kwargs)
 
 
+def epoch_schedule(rows: int, batch_size: int, epochs: int, min_rows: int) -> dict:
+    """TrainingArguments for ``epochs`` evaluation rounds of at least ``ceil(min_rows / batch)``
+    steps each: an epoch of the training set when it is that long, else that many steps (a small
+    set gone through several times). Patience and the cap count rounds either way."""
+    batch = batch_size * int(os.environ.get("WORLD_SIZE", 1))
+    steps = math.ceil(min_rows / batch)
+    if math.ceil(rows / batch) >= steps:
+        return {"num_train_epochs": epochs, "eval_strategy": "epoch", "save_strategy": "epoch"}
+    return {"max_steps": epochs * steps, "eval_strategy": "steps", "eval_steps": steps,
+            "save_strategy": "steps", "save_steps": steps}
+
+
 def _bf16(cfg, cuda: bool) -> bool:
     precision = getattr(cfg, "precision", "auto")
     if precision not in ("auto", "bf16", "fp32"):
@@ -513,15 +525,16 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
                       for j, w in enumerate(valid_ds.windows)]
         return task.score(task.predict(per_window, valid_ds), v_y)
 
-    args = _training_args(run.checkpoints, cfg, num_train_epochs=cfg.epochs, eval_strategy="epoch",
-                          save_strategy="epoch", logging_strategy="steps", logging_steps=10,
+    schedule = epoch_schedule(len(train_ds), cfg.batch_size, cfg.epochs, cfg.min_epoch_rows)
+    args = _training_args(run.checkpoints, cfg, **schedule, logging_strategy="steps", logging_steps=10,
                           load_best_model_at_end=True, metric_for_best_model=task.metric,
                           greater_is_better=True)
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=valid_ds,
                       data_collator=task.collate, compute_metrics=compute_metrics,
                       callbacks=[EarlyStoppingCallback(early_stopping_patience=cfg.patience)])
+    rounds = "epoch" if "num_train_epochs" in schedule else f"round of {schedule['eval_steps']} steps"
     quiet_trainer(trainer, cfg.verbose, lambda logs, state: (
-        f"epoch {logs.get('epoch', 0):.0f}/{cfg.epochs}: train loss "
+        f"{rounds} {sum(f'eval_{task.metric}' in h for h in state.log_history)}/{cfg.epochs}: train loss "
         f"{next((h['loss'] for h in reversed(state.log_history) if 'loss' in h), float('nan')):.4f}, "
         f"valid {task.metric} {logs.get('eval_' + task.metric, float('nan')):.4f}"
         if f"eval_{task.metric}" in logs else None))
@@ -535,12 +548,12 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
         metrics[split] = task.score(task.predict(window_logits(model, dataset), dataset), lab)
     history = trainer.state.log_history
     metrics["loss_curve"] = [{"step": h["step"], "loss": h["loss"]} for h in history if "loss" in h]
-    metrics["valid_curve"] = [{"step": h["step"], "epoch": h.get("epoch"), "loss": h["eval_loss"],
+    metrics["valid_curve"] = [{"step": h["step"], "epoch": i + 1, "loss": h["eval_loss"],  # round i + 1
                                "mcc": h.get("eval_mcc"), task.metric: h.get(f"eval_{task.metric}")}
-                              for h in history if "eval_loss" in h]
+                              for i, h in enumerate(h for h in history if "eval_loss" in h)]
     metrics["score"] = task.metric  # the validation score that picked the best epoch
-    metrics["best_epoch"] = next((h.get("epoch") for h in history if "eval_loss" in h
-                                  and h.get(f"eval_{task.metric}") == trainer.state.best_metric), None)
+    metrics["best_epoch"] = next((c["epoch"] for c in metrics["valid_curve"]
+                                  if c[task.metric] == trainer.state.best_metric), None)
     files = [train] + [f for f in (valid, test) if f]
     meta = {"task": task.name, "labels": names, "window": max_len,
             "preset": read_meta(cfg.init).get("preset") if pretrained else cfg.preset,

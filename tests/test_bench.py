@@ -15,7 +15,7 @@ from genobert.errors import InputError, NotApplicable
 
 TEST_PROFILE = bench.Profile(preset="tiny", pretrain_steps=4, seq_len=64, pretrain_batch=8, pretrain_lr=1e-3,
                              epochs=2, finetune_lrs=(1e-3, 3e-3), patience=1, batch_size=16, max_len=64,
-                             english_epochs=1)
+                             english_epochs=1, min_epoch_rows=48)
 
 
 def _task(rng, n, length=40, motif_pos=None):
@@ -46,6 +46,18 @@ def test_baselines_are_seeded():
     a = CNN(seed=3, epochs=2).fit(train, valid).predict_proba(valid.seqs)
     b = CNN(seed=3, epochs=2).fit(train, valid).predict_proba(valid.seqs)
     np.testing.assert_array_equal(a, b)
+
+
+def test_cnn_min_epoch_rows_repeats_only_a_smaller_set():
+    rng = np.random.default_rng(1)
+    train, valid = _task(rng, 100), _task(rng, 30)
+    one_pass = CNN(seed=3, epochs=2).fit(train, valid).predict_proba(valid.seqs)
+    # 100 rows already fill a 90-row epoch: the run is the same as before
+    same = CNN(seed=3, epochs=2, min_epoch_rows=90).fit(train, valid).predict_proba(valid.seqs)
+    np.testing.assert_array_equal(one_pass, same)
+    repeated = CNN(seed=3, epochs=2, min_epoch_rows=300).fit(train, valid)
+    assert len(repeated.curve_) == 2
+    assert not np.array_equal(one_pass, repeated.predict_proba(valid.seqs))
 
 
 def test_english_bert_learns_words_for_letters():

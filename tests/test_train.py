@@ -349,3 +349,16 @@ def test_modernbert_pretrains_and_every_head_fine_tunes(corpus, tmp_path, write)
             assert json.load(open(out / "config.json"))["model_type"] == "modernbert"
             assert main(["classify", str(out), table, "-o", str(tmp_path / f"{kind}.out.tsv"), "--quiet"]) == 0
     assert main(["embed", pre, write("x.fa", ">a\nACGTACGTTT\n"), "-o", str(tmp_path / "x.h5"), "--pooling", "mean"]) == 0
+
+
+def test_small_training_set_is_repeated_to_min_epoch_rows(labelled, tmp_path):
+    # 24 rows in batches of 8 are 3 steps an epoch; a 64-row minimum makes each round 8 steps
+    out = finetune(labelled, str(tmp_path / "ft"), valid=labelled, init="scratch", preset="tiny",
+                   tokenizer="char", alphabet="dna", epochs=2, batch_size=8, patience=2, max_len=64,
+                   min_epoch_rows=64)
+    curve = json.load(open(os.path.join(out, "metrics.json")))["valid_curve"]
+    assert [(c["epoch"], c["step"]) for c in curve] == [(1, 8), (2, 16)]
+    one_pass = finetune(labelled, str(tmp_path / "ft1"), valid=labelled, init="scratch", preset="tiny",
+                        tokenizer="char", alphabet="dna", epochs=2, batch_size=8, max_len=64)
+    curve = json.load(open(os.path.join(one_pass, "metrics.json")))["valid_curve"]
+    assert [(c["epoch"], c["step"]) for c in curve] == [(1, 3), (2, 6)]

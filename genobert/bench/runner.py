@@ -62,7 +62,8 @@ def _run_bert(task, files, init, run_dir, profile, seed, names, lr: float, prese
     model = finetune(files["train"], run_dir, valid=files["valid"], test=files["test"], init=init,
                      preset=preset, tokenizer="char", alphabet=task.alphabet,
                      max_len=profile.max_len, epochs=profile.epochs, batch_size=profile.batch_size,
-                     lr=lr, patience=profile.patience, precision=profile.precision, seed=seed,
+                     lr=lr, patience=profile.patience, min_epoch_rows=profile.min_epoch_rows,
+                     precision=profile.precision, seed=seed,
                      task=task.kind, overwrite=True, resume=_unfinished(run_dir),
                      adapt_steps=adapt_steps, **dict(task.settings))
     metrics = json.load(open(os.path.join(model, "metrics.json")))
@@ -167,6 +168,8 @@ def _run_baseline(method, task, files, seed, names, profile: Profile) -> dict:
         return _run_task_baseline(method, task, files, seed, profile.max_len)
     train, valid = _load(files["train"], task.alphabet, names), _load(files["valid"], task.alphabet, names)
     extra = {"epochs": profile.english_epochs} if method in ("bert-english", "english-scratch") else {}
+    if method in ("cnn", "bert-english", "english-scratch"):  # trained by epochs
+        extra["min_epoch_rows"] = profile.min_epoch_rows
     model = BASELINES[method](alphabet=task.alphabet, seed=seed, **extra).fit(train, valid)
     result = {"chosen": model.chosen_}
     if getattr(model, "curve_", None):
