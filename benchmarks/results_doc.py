@@ -26,6 +26,7 @@ def main(folders: list[str]) -> None:
         from genobert.bench import SUITES
 
         suite_tasks = [t.name for t in SUITES[setup["suite"]].tasks]
+        runs = [r for r in runs if r.get("fraction", 1.0) == 1.0]  # label-efficiency runs are extra
         missing = [t for t in suite_tasks if t not in {r["task"] for r in runs}]
         expected = len(suite_tasks) * setup["seeds"] * len(setup["methods"])
         report = open(os.path.join(folder, "results.md")).read()

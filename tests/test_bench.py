@@ -376,9 +376,27 @@ def test_label_efficiency_fractions(fake_suite, tmp_path):
     full = {r["n_train"] for r in rows if r["fraction"] == 1.0}
     assert len(small) == 1 and len(full) == 1 and small.pop() < full.pop()  # the same subset for all
     assert "## Label efficiency" in report and "| 0.25 |" in report
+    assert "labels bert-scratch needs for bert-pretrained's mean" in report
     assert report.count("| motif |") >= 1  # the main tables are the full-label runs
+    # a later process with other methods and shares adds to what bench.json says the folder holds
+    bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, methods=("onehot-lr",),
+                    fractions=(0.5,), log=lambda _: None)
+    setup = json.load(open(os.path.join(out, "bench.json")))
+    assert setup["methods"] == ["kmer-lr", "onehot-lr", "bert-scratch", "bert-pretrained"]
+    assert setup["fractions"] == [0.25, 0.5, 1.0]
     with pytest.raises(InputError, match="--fractions"):
         bench.run_bench("fake", fake_suite, out, profile="test", fractions=(0.0,), log=lambda _: None)
+
+
+def test_labels_bert_scratch_needs_interpolates_in_log_labels():
+    from genobert.bench.report import _labels_needed
+
+    curve = [(10, 0.2, 0), (30, 0.4, 0), (100, 0.6, 0)]
+    assert _labels_needed(curve, 0.1, 10) == "≤ 10"
+    assert _labels_needed(curve, 0.6, 30) == "≈ 100 (3.3×)"
+    assert _labels_needed(curve, 0.5, 30) == f"≈ {np.exp((np.log(30) + np.log(100)) / 2):,.0f} (1.8×)"
+    assert _labels_needed(curve, 0.7, 100) == "> 100"
+    assert _labels_needed(curve, None, 10) == "–"
 
 
 def test_fresh_pretraining_seeds_vary_with_the_fine_tuning_seed(fake_suite, tmp_path, monkeypatch):

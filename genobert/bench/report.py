@@ -117,8 +117,10 @@ def _label_efficiency(out: str, results, tasks, methods) -> tuple[list[str], lis
     for task in tasks:
         metric = _score(results, task)
         lines += [f"### {task}: test {METRICS[metric]} by training labels", "",
-                  "| share | labels | " + " | ".join(methods) + " | pretrained − scratch |",
-                  "|---" * (len(methods) + 3) + "|"]
+                  "| share | labels | " + " | ".join(methods) + " | pretrained − scratch | "
+                  "labels bert-scratch needs for bert-pretrained's mean |",
+                  "|---" * (len(methods) + 4) + "|"]
+        rows_of_task = []
         for frac in fractions:
             rows = [r for r in results if r["task"] == task and r.get("fraction", 1.0) == frac and "test" in r]
             if not rows:
@@ -133,9 +135,28 @@ def _label_efficiency(out: str, results, tasks, methods) -> tuple[list[str], lis
             by = {m: {r["seed"]: r["test"] for r in rows if r["method"] == m} for m in ("bert-pretrained", "bert-scratch")}
             verdict = paired(by["bert-pretrained"], by["bert-scratch"], metric).text() if all(by.values()) else "–"
             n = int(np.mean([r["n_train"] for r in rows]))
-            lines.append(f"| {frac:g} | {n:,} | " + " | ".join(cells) + f" | {verdict} |")
+            pretrained = [t[metric] for t in by["bert-pretrained"].values() if metric in t]
+            rows_of_task.append((f"| {frac:g} | {n:,} | " + " | ".join(cells) + f" | {verdict} |",
+                                 float(np.mean(pretrained)) if pretrained else None, n))
+        scratch = sorted(curves.get(task, {}).get("bert-scratch", []))
+        lines += [text + f" {_labels_needed(scratch, target, n)} |" for text, target, n in rows_of_task]
         lines.append("")
     return lines, _efficiency_plots(out, curves)
+
+
+def _labels_needed(points: list, target: float | None, own: int) -> str:
+    """Labels at which the curve ``points`` ((labels, mean, std), by labels) first reaches
+    ``target``, interpolated linearly in log labels, and how many times ``own`` (the labels the
+    target was scored with) that is. ``≤`` / ``>``: reached at the first point / never."""
+    if not points or target is None:
+        return "–"
+    if points[0][1] >= target:
+        return f"≤ {points[0][0]:,.0f}"
+    for (n0, y0, _), (n1, y1, _) in zip(points[:-1], points[1:], strict=True):
+        if y0 < target <= y1:
+            n = float(np.exp(np.log(n0) + (target - y0) / (y1 - y0) * (np.log(n1) - np.log(n0))))
+            return f"≈ {n:,.0f}" + (f" ({n / own:.1f}×)" if own else "")
+    return f"> {points[-1][0]:,.0f}"
 
 
 def _efficiency_plots(out: str, curves: dict) -> list[str]:

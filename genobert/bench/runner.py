@@ -281,9 +281,12 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
     before = json.load(open(setup_path)) if os.path.exists(setup_path) else {}
     commands = before.get("commands") or [c for c in [before.get("command")] if c]
     commands += [command] if command and command not in commands else []
+    # what the folder holds: every process's methods and shares of the labels, not the last one's
+    methods_in = [m for m in METHODS if m in methods or m in before.get("methods", [])]
+    fractions_in = sorted({*fractions, *before.get("fractions", [])})
     write_json(setup_path, {"suite": suite, "profile": asdict(prof), "profile_name": profile, "seeds": seeds,
-                   "methods": list(methods), "data_dir": data_dir, "out": out, "pretrained": pretrained,
-                   "command": command, "commands": commands, "tasks": [asdict(t) for t in s.tasks], "fractions": list(fractions),
+                   "methods": methods_in, "data_dir": data_dir, "out": out, "pretrained": pretrained,
+                   "command": command, "commands": commands, "tasks": [asdict(t) for t in s.tasks], "fractions": fractions_in,
                    "pretrained_models": origin, **provenance,
                    "date": time.strftime("%Y-%m-%d"), "machine": _machine()})
     for task in s.tasks:
