@@ -40,7 +40,7 @@ class Paired:
                     f"the {self.n} seeds (deterministic on this split), so it is one measurement: "
                     "no interval, no verdict")
         interval = (f", 95 % CI [{self.low:+.3f}, {self.high:+.3f}]" if self.n > 1 else "")
-        return (f"{self.mean:+.3f}{unit}{interval}, {self.n} paired seeds: {self.verdict}"
+        return (f"{self.mean:+.3f}{unit}{interval}, {self.n} paired seed{'s' if self.n != 1 else ''}: {self.verdict}"
                 + (f" ({failed})" if failed else ""))
 
 
