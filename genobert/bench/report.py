@@ -114,7 +114,7 @@ def _label_efficiency(out: str, results, tasks, methods) -> tuple[list[str], lis
              "Every method trained on the same seeded, stratified subsets of the training and "
              "validation rows (at least two per class), tested on the whole test file.", ""]
     curves = {}
-    for task in tasks:
+    for task in [t for t in tasks if any(r["task"] == t and r.get("fraction", 1.0) < 1 for r in results)]:
         metric = _score(results, task)
         lines += [f"### {task}: test {METRICS[metric]} by training labels", "",
                   "| share | labels | " + " | ".join(methods) + " | pretrained − scratch | "
