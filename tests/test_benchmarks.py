@@ -85,3 +85,18 @@ def test_mlm_fit_scores_a_task_file_against_its_entropy(models, tmp_path):
     for row in rows:  # sequences, masked letters, MLM bits (an untrained model: any), entropy bits
         assert int(row[1].replace(",", "")) == 30 and int(row[2].replace(",", "")) > 0
         assert float(row[3]) > 0 and 1.9 < float(row[4].rstrip(" |")) <= 2  # random letters: ~2 bits
+
+
+def test_pretraining_gain_pairs_by_seed_per_share(tmp_path):
+    import json
+
+    def row(method, seed, share, mcc):
+        return {"task": "t", "method": method, "seed": seed, "fraction": share, "n_train": int(1000 * share),
+                "test": {"mcc": mcc, "predicted_classes": 2}}
+    rows = [row("bert-pretrained", s, f, 0.5 + 0.1 * s + (0.2 if f < 1 else 0.0)) for s in range(3) for f in (0.1, 1.0)]
+    rows += [row("bert-scratch", s, f, 0.5 + 0.1 * s) for s in range(3) for f in (0.1, 1.0)]
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = run("pretraining_gain.py", str(tmp_path), "--out", str(tmp_path / "gain.png"), tmp_path=tmp_path)
+    # the seeds' own spread cancels in the pairing: +0.2 at 100 labels, 0 at 1,000, on every seed
+    assert "| t | 0.1 | 100 | 3 | +0.200 |" in out and "| t | 1 | 1,000 | 3 | +0.000 |" in out
+    assert (tmp_path / "gain.png").stat().st_size > 0
