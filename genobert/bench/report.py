@@ -133,7 +133,8 @@ def _label_efficiency(out: str, results, tasks, methods) -> tuple[list[str], lis
                     curves.setdefault(task, {}).setdefault(m, []).append(
                         (np.mean([r["n_train"] for r in rows if r["method"] == m]), np.mean(vals), np.std(vals)))
             by = {m: {r["seed"]: r["test"] for r in rows if r["method"] == m} for m in ("bert-pretrained", "bert-scratch")}
-            verdict = paired(by["bert-pretrained"], by["bert-scratch"], metric).text() if all(by.values()) else "–"
+            verdict = (paired(by["bert-pretrained"], by["bert-scratch"], metric, ("bert-pretrained", "bert-scratch")).text()
+                       if all(by.values()) else "–")
             n = int(np.mean([r["n_train"] for r in rows]))
             pretrained = [t[metric] for t in by["bert-pretrained"].values() if metric in t]
             rows_of_task.append((f"| {frac:g} | {n:,} | " + " | ".join(cells) + f" | {verdict} |",
