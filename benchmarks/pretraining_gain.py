@@ -5,7 +5,8 @@ side failed to train is left out, and a point with one seed has no interval).
 
     python benchmarks/pretraining_gain.py docs/bench/dna docs/bench/protein --out docs/pretraining_gain.png
 
-Prints the points as a table (task, share, labels, seeds, difference, interval) as well.
+Prints the points as a table (task, share, labels, seeds, difference, interval) as well; without
+matplotlib (the `plot` extra) only the table.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 
 import numpy as np
 
@@ -53,8 +55,11 @@ def main() -> None:
         for labels, share, n, mean, low, high in pts:
             ci = f"[{low:+.3f}, {high:+.3f}]" if n > 1 and not np.isnan(low) else "–"
             print(f"| {task} | {share:g} | {labels:,.0f} | {n} | {mean:+.3f} | {ci} |")
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:
+        print("no plot drawn: matplotlib is not installed (pip install -e '.[plot]' adds it)", file=sys.stderr)
+        return
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
