@@ -1,6 +1,6 @@
 """One plot of what pretraining gave, by number of training labels: for every task run on subsets
 of its labels (`genobert bench --fractions`), bert-pretrained minus bert-scratch on the test
-score, paired by seed, with its 95 % t interval (genobert.verdict.paired; a seed where either
+score, paired by seed, with its 95 % t interval (genobert.bench.report.pretrained_vs_scratch; a seed where either
 side failed to train is left out, and a point with one seed has no interval).
 
     python benchmarks/pretraining_gain.py docs/bench/dna docs/bench/protein --out docs/pretraining_gain.png
@@ -18,8 +18,7 @@ import sys
 
 import numpy as np
 
-from genobert.bench.report import _score
-from genobert.verdict import paired
+from genobert.bench.report import _score, pretrained_vs_scratch
 
 
 def points(folders: list[str]) -> dict[str, list[tuple]]:
@@ -34,13 +33,11 @@ def points(folders: list[str]) -> dict[str, list[tuple]]:
                 continue
             metric = _score(mine, task)
             for share in shares:
-                by = {m: {r["seed"]: r["test"] for r in mine if r["method"] == m and r.get("fraction", 1.0) == share}
-                      for m in ("bert-pretrained", "bert-scratch")}
-                if not all(by.values()):
-                    continue
-                v = paired(by["bert-pretrained"], by["bert-scratch"], metric)
-                labels = np.mean([r["n_train"] for r in mine if r.get("fraction", 1.0) == share])
-                out.setdefault(task, []).append((labels, share, v.n, v.mean, v.low, v.high))
+                at = [r for r in mine if r.get("fraction", 1.0) == share]
+                v = pretrained_vs_scratch(at, metric)
+                if v is not None:
+                    labels = np.mean([r["n_train"] for r in at])
+                    out.setdefault(task, []).append((labels, share, v.n, v.mean, v.low, v.high))
     return out
 
 

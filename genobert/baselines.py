@@ -217,9 +217,9 @@ class CNN:
         opt = torch.optim.Adam(self.model_.parameters(), lr=self.lr)
         y = torch.as_tensor(train.labels, dtype=torch.int64)
         best = (-2.0, None, 0)
+        passes = max(1, -(-self.min_epoch_rows // len(train.seqs)))  # per epoch; 1 unless the set is small
         for epoch in range(self.epochs):
             self.model_.train()
-            passes = max(1, -(-self.min_epoch_rows // len(train.seqs)))  # 1 unless the set is small
             order = torch.cat([torch.randperm(len(train.seqs), generator=gen) for _ in range(passes)]).numpy()
             total = 0.0
             for start in range(0, len(order), self.batch_size):

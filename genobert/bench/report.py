@@ -105,8 +105,6 @@ def _label_efficiency(out: str, results, tasks, methods) -> tuple[list[str], lis
     """Runs on subsets of the labels (`--fractions`): the test score against the number of
     training labels per method (mean ± std over seeds), the paired pretrained - scratch verdict
     per fraction, and a plot per task (log x, the seeds' spread as a band)."""
-    from ..verdict import paired
-
     fractions = sorted({r.get("fraction", 1.0) for r in results})
     if len(fractions) < 2:
         return [], []
@@ -125,24 +123,32 @@ def _label_efficiency(out: str, results, tasks, methods) -> tuple[list[str], lis
             rows = [r for r in results if r["task"] == task and r.get("fraction", 1.0) == frac and "test" in r]
             if not rows:
                 continue
-            cells = []
+            cells, means = [], {}
             for m in methods:
                 vals = [r["test"][metric] for r in rows if r["method"] == m and metric in r["test"]]
                 cells.append(_mean_std(vals))
                 if vals:
+                    means[m] = float(np.mean(vals))
                     curves.setdefault(task, {}).setdefault(m, []).append(
-                        (np.mean([r["n_train"] for r in rows if r["method"] == m]), np.mean(vals), np.std(vals)))
-            by = {m: {r["seed"]: r["test"] for r in rows if r["method"] == m} for m in ("bert-pretrained", "bert-scratch")}
-            verdict = (paired(by["bert-pretrained"], by["bert-scratch"], metric, ("bert-pretrained", "bert-scratch")).text()
-                       if all(by.values()) else "–")
+                        (np.mean([r["n_train"] for r in rows if r["method"] == m]), means[m], np.std(vals)))
+            v = pretrained_vs_scratch(rows, metric)
             n = int(np.mean([r["n_train"] for r in rows]))
-            pretrained = [t[metric] for t in by["bert-pretrained"].values() if metric in t]
-            rows_of_task.append((f"| {frac:g} | {n:,} | " + " | ".join(cells) + f" | {verdict} |",
-                                 float(np.mean(pretrained)) if pretrained else None, n))
+            rows_of_task.append((f"| {frac:g} | {n:,} | " + " | ".join(cells) + f" | {v.text() if v else '–'} |",
+                                 means.get("bert-pretrained"), n))
         scratch = sorted(curves.get(task, {}).get("bert-scratch", []))
         lines += [text + f" {_labels_needed(scratch, target, n)} |" for text, target, n in rows_of_task]
         lines.append("")
     return lines, _efficiency_plots(out, curves)
+
+
+def pretrained_vs_scratch(rows: list[dict], metric: str):
+    """bert-pretrained minus bert-scratch on the test ``metric`` of ``rows`` (one task, one share
+    of the labels), paired by seed (`genobert.verdict.paired`); None unless both ran."""
+    from ..verdict import paired
+
+    by = {m: {r["seed"]: r["test"] for r in rows if r["method"] == m and "test" in r}
+          for m in ("bert-pretrained", "bert-scratch")}
+    return paired(by["bert-pretrained"], by["bert-scratch"], metric, tuple(by)) if all(by.values()) else None
 
 
 def _labels_needed(points: list, target: float | None, own: int) -> str:
