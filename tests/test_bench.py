@@ -370,6 +370,8 @@ def test_label_efficiency_fractions(fake_suite, tmp_path):
     report = open(bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, pretrained="fresh",
                                   methods=("kmer-lr", "bert-scratch", "bert-pretrained"),
                                   fractions=(0.25, 1.0), log=lambda _: None)).read()
+    pretrained_models = json.load(open(os.path.join(out, "bench.json")))["pretrained_models"]
+    assert pretrained_models
     rows = [json.loads(line) for line in open(os.path.join(out, "results.jsonl"))]
     assert len(rows) == 2 * 2 * 3
     small = {r["n_train"] for r in rows if r["fraction"] == 0.25}
@@ -384,6 +386,7 @@ def test_label_efficiency_fractions(fake_suite, tmp_path):
     setup = json.load(open(os.path.join(out, "bench.json")))
     assert setup["methods"] == ["kmer-lr", "onehot-lr", "bert-scratch", "bert-pretrained"]
     assert setup["fractions"] == [0.25, 0.5, 1.0]
+    assert setup["pretrained_models"] == pretrained_models  # onehot-lr needs none; the record stays
     with pytest.raises(InputError, match="--fractions"):
         bench.run_bench("fake", fake_suite, out, profile="test", fractions=(0.0,), log=lambda _: None)
 
