@@ -114,7 +114,9 @@ def _valid_metric(scores: dict) -> str:
 
 
 def git_state() -> dict:
-    """The commit of the code that ran, and whether the work tree had uncommitted changes."""
+    """The commit of the code that ran, and whether that code (the package and its build file) had
+    uncommitted changes. Results written into tracked folders (docs/bench) do not count: a second
+    process filling a folder would otherwise mark every run of the first dirty."""
     import subprocess
 
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the checkout
@@ -127,7 +129,8 @@ def git_state() -> dict:
             return ""
     commit = git("rev-parse", "HEAD")
     return {"commit": commit or None,
-            "dirty": bool(git("status", "--porcelain", "--untracked-files=no")) if commit else None}
+            "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--",
+                                 "genobert", "pyproject.toml")) if commit else None}
 
 
 def _pretrained_model(choice: str, suite: Suite, alphabet: str, data_dir: str, out: str,
