@@ -288,11 +288,11 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
     methods_in = [m for m in METHODS if m in methods or m in before.get("methods", [])]
     fractions_in = sorted({*fractions, *before.get("fractions", [])})
     # a process whose methods need no genobert model (baselines, bert-english) keeps the record
-    origin = {**before.get("pretrained_models", {}), **origin}
+    models_in = {**before.get("pretrained_models", {}), **origin}
     write_json(setup_path, {"suite": suite, "profile": asdict(prof), "profile_name": profile, "seeds": seeds,
                    "methods": methods_in, "data_dir": data_dir, "out": out, "pretrained": pretrained,
                    "command": command, "commands": commands, "tasks": [asdict(t) for t in s.tasks], "fractions": fractions_in,
-                   "pretrained_models": origin, **provenance,
+                   "pretrained_models": models_in, **provenance,
                    "date": time.strftime("%Y-%m-%d"), "machine": _machine()})
     for task in s.tasks:
         if tasks and task.name not in tasks:
