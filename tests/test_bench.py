@@ -391,6 +391,15 @@ def test_label_efficiency_fractions(fake_suite, tmp_path):
         bench.run_bench("fake", fake_suite, out, profile="test", fractions=(0.0,), log=lambda _: None)
 
 
+def test_a_cell_says_when_it_holds_another_number_of_seeds():
+    from genobert.bench.report import _mean_std
+
+    assert _mean_std([0.5, 0.7, 0.6], 3) == "0.600 ± 0.082"
+    assert _mean_std([0.508], 3) == "0.508 (1 seed)"  # not "± 0.000": one run has no spread
+    assert _mean_std([0.5, 0.7], 3) == "0.600 ± 0.100 (2 seeds)"
+    assert _mean_std([], 3) == "–"
+
+
 def test_labels_bert_scratch_needs_interpolates_in_log_labels():
     from genobert.bench.report import _labels_needed
 

@@ -11,8 +11,15 @@ import numpy as np
 from ..io import write_json, write_text
 from .suites import METHODS, METRICS, PRETRAINED_METHODS, SUITES
 
-def _mean_std(values: list[float]) -> str:
-    return f"{np.mean(values):.3f} ± {np.std(values):.3f}" if values else "–"
+def _mean_std(values: list[float], seeds: int) -> str:
+    """Mean ± std over seeds; a cell holding another number of seeds than the run's says so (one
+    seed has no spread: '0.508 ± 0.000' would claim one)."""
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.3f} (1 seed)"
+    count = "" if len(values) == seeds else f" ({len(values)} seeds)"
+    return f"{np.mean(values):.3f} ± {np.std(values):.3f}{count}"
 
 
 def write_report(out: str) -> str:
@@ -40,8 +47,9 @@ def write_report(out: str) -> str:
                                               "skips the runs already in results.jsonl):", ""]),
              "```\n" + "\n".join(commands) + "\n```", "",
              f"Seeds: {setup['seeds']} (0..{setup['seeds'] - 1}); mean ± std over seeds on the test "
-             "split: MCC and accuracy for classes of sequences and pairs, per-letter macro-F1 and "
+             "split (a cell with another number of seeds says how many): MCC and accuracy for classes of sequences and pairs, per-letter macro-F1 and "
              "accuracy for token tasks, Spearman's rho for regression. Profile: " + ", ".join(f"{k}={v}" for k, v in setup["profile"].items()), ""]
+    folds = {t["name"]: t.get("folds", 0) for t in setup.get("tasks", [])}  # K folds stand for seeds
     left_out = [m for m in METHODS if m not in setup["methods"]]
     if left_out:
         lines += [f"Methods not in this run (left out by `--methods`): {', '.join(left_out)}.", ""]
@@ -60,7 +68,7 @@ def write_report(out: str) -> str:
                             if r["task"] == task and r["method"] == m and metric in r.get(split, {})]
                     if vals:
                         per_method[m].append(np.mean(vals))
-                    cells.append(_mean_std(vals))
+                    cells.append(_mean_std(vals, folds.get(task) or setup["seeds"]))
                 if any(c != "–" for c in cells):
                     lines.append(f"| {task} | " + " | ".join(cells) + " |")
             with_metric = [t for t in tasks if any(metric in r.get(split, {}) for r in results if r["task"] == t)]
@@ -74,7 +82,7 @@ def write_report(out: str) -> str:
     skipped = sorted({f"{r['method']} on {r['task']}: {r['skipped']}" for r in results if "skipped" in r})
     if skipped:
         lines += ["## Not applicable", ""] + [f"- {s}" for s in skipped] + [""]
-    efficiency, curves = _label_efficiency(out, every, tasks, methods)
+    efficiency, curves = _label_efficiency(out, every, tasks, methods, setup["seeds"])
     lines += efficiency
     plots = _plots(out, results, tasks, methods) + curves
     if plots:
@@ -101,7 +109,7 @@ def _rows_used(out: str, tasks, budget) -> list[str]:
             "| task | train | valid |", "|---|---:|---:|", *counts, ""] if counts else []
 
 
-def _label_efficiency(out: str, results, tasks, methods) -> tuple[list[str], list[str]]:
+def _label_efficiency(out: str, results, tasks, methods, seeds: int) -> tuple[list[str], list[str]]:
     """Runs on subsets of the labels (`--fractions`): the test score against the number of
     training labels per method (mean ± std over seeds), the paired pretrained - scratch verdict
     per fraction, and a plot per task (log x, the seeds' spread as a band)."""
@@ -126,7 +134,7 @@ def _label_efficiency(out: str, results, tasks, methods) -> tuple[list[str], lis
             cells, means = [], {}
             for m in methods:
                 vals = [r["test"][metric] for r in rows if r["method"] == m and metric in r["test"]]
-                cells.append(_mean_std(vals))
+                cells.append(_mean_std(vals, seeds))
                 if vals:
                     means[m] = float(np.mean(vals))
                     curves.setdefault(task, {}).setdefault(m, []).append(
