@@ -47,8 +47,8 @@ def write_report(out: str) -> str:
                                               "skips the runs already in results.jsonl):", ""]),
              "```\n" + "\n".join(commands) + "\n```", "",
              f"Seeds: {setup['seeds']} (0..{setup['seeds'] - 1}); mean ± std over seeds on the test "
-             "split (a cell with another number of seeds says how many): MCC and accuracy for classes of sequences and pairs, per-letter macro-F1 and "
-             "accuracy for token tasks, Spearman's rho for regression. Profile: " + ", ".join(f"{k}={v}" for k, v in setup["profile"].items()), ""]
+             "split (a cell with another number of seeds says how many): MCC and accuracy for "
+             "classes of sequences and pairs, per-letter macro-F1 and accuracy for token tasks, Spearman's rho for regression. Profile: " + ", ".join(f"{k}={v}" for k, v in setup["profile"].items()), ""]
     folds = {t["name"]: t.get("folds", 0) for t in setup.get("tasks", [])}  # K folds stand for seeds
     left_out = [m for m in METHODS if m not in setup["methods"]]
     if left_out:
