@@ -3,6 +3,7 @@ verdicts (`genobert.verdict`), the protocol checks and the published numbers."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 import json
 import os
 
@@ -48,8 +49,11 @@ def write_report(out: str) -> str:
              "```\n" + "\n".join(commands) + "\n```", "",
              f"Seeds: {setup['seeds']} (0..{setup['seeds'] - 1}); mean ± std over seeds on the test "
              "split (a cell with another number of seeds says how many): MCC and accuracy for "
-             "classes of sequences and pairs, per-letter macro-F1 and accuracy for token tasks, Spearman's rho for regression. Profile: " + ", ".join(f"{k}={v}" for k, v in setup["profile"].items()), ""]
-    folds = {t["name"]: t.get("folds", 0) for t in setup.get("tasks", [])}  # K folds stand for seeds
+             "classes of sequences and pairs, per-letter macro-F1 and accuracy for token tasks, "
+             "Spearman's rho for regression. Profile: " + ", ".join(f"{k}={v}" for k, v in setup["profile"].items()), ""]
+    # the runs a cell should hold: the seeds, or K for a cross-validated task (fold = seed)
+    n_runs = defaultdict(lambda: setup["seeds"], {t["name"]: t.get("folds") or setup["seeds"]
+                                                  for t in setup.get("tasks", [])})
     left_out = [m for m in METHODS if m not in setup["methods"]]
     if left_out:
         lines += [f"Methods not in this run (left out by `--methods`): {', '.join(left_out)}.", ""]
@@ -68,7 +72,7 @@ def write_report(out: str) -> str:
                             if r["task"] == task and r["method"] == m and metric in r.get(split, {})]
                     if vals:
                         per_method[m].append(np.mean(vals))
-                    cells.append(_mean_std(vals, folds.get(task) or setup["seeds"]))
+                    cells.append(_mean_std(vals, n_runs[task]))
                 if any(c != "–" for c in cells):
                     lines.append(f"| {task} | " + " | ".join(cells) + " |")
             with_metric = [t for t in tasks if any(metric in r.get(split, {}) for r in results if r["task"] == t)]
@@ -82,7 +86,7 @@ def write_report(out: str) -> str:
     skipped = sorted({f"{r['method']} on {r['task']}: {r['skipped']}" for r in results if "skipped" in r})
     if skipped:
         lines += ["## Not applicable", ""] + [f"- {s}" for s in skipped] + [""]
-    efficiency, curves = _label_efficiency(out, every, tasks, methods, setup["seeds"])
+    efficiency, curves = _label_efficiency(out, every, tasks, methods, n_runs)
     lines += efficiency
     plots = _plots(out, results, tasks, methods) + curves
     if plots:
@@ -109,7 +113,7 @@ def _rows_used(out: str, tasks, budget) -> list[str]:
             "| task | train | valid |", "|---|---:|---:|", *counts, ""] if counts else []
 
 
-def _label_efficiency(out: str, results, tasks, methods, seeds: int) -> tuple[list[str], list[str]]:
+def _label_efficiency(out: str, results, tasks, methods, n_runs: dict) -> tuple[list[str], list[str]]:
     """Runs on subsets of the labels (`--fractions`): the test score against the number of
     training labels per method (mean ± std over seeds), the paired pretrained - scratch verdict
     per fraction, and a plot per task (log x, the seeds' spread as a band)."""
@@ -134,7 +138,7 @@ def _label_efficiency(out: str, results, tasks, methods, seeds: int) -> tuple[li
             cells, means = [], {}
             for m in methods:
                 vals = [r["test"][metric] for r in rows if r["method"] == m and metric in r["test"]]
-                cells.append(_mean_std(vals, seeds))
+                cells.append(_mean_std(vals, n_runs[task]))
                 if vals:
                     means[m] = float(np.mean(vals))
                     curves.setdefault(task, {}).setdefault(m, []).append(
