@@ -377,6 +377,7 @@ def test_label_efficiency_fractions(fake_suite, tmp_path):
     small = {r["n_train"] for r in rows if r["fraction"] == 0.25}
     full = {r["n_train"] for r in rows if r["fraction"] == 1.0}
     assert len(small) == 1 and len(full) == 1 and small.pop() < full.pop()  # the same subset for all
+    assert all(r["n_valid"] > 0 for r in rows)  # the validation rows that chose the epoch are recorded
     assert "## Label efficiency" in report and "| 0.25 |" in report
     assert "labels bert-scratch needs for bert-pretrained's mean" in report
     assert report.count("| motif |") >= 1  # the main tables are the full-label runs
@@ -398,6 +399,19 @@ def test_a_cell_says_when_it_holds_another_number_of_seeds():
     assert _mean_std([0.508], 3) == "0.508 (1 seed)"  # not "± 0.000": one run has no spread
     assert _mean_std([0.5, 0.7], 3) == "0.600 ± 0.100 (2 seeds)"
     assert _mean_std([], 3) == "–"
+
+
+def test_the_report_counts_runs_whose_validation_never_beat_the_first_epoch():
+    from genobert.bench.report import _first_epoch_stops
+
+    def run(method, frac, best, n_valid=4):
+        return {"method": method, "fraction": frac, "best_epoch": best, "n_valid": n_valid}
+    rows = [run("bert-scratch", 0.01, 1), run("bert-scratch", 0.01, 3, 6), run("bert-pretrained", 0.01, 1),
+            run("bert-scratch", 1.0, 5, 300), run("bert-pretrained", 1.0, 2, 300)]
+    assert _first_epoch_stops(rows, [0.01, 1.0]) == [
+        "Best validation epoch was the first one (validation never improved on it) in share 0.01: "
+        "bert-scratch 1 of 2, bert-pretrained 1 of 1 (4-6 validation rows)."]
+    assert _first_epoch_stops(rows[3:], [1.0]) == []  # nothing to say when no run stopped so
 
 
 def test_labels_bert_scratch_needs_interpolates_in_log_labels():

@@ -149,8 +149,27 @@ def _label_efficiency(out: str, results, tasks, methods, n_runs: dict) -> tuple[
                                  means.get("bert-pretrained"), n))
         scratch = sorted(curves.get(task, {}).get("bert-scratch", []))
         lines += [text + f" {_labels_needed(scratch, target, n)} |" for text, target, n in rows_of_task]
+        lines += ["", *_first_epoch_stops([r for r in results if r["task"] == task], fractions)]
         lines.append("")
     return lines, _efficiency_plots(out, curves)
+
+
+def _first_epoch_stops(rows: list[dict], fractions: list[float]) -> list[str]:
+    """How often a BERT's validation score never beat its first epoch, so that early stopping kept
+    a model trained for one epoch: with a few validation rows every epoch may tie (MCC 0), and
+    then the stopping rule, not the model, decides the test score."""
+    parts = []
+    for frac in fractions:
+        bert = [r for r in rows if r.get("fraction", 1.0) == frac and "best_epoch" in r]
+        counts = [f"{m} {sum(r['best_epoch'] == 1 for r in runs)} of {len(runs)}"
+                  for m in ("bert-scratch", "bert-pretrained", "bert-adapted")
+                  if (runs := [r for r in bert if r["method"] == m])]
+        if any(r["best_epoch"] == 1 for r in bert):
+            valid = sorted({r["n_valid"] for r in bert if "n_valid" in r})
+            parts.append(f"share {frac:g}: " + ", ".join(counts)
+                         + (f" ({valid[0]}{f'-{valid[-1]}' if len(valid) > 1 else ''} validation rows)"
+                            if valid else ""))
+    return [f"Best validation epoch was the first one (validation never improved on it) in {'; '.join(parts)}."] if parts else []
 
 
 def pretrained_vs_scratch(rows: list[dict], metric: str):

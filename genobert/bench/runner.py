@@ -329,6 +329,7 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
                         result = {"skipped": str(e)}
                 result.update(task=task.name, method=method, seed=seed, fraction=fraction,
                               n_train=_count_rows(files["train"]),
+                              **({"n_valid": _count_rows(files["valid"])} if files.get("valid") else {}),
                               seconds=round(time.perf_counter() - start, 1),
                               cpu_seconds=round(time.process_time() - cpu, 1), **provenance)
                 with open(results_path, "a") as f:  # one write of one line: safe beside other runners
