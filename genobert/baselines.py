@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .alphabets import get_alphabet
 from .config import FinetuneConfig
 from .errors import InputError, NotApplicable
+from .metrics import log_loss, selection_score
 
 
 @dataclass
@@ -40,6 +41,12 @@ def _mcc(y, p) -> float:
     from sklearn.metrics import matthews_corrcoef
 
     return float(matthews_corrcoef(y, p))
+
+
+def _valid_score(labels: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
+    """(MCC, `selection_score`) of class probabilities on validation rows."""
+    mcc = _mcc(labels, probs.argmax(1))
+    return mcc, selection_score(mcc, log_loss(probs, labels))
 
 
 class _Kmers:
@@ -109,7 +116,7 @@ def kmer_pipeline(k: int, C: float, seed: int):
 
 @dataclass
 class KmerLR:
-    """`kmer-lr`: k and C picked by validation MCC."""
+    """`kmer-lr`: k and C picked by validation MCC (ties: the lower validation loss)."""
 
     alphabet: str = "dna"
     seed: int = 0
@@ -123,10 +130,10 @@ class KmerLR:
         for k in ks:
             for C in self.Cs:
                 model = kmer_pipeline(k, C, self.seed).fit(train.seqs, train.labels)
-                score = _mcc(valid.labels, model.predict(valid.seqs))
-                if best is None or score > best[0]:
-                    best = (score, k, C, model)
-        self.chosen_ = {"k": best[1], "C": best[2], "valid_mcc": best[0]}
+                mcc, select = _valid_score(valid.labels, model.predict_proba(valid.seqs))
+                if best is None or select > best[0]:
+                    best = (select, k, C, model, mcc)
+        self.chosen_ = {"k": best[1], "C": best[2], "valid_mcc": best[4]}
         self.model_ = best[3]
         return self
 
@@ -151,7 +158,8 @@ def onehot(seqs: list[str], alphabet: str, length: int | None = None) -> np.ndar
 
 @dataclass
 class OneHotLR:
-    """`onehot-lr`: positional one-hot + logistic regression, C picked by validation MCC."""
+    """`onehot-lr`: positional one-hot + logistic regression, C picked by validation MCC (ties:
+    the lower validation loss)."""
 
     alphabet: str = "dna"
     seed: int = 0
@@ -170,10 +178,10 @@ class OneHotLR:
         best = None
         for C in self.Cs:
             model = LogisticRegression(C=C, max_iter=2000, random_state=self.seed).fit(x, train.labels)
-            score = _mcc(valid.labels, model.predict(xv))
-            if best is None or score > best[0]:
-                best = (score, C, model)
-        self.chosen_ = {"C": best[1], "valid_mcc": best[0]}
+            mcc, select = _valid_score(valid.labels, model.predict_proba(xv))
+            if best is None or select > best[0]:
+                best = (select, C, model, mcc)
+        self.chosen_ = {"C": best[1], "valid_mcc": best[3]}
         self.model_ = best[2]
         return self
 
@@ -195,7 +203,8 @@ def _cnn(letters: int, classes: int, channels: int = 64, width: int = 9):
 
 @dataclass
 class CNN:
-    """`cnn`: two conv layers on one-hot, Adam, the epoch with the best validation MCC is kept."""
+    """`cnn`: two conv layers on one-hot, Adam, the epoch with the best validation MCC is kept
+    (ties: the lower validation loss, `selection_score`)."""
 
     alphabet: str = "dna"
     seed: int = 0
@@ -216,7 +225,7 @@ class CNN:
         self.model_ = _cnn(len(get_alphabet(self.alphabet).letters), classes)
         opt = torch.optim.Adam(self.model_.parameters(), lr=self.lr)
         y = torch.as_tensor(train.labels, dtype=torch.int64)
-        best = (-2.0, None, 0)
+        best = (-np.inf, None, 0, None)
         passes = max(1, -(-self.min_epoch_rows // len(train.seqs)))  # per epoch; 1 unless the set is small
         for epoch in range(self.epochs):
             self.model_.train()
@@ -230,12 +239,12 @@ class CNN:
                 loss.backward()
                 opt.step()
                 total += loss.item() * len(idx)
-            score = _mcc(valid.labels, self.predict_proba(valid.seqs).argmax(1))
+            score, select = _valid_score(valid.labels, self.predict_proba(valid.seqs))
             self.curve_.append({"epoch": epoch + 1, "loss": total / len(order), "valid_mcc": score})
-            if score > best[0]:
-                best = (score, {k: v.clone() for k, v in self.model_.state_dict().items()}, epoch + 1)
+            if select > best[0]:
+                best = (select, {k: v.clone() for k, v in self.model_.state_dict().items()}, epoch + 1, score)
         self.model_.load_state_dict(best[1])
-        self.chosen_ = {"epoch": best[2], "valid_mcc": best[0]}
+        self.chosen_ = {"epoch": best[2], "valid_mcc": best[3]}
         return self
 
     def _x(self, seqs):
@@ -294,7 +303,8 @@ def random_table(alphabet: str, vocab_size: int, seed: int) -> dict[str, int]:
 @dataclass
 class EnglishBERT:
     """`bert-english`: an English-pretrained BERT fine-tuned on letters written as English words;
-    the epoch with the best validation MCC is kept. Inputs longer than 512 word pieces are cut."""
+    the epoch with the best validation MCC is kept (ties: the lower validation loss). Inputs longer
+    than 512 word pieces are cut."""
 
     alphabet: str = "dna"
     seed: int = 0
@@ -316,7 +326,7 @@ class EnglishBERT:
         from transformers import (AutoModelForSequenceClassification, AutoTokenizer,
                                   DataCollatorWithPadding, Trainer, TrainingArguments)
 
-        from .train import epoch_schedule
+        from .train import best_round, epoch_schedule, tie_break
 
         path = english_model_dir()
         self.tokenizer_ = AutoTokenizer.from_pretrained(path)
@@ -349,16 +359,17 @@ class EnglishBERT:
                 learning_rate=self.lr, per_device_train_batch_size=self.batch_size,
                 per_device_eval_batch_size=self.batch_size, warmup_steps=0.1, weight_decay=0.01,
                 load_best_model_at_end=True,
-                metric_for_best_model="mcc", save_total_limit=1, report_to=[], use_cpu=not cuda,
+                metric_for_best_model="select", save_total_limit=1, report_to=[], use_cpu=not cuda,
                 bf16=cuda and torch.cuda.is_bf16_supported(), logging_steps=10)
             trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=valid_ds,
-                              data_collator=DataCollatorWithPadding(self.tokenizer_), compute_metrics=metrics)
+                              data_collator=DataCollatorWithPadding(self.tokenizer_), compute_metrics=metrics,
+                              callbacks=[tie_break("mcc")])
             trainer.train()
             self.model_ = trainer.model.eval()
             history = trainer.state.log_history
-        self.curve_ = [{"epoch": i + 1, "valid_mcc": h["eval_mcc"]}  # evaluation round i + 1
+        self.curve_ = [{"epoch": i + 1, "valid_mcc": h["eval_mcc"], "valid_loss": h["eval_loss"]}  # round i + 1
                        for i, h in enumerate(h for h in history if "eval_mcc" in h)]
-        best = max(self.curve_, key=lambda p: p["valid_mcc"])
+        best = self.curve_[best_round(self.curve_, "valid_mcc", "valid_loss")]  # the one the Trainer kept
         self.chosen_ = {"epoch": best["epoch"], "valid_mcc": best["valid_mcc"]}
         return self
 
@@ -455,10 +466,10 @@ class PairKmerLR:
                 model = Pipeline([("tfidf", TfidfTransformer(sublinear_tf=True)),
                                   ("lr", LogisticRegression(C=C, max_iter=2000, random_state=self.seed))])
                 model.fit(x, train.labels)
-                score = _mcc(valid.labels, model.predict(xv))
-                if best is None or score > best[0]:
-                    best = (score, k, C, model, counter)
-        self.chosen_ = {"k": best[1], "C": best[2], "valid_mcc": best[0]}
+                mcc, select = _valid_score(valid.labels, model.predict_proba(xv))
+                if best is None or select > best[0]:
+                    best = (select, k, C, model, counter, mcc)
+        self.chosen_ = {"k": best[1], "C": best[2], "valid_mcc": best[5]}
         self.model_, self.counter_ = best[3], best[4]
         return self
 

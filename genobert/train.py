@@ -20,6 +20,7 @@ from .data import MLMCollator, WindowDataset, holdout_split, prepare_corpus
 from .config import FinetuneConfig, PretrainConfig
 from .errors import InputError
 from .io import read_records, write_json
+from .metrics import selection_score
 from .model import (build_config, load_config, load_model, mlm_class, provenance, read_meta,
                     save_model_dir, set_dropout)
 from .registry import resolve
@@ -331,6 +332,28 @@ def quiet_trainer(trainer, verbose: bool, line) -> None:
     trainer.add_callback(Lines())
 
 
+def tie_break(metric: str):
+    """A Trainer callback that adds ``eval_select``, the `selection_score` of ``metric`` and the
+    validation loss, to each evaluation's metrics, for ``metric_for_best_model="select"``. It must
+    come before EarlyStoppingCallback in the list: that reads the same key."""
+    from transformers import TrainerCallback
+
+    class TieBreak(TrainerCallback):
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+            if metrics and metrics.get(f"eval_{metric}") is not None:
+                metrics["eval_select"] = selection_score(metrics[f"eval_{metric}"], metrics["eval_loss"])
+
+    return TieBreak()
+
+
+def best_round(curve: list[dict], metric: str, loss: str = "loss") -> int | None:
+    """Index of the evaluation round that `tie_break` makes the Trainer keep: the first highest
+    `selection_score` (a round without a score never wins); None when no round has one."""
+    scores = [selection_score(c[metric], c[loss]) if c.get(metric) is not None and np.isfinite(c[metric])
+              else -np.inf for c in curve]
+    return int(np.argmax(scores)) if scores and max(scores) > -np.inf else None
+
+
 def rng_guard():
     """A Trainer callback that puts the random state back after each held-out evaluation (its
     data loader draws a seed), so evaluating changes nothing in training: the same weights with or
@@ -527,11 +550,11 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
 
     schedule = epoch_schedule(len(train_ds), cfg.batch_size, cfg.epochs, cfg.min_epoch_rows)
     args = _training_args(run.checkpoints, cfg, **schedule, logging_strategy="steps", logging_steps=10,
-                          load_best_model_at_end=True, metric_for_best_model=task.metric,
+                          load_best_model_at_end=True, metric_for_best_model="select",
                           greater_is_better=True)
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=valid_ds,
                       data_collator=task.collate, compute_metrics=compute_metrics,
-                      callbacks=[EarlyStoppingCallback(early_stopping_patience=cfg.patience)])
+                      callbacks=[tie_break(task.metric), EarlyStoppingCallback(early_stopping_patience=cfg.patience)])
     rounds = "epoch" if "num_train_epochs" in schedule else f"round of {schedule['eval_steps']} steps"
     quiet_trainer(trainer, cfg.verbose, lambda logs, state: (
         f"{rounds} {sum(f'eval_{task.metric}' in h for h in state.log_history)}/{cfg.epochs}: train loss "
@@ -552,8 +575,9 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
                                "mcc": h.get("eval_mcc"), task.metric: h.get(f"eval_{task.metric}")}
                               for i, h in enumerate(h for h in history if "eval_loss" in h)]
     metrics["score"] = task.metric  # the validation score that picked the best epoch
-    metrics["best_epoch"] = next((c["epoch"] for c in metrics["valid_curve"]
-                                  if c[task.metric] == trainer.state.best_metric), None)
+    metrics["select"] = "validation score, ties broken by the lower validation loss"
+    best = best_round(metrics["valid_curve"], task.metric)
+    metrics["best_epoch"] = None if best is None else metrics["valid_curve"][best]["epoch"]
     files = [train] + [f for f in (valid, test) if f]
     meta = {"task": task.name, "labels": names, "window": max_len,
             "preset": read_meta(cfg.init).get("preset") if pretrained else cfg.preset,

@@ -434,3 +434,20 @@ def test_fresh_pretraining_seeds_vary_with_the_fine_tuning_seed(fake_suite, tmp_
     seeds = [json.load(open(out / "pretrained" / d / "genobert.json"))["training"]["config"]["seed"]
              for d in ("dna", "dna_seed1")]
     assert seeds == [0, 1]
+
+
+def test_baselines_break_tied_validation_scores_by_the_lower_loss():
+    from genobert.baselines import kmer_pipeline
+    from genobert.metrics import log_loss
+
+    rng = np.random.default_rng(0)
+    seqs = ["".join(rng.choice(list("ACGT"), 30)) + ("TATAAA" if i % 2 else "GCGCGC") for i in range(40)]
+    train = Split(seqs, np.arange(40) % 2)
+    valid = Split([s for i, s in enumerate(seqs) if i % 2], np.ones(20, dtype=np.int64))  # MCC 0 for any fit
+    fitted = KmerLR(alphabet="dna", ks=(3, 4), Cs=(0.1, 10.0)).fit(train, valid)
+    losses = {(k, C): log_loss(kmer_pipeline(k, C, 0).fit(train.seqs, train.labels).predict_proba(valid.seqs),
+                               valid.labels) for k in (3, 4) for C in (0.1, 10.0)}
+    assert fitted.chosen_["valid_mcc"] == 0.0
+    assert (fitted.chosen_["k"], fitted.chosen_["C"]) == min(losses, key=losses.get) != (3, 0.1)
+    cnn = CNN(alphabet="dna", epochs=4).fit(train, valid)
+    assert cnn.chosen_["epoch"] > 1  # the loss falls as it learns; the first of ties was epoch 1

@@ -362,3 +362,26 @@ def test_small_training_set_is_repeated_to_min_epoch_rows(labelled, tmp_path):
                         tokenizer="char", alphabet="dna", epochs=2, batch_size=8, max_len=64)
     curve = json.load(open(os.path.join(one_pass, "metrics.json")))["valid_curve"]
     assert [(c["epoch"], c["step"]) for c in curve] == [(1, 3), (2, 6)]
+
+
+def test_tied_validation_scores_keep_the_epoch_with_the_lowest_loss(labelled, write, tmp_path):
+    from genobert.train import best_round
+
+    curve = [{"mcc": 0.0, "loss": 0.70}, {"mcc": 0.0, "loss": 0.55}, {"mcc": 0.0, "loss": 0.61},
+             {"mcc": float("nan"), "loss": 0.1}]
+    assert best_round(curve, "mcc") == 1  # the first of ties would be round 0
+    assert best_round(curve + [{"mcc": 0.2, "loss": 0.9}], "mcc") == 4  # the score still comes first
+    assert best_round([{"mcc": None, "loss": 0.5}], "mcc") is None
+    # three "yes" to one "no" in training; validation all "yes": MCC 0 at every epoch while the
+    # loss falls as the model learns the prior, so the first of ties (epoch 1) is the worst fit
+    rows = open(labelled).read().splitlines()
+    train = write("train3.tsv", "\n".join([rows[0]] + [r.replace("\tno", "\tyes") if i % 4 else r
+                                                        for i, r in enumerate(rows[1:])]) + "\n")
+    one_class = write("valid.tsv", "".join(line for i, line in enumerate(open(train))
+                                           if i == 0 or line.rstrip().endswith("\tyes")))
+    out = finetune(train, str(tmp_path / "ft"), valid=one_class, init="scratch", preset="tiny",
+                   tokenizer="char", alphabet="dna", epochs=4, batch_size=8, patience=4, max_len=64, lr=1e-3)
+    metrics = json.load(open(os.path.join(out, "metrics.json")))
+    losses = [c["loss"] for c in metrics["valid_curve"]]
+    assert {c["mcc"] for c in metrics["valid_curve"]} == {0.0}
+    assert losses[-1] < losses[0] and metrics["best_epoch"] == 1 + int(np.argmin(losses)) > 1

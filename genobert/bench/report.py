@@ -336,6 +336,11 @@ def _protocol(results, setup: dict) -> list[str]:
         lines.append(f"- Best validation epoch was the last one, at the cap, in {last} of {len(bert)} "
                      "BERT runs" + (f" (cap {setup['profile']['epochs']} epochs, patience "
                                     f"{setup['profile'].get('patience')})" if "profile" in setup else "") + ".")
+        ties = sum(bool(r.get("select")) for r in bert)
+        lines.append(f"- Ties of the validation score (epochs, learning rates) broken by the lower validation "
+                     f"loss in {ties} of {len(bert)} BERT runs" + (
+                         f"; the other {len(bert) - ties}, run before that rule, took the first of ties (the "
+                         "earliest epoch, the smallest learning rate)." if ties < len(bert) else "."))
         chosen = sorted({f"{r['task']} {r['method']}: lr {r['lr']:g}" for r in bert if r["seed"] == 0 and "grid" in r})
         if chosen:
             lines.append("- Learning rates chosen on seed 0's validation split: " + "; ".join(chosen) + ".")

@@ -13,8 +13,8 @@ import numpy as np
 from ..baselines import BASELINES, TASK_BASELINES, Split
 from ..errors import InputError, NotApplicable
 from ..io import write_json
-from ..metrics import classification_metrics
-from ..train import finetune, label_names, pretrain
+from ..metrics import classification_metrics, selection_score
+from ..train import best_round, finetune, label_names, pretrain
 from .report import write_report
 from .splits import _load, _path, _read_task, _splits, _task_path
 from .suites import METHODS, METRICS, PROFILES, SUITES, Profile, Suite, Task
@@ -67,7 +67,7 @@ def _run_bert(task, files, init, run_dir, profile, seed, names, lr: float, prese
                      task=task.kind, overwrite=True, resume=_unfinished(run_dir),
                      adapt_steps=adapt_steps, **dict(task.settings))
     metrics = json.load(open(os.path.join(model, "metrics.json")))
-    result = {"test": metrics["test"], "valid": metrics["valid"], "lr": lr,
+    result = {"test": metrics["test"], "valid": metrics["valid"], "lr": lr, "select": metrics.get("select"),
               "curve": {"loss": metrics["loss_curve"], "valid": metrics["valid_curve"]},
               **best_epoch(metrics["valid_curve"], metrics["score"], profile.epochs)}
     if task.folds:  # out-of-fold predictions, pooled over the folds by the report
@@ -86,12 +86,11 @@ def _run_bert(task, files, init, run_dir, profile, seed, names, lr: float, prese
 def best_epoch(curve: list[dict], metric: str, cap: int) -> dict:
     """Where the validation score peaked: ``best_is_last`` when that was the last epoch run and
     the cap ended the run (the model was still improving when it stopped)."""
-    scores = [c.get(metric) if c.get(metric) is not None else -np.inf for c in curve]
-    if not scores:
+    best = best_round(curve, metric)
+    if best is None:
         return {}
-    best = int(np.argmax(scores))
-    return {"best_epoch": best + 1, "epochs_run": len(scores),
-            "best_is_last": best == len(scores) - 1 and len(scores) >= cap}
+    return {"best_epoch": best + 1, "epochs_run": len(curve),
+            "best_is_last": best == len(curve) - 1 and len(curve) >= cap}
 
 
 def _run_bert_grid(task, files, init, run_dir, profile, seed, names, preset, chosen_lr,
@@ -105,7 +104,11 @@ def _run_bert_grid(task, files, init, run_dir, profile, seed, names, preset, cho
         tried[lr] = _run_bert(task, files, init, os.path.join(run_dir, f"lr{lr:g}"), profile, seed,
                               names, lr, preset, adapt_steps)
     metric = _valid_metric(tried[profile.finetune_lrs[0]]["valid"])
-    best = max(profile.finetune_lrs, key=lambda lr: tried[lr]["valid"][metric])  # first of ties
+
+    def select(run: dict) -> float:  # the score, ties broken by the kept epoch's validation loss
+        kept = run["curve"]["valid"][run["best_epoch"] - 1] if run.get("best_epoch") else {}
+        return selection_score(run["valid"][metric], kept.get("loss", 0.0))
+    best = max(profile.finetune_lrs, key=lambda lr: select(tried[lr]))  # then the first of ties
     return {**tried[best], "grid": {f"{lr:g}": tried[lr]["valid"][metric] for lr in profile.finetune_lrs}}
 
 
