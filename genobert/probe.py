@@ -2,7 +2,7 @@
 
 What many protein-language-model users do instead of fine-tuning, and cheap: the encoder runs
 once per layer over the data, and only a scikit-learn model is trained. The layer and the
-regularisation C are chosen by validation MCC. Run on the pretrained model and on the same
+regularisation C are chosen by validation MCC (ties: the lower validation loss). Run on the pretrained model and on the same
 architecture with random weights, the probe shows what pretraining put into the vectors.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .baselines import Split, _mcc
+from .baselines import Split, _valid_score
 from .io import write_json
 
 
@@ -41,10 +41,10 @@ class BertProbe:
                 model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000,
                                                                            random_state=self.seed))
                 model.fit(xt, train.labels)
-                score = _mcc(valid.labels, model.predict(xv))
-                if best is None or score > best[0]:
-                    best = (score, layer, C, model)
-        self.chosen_ = {"layer": best[1], "C": best[2], "valid_mcc": best[0]}
+                mcc, select = _valid_score(valid.labels, model.predict_proba(xv))
+                if best is None or select > best[0]:
+                    best = (select, layer, C, model, mcc)
+        self.chosen_ = {"layer": best[1], "C": best[2], "valid_mcc": best[4]}
         self.model_ = best[3]
         return self
 

@@ -133,7 +133,7 @@ def test_bench_report_is_complete_and_resumes(fake_suite, tmp_path):
     assert "## MCC on `test_unseen`" in text and "- **motif**" in text and "  - vs scratch: " in text
     assert "## Protocol checks" in text and "Code: commit " in text
     bert = [r for r in rows if r["method"] in ("bert-scratch", "bert-pretrained")]
-    assert all(r["commit"] and "best_epoch" in r and "cpu_seconds" in r for r in bert)
+    assert all(r["commit"] and "best_epoch" in r and "cpu_seconds" in r and r["select"] for r in bert)
     assert all(set(r["grid"]) == {"0.001", "0.003"} for r in bert if r["seed"] == 0)
     assert {r["lr"] for r in bert if r["seed"] == 1} <= {0.001, 0.003}
     assert all(r["test_unseen"]["n"] == 26 for r in rows if "test" in r)  # rows with in_train_exact == 0
