@@ -149,7 +149,11 @@ def _label_efficiency(out: str, results, tasks, methods, n_runs: dict) -> tuple[
                                  means.get("bert-pretrained"), n))
         scratch = sorted(curves.get(task, {}).get("bert-scratch", []))
         lines += [text + f" {_labels_needed(scratch, target, n)} |" for text, target, n in rows_of_task]
-        lines += ["", *_first_epoch_stops([r for r in results if r["task"] == task], fractions)]
+        small = [r for r in results if r["task"] == task and r.get("fraction", 1.0) < 1 and "best_epoch" in r]
+        ties = sum(bool(r.get("select")) for r in small)
+        lines += ["", *_first_epoch_stops([r for r in results if r["task"] == task], fractions),
+                  *([f"Ties of the validation score broken by the lower validation loss in {ties} of {len(small)} "
+                     "BERT runs on the smaller shares (the others took the first of ties)."] if small else [])]
         lines.append("")
     return lines, _efficiency_plots(out, curves)
 
