@@ -39,6 +39,8 @@ class PretrainConfig(RunConfig):
     warmup: float = 0.06  # fraction of steps
     weight_decay: float = 0.01
     mask_rate: float = 0.15
+    heldout_mask_rate: float = 0.15  # the held-out loss masks at this rate whatever mask_rate
+    # trains with: a 40 % mask hides more context, so scored at its own rate it reads worse
     dropout: float = 0.1  # BERT's; Cramming turns it off for short budgets
     holdout: float = 0.01  # share of the corpus held out for the MLM loss (whole records or blocks)
     eval_steps: int = 0  # held-out loss every N steps; 0: ten times per run (and always at the end)

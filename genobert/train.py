@@ -12,7 +12,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 
@@ -125,10 +125,12 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
                          f"({config.max_position_embeddings})")
     if cfg.seq_len < 3:
         raise InputError(f"--seq-len {cfg.seq_len}: a window needs room for [CLS], a letter and [SEP] (3 or more)")
-    for name, lo, hi in (("mask_rate", 0, 1), ("holdout", 0, 0.5), ("dropout", 0, 1), ("warmup", 0, 1)):
-        if not lo <= getattr(cfg, name) < hi or (name == "mask_rate" and cfg.mask_rate == 0):
+    for name, lo, hi in (("mask_rate", 0, 1), ("heldout_mask_rate", 0, 1), ("holdout", 0, 0.5),
+                         ("dropout", 0, 1), ("warmup", 0, 1)):
+        rate = name.endswith("mask_rate")
+        if not lo <= getattr(cfg, name) < hi or (rate and getattr(cfg, name) == 0):
             raise InputError(f"--{name.replace('_', '-')} {getattr(cfg, name)}: expected a value in "
-                             f"{'(' if name == 'mask_rate' else '['}{lo}, {hi})")
+                             f"{'(' if rate else '['}{lo}, {hi})")
     store = prepare_corpus(files, tok, alphabet=cfg.alphabet, exclude=exclude)
     train_part, held_part = holdout_split(store, cfg.holdout, cfg.seed)
     eval_steps = cfg.eval_steps or max(cfg.max_steps // 10, 1)
@@ -155,7 +157,8 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
         model = mlm(config)
     run.start()
     clock = step_clock(skip=min(10, cfg.max_steps // 5), budget=cfg.time_budget)
-    trainer = (budget_trainer(cfg.time_budget, cfg.warmup) if cfg.time_budget else Trainer)(
+    base = budget_trainer(cfg.time_budget, cfg.warmup) if cfg.time_budget else Trainer
+    trainer = heldout_masking(base, replace(collator, rate=cfg.heldout_mask_rate))(
         model=model, args=args, train_dataset=dataset, eval_dataset=held,
         data_collator=collator, callbacks=[clock, rng_guard()])
     quiet_trainer(trainer, cfg.verbose, lambda logs, state: (
@@ -184,6 +187,7 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
         seen = before + int(steps * tokens_per_step)
         training = {"kind": "pretrain", "config": asdict(cfg), "corpus": store.info,
                     "heldout": {"fraction": cfg.holdout, "windows": cfg.eval_windows,
+                                "mask_rate": cfg.heldout_mask_rate,
                                 "tokens": held.tokens if held else 0, "curve": curve},
                     "tokens_seen": seen, "tokens_seen_this_run": seen - before,
                     "passes": (seen - before) / max(dataset.tokens, 1),
@@ -302,6 +306,21 @@ def budget_trainer(budget: float, warmup: float):
             return self.lr_scheduler
 
     return BudgetTrainer
+
+
+def heldout_masking(base, collator):
+    """``base`` (a Trainer class) whose evaluations mask with ``collator`` rather than the
+    training one: the held-out loss of every recipe is scored at the same mask rate."""
+
+    class HeldOutMasking(base):
+        def evaluate(self, *args, **kwargs):
+            training, self.data_collator = self.data_collator, collator
+            try:
+                return super().evaluate(*args, **kwargs)
+            finally:
+                self.data_collator = training
+
+    return HeldOutMasking
 
 
 def quiet_trainer(trainer, verbose: bool, line) -> None:

@@ -286,6 +286,19 @@ def test_ddp_two_cpu_processes(corpus, tmp_path):
 # ----------------------------------------------------------------- held-out loss, --init
 
 
+def test_heldout_loss_masks_at_one_rate_whatever_the_training_rate(corpus, tmp_path):
+    # lr 0: the weights never move, so two runs score the same model; the held-out loss must then
+    # agree although one trains at 40 % masking (scored at its own rate it read higher)
+    curves = []
+    for rate in (0.15, 0.4):
+        out = pretrain(corpus, str(tmp_path / f"m{rate}"), max_steps=4, eval_steps=4, holdout=0.2,
+                       eval_windows=8, mask_rate=rate, **{**TINY, "lr": 0.0})
+        t = json.load(open(os.path.join(out, "genobert.json")))["training"]
+        assert t["heldout"]["mask_rate"] == 0.15
+        curves.append([c["loss"] for c in t["heldout"]["curve"]])
+    assert curves[0] == pytest.approx(curves[1], rel=1e-6)
+
+
 def test_heldout_loss_curve_and_tokens_seen_are_recorded(corpus, tmp_path):
     out = pretrain(corpus, str(tmp_path / "m"), max_steps=20, eval_steps=10, holdout=0.2,
                    eval_windows=8, **TINY)
