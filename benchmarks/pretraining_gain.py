@@ -18,6 +18,9 @@ import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(__file__))
+from plots import pyplot  # noqa: E402
+
 from genobert.bench.report import _score, pretrained_vs_scratch
 
 
@@ -52,13 +55,9 @@ def main() -> None:
         for labels, share, n, mean, low, high in pts:
             ci = f"[{low:+.3f}, {high:+.3f}]" if n > 1 and not np.isnan(low) else "–"
             print(f"| {task} | {share:g} | {labels:,.0f} | {n} | {mean:+.3f} | {ci} |")
-    try:
-        import matplotlib
-    except ImportError:
-        print("no plot drawn: matplotlib is not installed (pip install -e '.[plot]' adds it)", file=sys.stderr)
+    plt = pyplot()
+    if plt is None:
         return
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, (task, pts) in enumerate(curves.items()):

@@ -77,9 +77,9 @@ def train(args: argparse.Namespace) -> None:
     from genobert.train import pretrain
 
     torch.set_num_threads(args.threads)
-    recipe = dict(RECIPES[args.alphabet])
+    recipe = dict(RECIPES[args.alphabet], arch=args.arch)
     if args.init:
-        for key in ("preset", "tokenizer", "alphabet"):
+        for key in ("preset", "tokenizer", "alphabet", "arch"):
             recipe.pop(key)  # the model brings them
     corpus = sorted(glob.glob(os.path.join(args.data_dir, CORPORA[args.alphabet], "*.gz")))
     exclude, test_files = test_sequences(args.data_dir, args.alphabet)
@@ -176,6 +176,8 @@ def main() -> None:
     t.add_argument("--out", required=True)
     t.add_argument("--minutes", type=float, default=120)
     t.add_argument("--init", help="continue from this released model directory")
+    t.add_argument("--arch", default="bert", choices=["bert", "modernbert"],
+                   help="modernbert: the recipe study's lowest held-out loss at equal time (docs/PRETRAINING.md)")
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--eval-steps", type=int, default=250)
     t.add_argument("--save-steps", type=int, default=1000)

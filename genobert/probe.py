@@ -60,12 +60,13 @@ def random_twin(model_dir: str, out: str, seed: int = 0) -> str:
     import shutil
 
     import torch
-    from transformers import AutoConfig, BertModel
+    from transformers import AutoConfig, AutoModel
 
     if os.path.isfile(os.path.join(out, "model.safetensors")):
         return out
     torch.manual_seed(seed)
-    model = BertModel(AutoConfig.from_pretrained(model_dir), add_pooling_layer=False)
+    config = AutoConfig.from_pretrained(model_dir)  # BERT or ModernBERT, as the pretrained one
+    model = AutoModel.from_config(config, **({"add_pooling_layer": False} if config.model_type == "bert" else {}))
     tmp = out + ".part"
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp, safe_serialization=True)

@@ -451,3 +451,20 @@ def test_baselines_break_tied_validation_scores_by_the_lower_loss():
     assert (fitted.chosen_["k"], fitted.chosen_["C"]) == min(losses, key=losses.get) != (3, 0.1)
     cnn = CNN(alphabet="dna", epochs=4).fit(train, valid)
     assert cnn.chosen_["epoch"] > 1  # the loss falls as it learns; the first of ties was epoch 1
+
+
+def test_a_modernbert_is_paired_with_a_modernbert_from_scratch(fake_suite, tmp_path):
+    import glob
+
+    from genobert.train import pretrain
+
+    pre = pretrain(os.path.join(fake_suite, "g.fa"), str(tmp_path / "mb"), arch="modernbert", preset="tiny",
+                   seq_len=64, batch_size=8, max_steps=2)
+    out = str(tmp_path / "out")
+    bench.run_bench("fake", fake_suite, out, profile="test", seeds=1, pretrained=pre,
+                    methods=("bert-scratch", "bert-probe-scratch"), log=lambda _: None)
+    rows = [json.loads(line) for line in open(os.path.join(out, "results.jsonl"))]
+    assert {r["method"] for r in rows if "test" in r} == {"bert-scratch", "bert-probe-scratch"}
+    configs = glob.glob(os.path.join(out, "runs", "motif", "bert-scratch", "**", "config.json"), recursive=True)
+    configs += glob.glob(os.path.join(out, "random_init", "**", "config.json"), recursive=True)
+    assert len(configs) >= 2 and {json.load(open(c))["model_type"] for c in configs} == {"modernbert"}

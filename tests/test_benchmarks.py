@@ -3,6 +3,7 @@ runs; here only that each still works and checks what it claims: the same tokens
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -72,9 +73,11 @@ def test_pretrain_recipe_study_runs_at_toy_size(tmp_path):
         f"r{i}\t{''.join(rng.choice(list('ACGT'), 20))}{'TATAAA' if i % 2 else 'GCGCGC'}\t{i % 2}\n" for i in range(40)))
     out = run("pretrain_recipe.py", "--minutes", "0.05", "--trials", "control,modernbert",
               "--corpus", str(genome), "--task", str(table), "-", "--finetune-seeds", "1", "--epochs", "1",
-              "--max-len", "64", "--eval-steps", "2", "--out", str(tmp_path / "study"), tmp_path=tmp_path)
+              "--max-len", "64", "--eval-steps", "2", "--out", str(tmp_path / "study"),
+              "--plot", str(tmp_path / "curves.png"), tmp_path=tmp_path)
     rows = re.findall(r"^\| (control|modernbert) \|", out, re.M)
     assert rows == ["control", "modernbert"], out
+    assert (tmp_path / "curves.png").exists() == (importlib.util.find_spec("matplotlib") is not None)
 
 
 def test_mlm_fit_scores_a_task_file_against_its_entropy(models, tmp_path):
@@ -102,3 +105,26 @@ def test_pretraining_gain_pairs_by_seed_per_share(tmp_path):
     assert "| t | 0.1 | 100 | 3 | +0.200 |" in out and "| t | 1 | 1,000 | 3 | +0.000 |" in out
     if importlib.util.find_spec("matplotlib"):  # the optional `plot` extra
         assert (tmp_path / "gain.png").stat().st_size > 0
+
+
+def test_context_table_scores_the_models_held_out_split_with_counts(tmp_path, private_cache):
+    import gzip
+
+    from genobert.train import pretrain
+
+    # a Markov chain whose next letter is the previous one's successor 90 % of the time: one
+    # neighbour a side tells the middle letter far better than the letter frequencies (2 bits)
+    rng = np.random.default_rng(0)
+    letters = [0]
+    for _ in range(60_000):
+        letters.append((letters[-1] + 1) % 4 if rng.random() < 0.9 else int(rng.integers(4)))
+    folder = tmp_path / "data" / "pretrain_dna_genomes"
+    folder.mkdir(parents=True)
+    with gzip.open(folder / "g.fa.gz", "wt") as f:
+        f.write(">c\n" + "".join("ACGT"[i] for i in letters) + "\n")
+    model = pretrain([str(folder / "g.fa.gz")], str(tmp_path / "m"), preset="tiny", seq_len=64, batch_size=8,
+                     max_steps=4, eval_steps=4, holdout=0.1, exclude=set())
+    out = run("context_table.py", model, "--context", "0,1", "--data-dir", str(tmp_path / "data"), tmp_path=tmp_path)
+    table = dict(re.findall(r"^\| (\d) \| ([\d.]+) \|$", out, re.M))
+    assert 1.99 < float(table["0"]) < 2.01 and float(table["1"]) < 1.0, out
+    assert re.search(rf"^\| {re.escape(model)} \| [\d,]+ \| [\d.]+ \|$", out, re.M)

@@ -54,13 +54,13 @@ def _unfinished(out: str) -> bool:
     return os.path.isfile(os.path.join(out + ".work", MARK))
 
 
-def _run_bert(task, files, init, run_dir, profile, seed, names, lr: float, preset: str,
+def _run_bert(task, files, init, run_dir, profile, seed, names, lr: float, shape: dict,
               adapt_steps: int = 0) -> dict:
     from ..infer import classify
 
     os.makedirs(os.path.dirname(run_dir), exist_ok=True)
     model = finetune(files["train"], run_dir, valid=files["valid"], test=files["test"], init=init,
-                     preset=preset, tokenizer="char", alphabet=task.alphabet,
+                     **shape, tokenizer="char", alphabet=task.alphabet,
                      max_len=profile.max_len, epochs=profile.epochs, batch_size=profile.batch_size,
                      lr=lr, patience=profile.patience, min_epoch_rows=profile.min_epoch_rows,
                      precision=profile.precision, seed=seed,
@@ -93,16 +93,17 @@ def best_epoch(curve: list[dict], metric: str, cap: int) -> dict:
             "best_is_last": best == len(curve) - 1 and len(curve) >= cap}
 
 
-def _run_bert_grid(task, files, init, run_dir, profile, seed, names, preset, chosen_lr,
+def _run_bert_grid(task, files, init, run_dir, profile, seed, names, shape, chosen_lr,
                    adapt_steps: int = 0) -> dict:
     """Seed 0 tries every learning rate of the profile and keeps the best on validation; later
-    seeds take seed 0's choice (``chosen_lr``)."""
+    seeds take seed 0's choice (``chosen_lr``). ``shape``: the pretrained model's preset and
+    architecture, which a scratch run copies."""
     if chosen_lr is not None:
-        return _run_bert(task, files, init, run_dir, profile, seed, names, chosen_lr, preset, adapt_steps)
+        return _run_bert(task, files, init, run_dir, profile, seed, names, chosen_lr, shape, adapt_steps)
     tried = {}
     for lr in profile.finetune_lrs:
         tried[lr] = _run_bert(task, files, init, os.path.join(run_dir, f"lr{lr:g}"), profile, seed,
-                              names, lr, preset, adapt_steps)
+                              names, lr, shape, adapt_steps)
     metric = _valid_metric(tried[profile.finetune_lrs[0]]["valid"])
 
     def select(run: dict) -> float:  # the score, ties broken by the kept epoch's validation loss
@@ -134,6 +135,14 @@ def git_state() -> dict:
     return {"commit": commit or None,
             "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--",
                                  "genobert", "pyproject.toml")) if commit else None}
+
+
+def _shape(model_dir: str) -> dict:
+    """The preset and architecture of a pretrained model: `bert-scratch` is the same network with
+    random weights (a ModernBERT's control is a ModernBERT)."""
+    from ..model import load_config, read_meta
+
+    return {"preset": read_meta(model_dir)["preset"], "arch": load_config(model_dir).model_type}
 
 
 def _pretrained_model(choice: str, suite: Suite, alphabet: str, data_dir: str, out: str,
@@ -317,7 +326,7 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
                                            + (f"_f{fraction:g}" if fraction < 1 else ""))
                     first = done().get((task.name, method, 0, fraction)) if seed else None
                     result = _run_bert_grid(task, files, init, run_dir, prof, seed, names,
-                                            read_meta(inits[task.alphabet])["preset"],
+                                            _shape(inits[task.alphabet]),
                                             first["lr"] if first else None,
                                             prof.adapt_steps if method == "bert-adapted" else 0)
                 elif method.startswith("bert-probe"):

@@ -1,0 +1,108 @@
+"""What a count table knows of the held-out letters a pretrained model is scored on.
+
+    python benchmarks/context_table.py models/genobert-dna runs/recipe-dna/small ... [--context 0,1,2,3,4,5,6]
+
+For each ``c``, the middle letter given the ``c`` letters on either side, counted over the
+pretraining corpus's training part and scored on its held-out part: the very split `pretrain`
+made (the model's corpus files, cleaned of every test set as `release.py` cleans them, its
+holdout share and seed). ``c = 0`` is the letter frequencies. The counts are add-1/2 smoothed.
+Beside them, each model's own held-out bits per letter from its ``genobert.json`` (15 % of 256
+fixed windows masked; the table scores every held-out letter with ``c`` neighbours on each side).
+If a small ``c`` matches the model, the model learned short-range composition and nothing a
+k-mer baseline lacks. Char-tokenized DNA or protein models only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+
+def symbols(store, tok, alphabet: str) -> tuple[np.ndarray, int]:
+    """Each token of the store as a letter index, the alphabet's common letters first; every other
+    token (rare codes, unknown) is one shared 'other' symbol, the last. Returns (symbols, letters)."""
+    common = "ACGT" if alphabet == "dna" else "ACDEFGHIKLMNPQRSTVWY"
+    lut = np.full(len(tok), len(common), np.int8)
+    for i, letter in enumerate(common):
+        lut[tok.hf.convert_tokens_to_ids(letter)] = i
+    return lut[np.asarray(store.tokens)], len(common)
+
+
+def usable(length: int, segments: tuple[np.ndarray, np.ndarray], c: int) -> np.ndarray:
+    """Positions with ``c`` letters of the same segment on either side."""
+    keep = np.zeros(length + 1, np.int32)
+    for start, end in zip(*segments, strict=True):
+        if end - start > 2 * c:
+            keep[start + c] += 1
+            keep[end - c] -= 1
+    return np.cumsum(keep[:-1]) > 0
+
+
+def bits(sym: np.ndarray, letters: int, train: np.ndarray, held: np.ndarray, c: int) -> float:
+    """Held-out bits per letter of the add-1/2 count table of the middle letter given ``c`` a side."""
+    base = letters + 1
+    if base ** (2 * c + 1) >= 2 ** 63:
+        sys.exit(f"context_table.py: {c} letters a side of a {base}-symbol alphabet overflow a 64-bit key")
+    key = np.zeros(len(sym), np.int64)
+    for offset in [o for o in range(-c, c + 1) if o]:
+        key *= base
+        key += np.roll(sym, -offset)  # the wrap-around positions are never usable
+    key = key * base + sym
+    train &= sym < letters
+    held &= sym < letters
+    seen, counts = np.unique(key[train], return_counts=True)  # sorted, so are their contexts
+    ctx_keys, first = np.unique(seen // base, return_index=True)
+    ctx_totals = np.add.reduceat(counts, first)
+    q = key[held]
+    i = np.clip(np.searchsorted(seen, q), 0, len(seen) - 1)
+    n = np.where(seen[i] == q, counts[i], 0)
+    j = np.clip(np.searchsorted(ctx_keys, q // base), 0, len(ctx_keys) - 1)
+    total = np.where(ctx_keys[j] == q // base, ctx_totals[j], 0)
+    p = (n + 0.5) / (total + 0.5 * letters)
+    return float(-np.log2(p).mean())
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("models", nargs="+", help="pretrained model directories (or released names) of one "
+                   "alphabet and corpus; the first one's corpus and split are used")
+    p.add_argument("--context", default="0,1,2,3,4,5,6", help="letters on each side")
+    p.add_argument("--data-dir", default="../shared/data")
+    args = p.parse_args()
+    from release import CORPORA, test_sequences
+
+    from genobert.data import holdout_split, prepare_corpus
+    from genobert.model import read_meta
+    from genobert.registry import resolve
+    from genobert.tokenize import load_tokenizer
+
+    first = resolve(args.models[0])
+    meta = read_meta(first)
+    cfg, alphabet = meta["training"]["config"], meta["alphabet"]
+    tok = load_tokenizer(first)
+    if tok.spec.kind != "char":
+        sys.exit(f"context_table.py: {first}: tokenizer {tok.spec}; only char models are read")
+    files = sorted(glob.glob(os.path.join(args.data_dir, CORPORA[alphabet], "*.gz")))
+    store = prepare_corpus(files, tok, alphabet=alphabet, exclude=test_sequences(args.data_dir, alphabet)[0])
+    train_seg, held_seg = holdout_split(store, cfg["holdout"], cfg["seed"])
+    sym, letters = symbols(store, tok, alphabet)
+    print(f"corpus: {len(files)} files of {CORPORA[alphabet]}, {len(sym):,} tokens; held out "
+          f"{int(np.sum(held_seg[1] - held_seg[0])):,} (holdout {cfg['holdout']}, seed {cfg['seed']})\n")
+    print("| letters on each side | held-out bits per letter |\n|---:|---:|")
+    for c in (int(x) for x in args.context.split(",")):
+        b = bits(sym, letters, usable(len(sym), train_seg, c), usable(len(sym), held_seg, c), c)
+        print(f"| {c} | {b:.4f} |", flush=True)
+    print("\n| model | tokens seen | held-out bits per letter (its own, 15 % masked) |\n|---|---:|---:|")
+    for name in args.models:
+        t = read_meta(resolve(name))["training"]
+        print(f"| {name} | {t['tokens_seen']:,} | {t['heldout']['curve'][-1]['bits_per_letter']:.4f} |")
+
+
+if __name__ == "__main__":
+    main()
