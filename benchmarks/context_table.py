@@ -9,7 +9,9 @@ holdout share and seed). ``c = 0`` is the letter frequencies. The counts are add
 Beside them, each model's own held-out bits per letter from its ``genobert.json`` (15 % of 256
 fixed windows masked; the table scores every held-out letter with ``c`` neighbours on each side).
 If a small ``c`` matches the model, the model learned short-range composition and nothing a
-k-mer baseline lacks. Char-tokenized DNA or protein models only.
+k-mer baseline lacks. A large ``c`` that beats it means held-out letters recur in the training
+part (repeats, or overlapping records: a duplicate a count table remembers); ``--by-file`` says
+in which corpus file. Char-tokenized DNA or protein models only.
 """
 
 from __future__ import annotations
@@ -44,28 +46,33 @@ def usable(length: int, segments: tuple[np.ndarray, np.ndarray], c: int) -> np.n
     return np.cumsum(keep[:-1]) > 0
 
 
-def bits(sym: np.ndarray, letters: int, train: np.ndarray, held: np.ndarray, c: int) -> float:
-    """Held-out bits per letter of the add-1/2 count table of the middle letter given ``c`` a side."""
-    base = letters + 1
-    if base ** (2 * c + 1) >= 2 ** 63:
-        sys.exit(f"context_table.py: {c} letters a side of a {base}-symbol alphabet overflow a 64-bit key")
-    key = np.zeros(len(sym), np.int64)
-    for offset in [o for o in range(-c, c + 1) if o]:
-        key *= base
-        key += np.roll(sym, -offset)  # the wrap-around positions are never usable
-    key = key * base + sym
-    train &= sym < letters
-    held &= sym < letters
-    seen, counts = np.unique(key[train], return_counts=True)  # sorted, so are their contexts
-    ctx_keys, first = np.unique(seen // base, return_index=True)
-    ctx_totals = np.add.reduceat(counts, first)
-    q = key[held]
-    i = np.clip(np.searchsorted(seen, q), 0, len(seen) - 1)
-    n = np.where(seen[i] == q, counts[i], 0)
-    j = np.clip(np.searchsorted(ctx_keys, q // base), 0, len(ctx_keys) - 1)
-    total = np.where(ctx_keys[j] == q // base, ctx_totals[j], 0)
-    p = (n + 0.5) / (total + 0.5 * letters)
-    return float(-np.log2(p).mean())
+class CountTable:
+    """The add-1/2 count table of the middle letter given ``c`` letters a side, counted at the
+    ``train`` positions; `bits` scores other positions of the same symbols."""
+
+    def __init__(self, sym: np.ndarray, letters: int, train: np.ndarray, c: int):
+        self.sym, self.letters, self.base = sym, letters, letters + 1
+        if self.base ** (2 * c + 1) >= 2 ** 63:
+            sys.exit(f"context_table.py: {c} letters a side of a {self.base}-symbol alphabet overflow a 64-bit key")
+        key = np.zeros(len(sym), np.int64)
+        for offset in [o for o in range(-c, c + 1) if o]:
+            key *= self.base
+            key += np.roll(sym, -offset)  # the wrap-around positions are never usable
+        self.key = key * self.base + sym
+        self.seen, self.counts = np.unique(self.key[train & (sym < letters)], return_counts=True)
+        self.contexts, first = np.unique(self.seen // self.base, return_index=True)  # seen is sorted
+        self.totals = np.add.reduceat(self.counts, first) if len(first) else first
+
+    def bits(self, held: np.ndarray) -> float:
+        """Mean bits per letter at the ``held`` positions (those holding a common letter)."""
+        q = self.key[held & (self.sym < self.letters)]
+        if not len(q) or not len(self.seen):
+            return float("nan")
+        i = np.clip(np.searchsorted(self.seen, q), 0, len(self.seen) - 1)
+        n = np.where(self.seen[i] == q, self.counts[i], 0)
+        j = np.clip(np.searchsorted(self.contexts, q // self.base), 0, len(self.contexts) - 1)
+        total = np.where(self.contexts[j] == q // self.base, self.totals[j], 0)
+        return float(-np.log2((n + 0.5) / (total + 0.5 * self.letters)).mean())
 
 
 def main() -> None:
@@ -74,6 +81,7 @@ def main() -> None:
                    "alphabet and corpus; the first one's corpus and split are used")
     p.add_argument("--context", default="0,1,2,3,4,5,6", help="letters on each side")
     p.add_argument("--data-dir", default="../shared/data")
+    p.add_argument("--by-file", action="store_true", help="one column per corpus file")
     args = p.parse_args()
     from release import CORPORA, test_sequences
 
@@ -89,15 +97,26 @@ def main() -> None:
     if tok.spec.kind != "char":
         sys.exit(f"context_table.py: {first}: tokenizer {tok.spec}; only char models are read")
     files = sorted(glob.glob(os.path.join(args.data_dir, CORPORA[alphabet], "*.gz")))
-    store = prepare_corpus(files, tok, alphabet=alphabet, exclude=test_sequences(args.data_dir, alphabet)[0])
+    exclude = test_sequences(args.data_dir, alphabet)[0]
+    store = prepare_corpus(files, tok, alphabet=alphabet, exclude=exclude)
     train_seg, held_seg = holdout_split(store, cfg["holdout"], cfg["seed"])
     sym, letters = symbols(store, tok, alphabet)
+    # the store is its files' stores one after another: their sizes give each file's token range
+    bounds = np.cumsum([0] + [len(prepare_corpus([f], tok, alphabet=alphabet, exclude=exclude).tokens)
+                              for f in files]) if args.by_file else np.array([0, len(sym)])
+    assert bounds[-1] == len(sym), "the per-file stores do not add up to the corpus"
+    columns = [os.path.basename(f) for f in files] if args.by_file else ["held-out bits per letter"]
     print(f"corpus: {len(files)} files of {CORPORA[alphabet]}, {len(sym):,} tokens; held out "
           f"{int(np.sum(held_seg[1] - held_seg[0])):,} (holdout {cfg['holdout']}, seed {cfg['seed']})\n")
-    print("| letters on each side | held-out bits per letter |\n|---:|---:|")
+    print(f"| letters on each side | {' | '.join(columns)} |\n|---:|{'---:|' * len(columns)}")
+    position = np.arange(len(sym))
     for c in (int(x) for x in args.context.split(",")):
-        b = bits(sym, letters, usable(len(sym), train_seg, c), usable(len(sym), held_seg, c), c)
-        print(f"| {c} | {b:.4f} |", flush=True)
+        table, held = CountTable(sym, letters, usable(len(sym), train_seg, c), c), usable(len(sym), held_seg, c)
+        cells = []
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            part = held & (position >= lo) & (position < hi)
+            cells.append(f"{table.bits(part):.4f}" + (f" ({part.sum():,})" if args.by_file else ""))
+        print(f"| {c} | {' | '.join(cells)} |", flush=True)
     print("\n| model | tokens seen | held-out bits per letter (its own, 15 % masked) |\n|---|---:|---:|")
     for name in args.models:
         t = read_meta(resolve(name))["training"]

@@ -122,9 +122,17 @@ def test_context_table_scores_the_models_held_out_split_with_counts(tmp_path, pr
     folder.mkdir(parents=True)
     with gzip.open(folder / "g.fa.gz", "wt") as f:
         f.write(">c\n" + "".join("ACGT"[i] for i in letters) + "\n")
-    model = pretrain([str(folder / "g.fa.gz")], str(tmp_path / "m"), preset="tiny", seq_len=64, batch_size=8,
+    with gzip.open(folder / "r.fa.gz", "wt") as f:  # and a file of random letters
+        f.write(">r\n" + "".join(rng.choice(list("ACGT"), 60_000)) + "\n")
+    files = [str(folder / "g.fa.gz"), str(folder / "r.fa.gz")]
+    model = pretrain(files, str(tmp_path / "m"), preset="tiny", seq_len=64, batch_size=8,
                      max_steps=4, eval_steps=4, holdout=0.1, exclude=set())
-    out = run("context_table.py", model, "--context", "0,1", "--data-dir", str(tmp_path / "data"), tmp_path=tmp_path)
+    data = str(tmp_path / "data")
+    out = run("context_table.py", model, "--context", "0,1", "--data-dir", data, tmp_path=tmp_path)
     table = dict(re.findall(r"^\| (\d) \| ([\d.]+) \|$", out, re.M))
-    assert 1.99 < float(table["0"]) < 2.01 and float(table["1"]) < 1.0, out
+    assert 1.99 < float(table["0"]) < 2.01 and 1.0 < float(table["1"]) < 1.9, out  # half the letters follow
     assert re.search(rf"^\| {re.escape(model)} \| [\d,]+ \| [\d.]+ \|$", out, re.M)
+    out = run("context_table.py", model, "--context", "1", "--data-dir", data, "--by-file", tmp_path=tmp_path)
+    markov, random = re.search(r"^\| 1 \| ([\d.]+) \([\d,]+\) \| ([\d.]+) \([\d,]+\) \|$", out, re.M).groups()
+    # one table of both files: on the random one it expects the chain's successors, and does worse than 2 bits
+    assert float(markov) < 1.0 and float(random) > 1.95, out
