@@ -150,7 +150,9 @@ def card(args: argparse.Namespace) -> None:
              f"- host: {rel.get('host')}, {rel.get('threads')} thread(s), nice {rel.get('nice', '?')}, load "
              f"average at the end {rel.get('load_average_at_end', '?')} (the machine was shared); "
              f"{rel.get('started')} to {rel.get('finished')}",
-             f"- corpus: {len(corpus['files'])} files, {corpus['letters']:,} letters; removed as test "
+             f"- corpus: {len(corpus['files'])} files, {corpus['letters']:,} letters"
+             + (f" (identical records kept once: {dup['records']:,} copies, {dup['letters']:,} letters, dropped)"
+                if (dup := corpus.get("duplicates") or {}).get("records") else "") + "; removed as test "
              f"overlap: {decon.get('letters_removed', 0):,} letters ({100 * decon.get('letters_removed_fraction', 0):.2f} %)"
              + (f", {decon.get('records_dropped', 0):,} records dropped" if decon.get("records_dropped") else "")
              + f", against {rel.get('test_sequences', 0):,} test sequences of {len(rel.get('test_files_removed', []))} test sets",

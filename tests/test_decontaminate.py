@@ -65,3 +65,20 @@ def test_prepare_corpus_reports_what_it_removed(tmp_path):
     assert d["letters_removed"] >= 100 and d["records_dropped"] == 0 and store.info["kept"] == 3
     letters = "".join(tok.hf.convert_ids_to_tokens(np.asarray(store.tokens).tolist()))
     assert test[20:60] not in letters and len(letters) == len(genome) + 500 - d["letters_removed"]
+
+
+def test_identical_records_are_kept_once_so_none_is_both_trained_on_and_held_out(tmp_path):
+    from genobert.data import holdout_split
+
+    rng = np.random.default_rng(4)
+    region = _random(rng, "ACGT", 300)  # as dm3's upstream regions: one region, many records
+    other = [_random(rng, "ACGT", 300) for _ in range(20)]
+    path = tmp_path / "up.fa"
+    path.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate([region] * 10 + other + [region.lower()])))
+    store = prepare_corpus([str(path)], build_tokenizer("char", "dna"), alphabet="dna")
+    assert store.info["kept"] == 21 and store.info["duplicates"] == {"records": 10, "letters": 3000}
+    (ts, te), (hs, he) = holdout_split(store, 0.3, 0)
+    tok = build_tokenizer("char", "dna")
+    spell = lambda a, b: "".join(tok.hf.convert_ids_to_tokens(np.asarray(store.tokens[a:b]).tolist()))  # noqa: E731
+    held = {spell(a, b) for a, b in zip(hs, he, strict=True)}
+    assert held and not held & {spell(a, b) for a, b in zip(ts, te, strict=True)}
