@@ -5,7 +5,8 @@
 For each ``c``, the middle letter given the ``c`` letters on either side, counted over the
 pretraining corpus's training part and scored on its held-out part: the very split `pretrain`
 made (the model's corpus files, cleaned of every test set as `release.py` cleans them, its
-holdout share and seed). ``c = 0`` is the letter frequencies. The counts are add-1/2 smoothed.
+holdout share and seed, the training stretches that overlap it cut out). ``c = 0`` is the
+letter frequencies. The counts are add-1/2 smoothed.
 Beside them, each model's own held-out bits per letter from its ``genobert.json`` (15 % of 256
 fixed windows masked; the table scores every held-out letter with ``c`` neighbours on each side).
 If a small ``c`` matches the model, the model learned short-range composition and nothing a
@@ -85,7 +86,7 @@ def main() -> None:
     args = p.parse_args()
     from release import CORPORA, test_sequences
 
-    from genobert.data import holdout_split, prepare_corpus
+    from genobert.data import prepare_corpus, pretraining_split
     from genobert.model import read_meta
     from genobert.registry import resolve
     from genobert.tokenize import load_tokenizer
@@ -99,7 +100,7 @@ def main() -> None:
     files = sorted(glob.glob(os.path.join(args.data_dir, CORPORA[alphabet], "*.gz")))
     exclude = test_sequences(args.data_dir, alphabet)[0]
     store = prepare_corpus(files, tok, alphabet=alphabet, exclude=exclude)
-    train_seg, held_seg = holdout_split(store, cfg["holdout"], cfg["seed"])
+    train_seg, held_seg, cut = pretraining_split(store, tok, alphabet, cfg["holdout"], cfg["seed"])
     sym, letters = symbols(store, tok, alphabet)
     # the store is its files' stores one after another: their sizes give each file's token range
     bounds = np.cumsum([0] + [len(prepare_corpus([f], tok, alphabet=alphabet, exclude=exclude).tokens)
@@ -107,7 +108,8 @@ def main() -> None:
     assert bounds[-1] == len(sym), "the per-file stores do not add up to the corpus"
     columns = [os.path.basename(f) for f in files] if args.by_file else ["held-out bits per letter"]
     print(f"corpus: {len(files)} files of {CORPORA[alphabet]}, {len(sym):,} tokens; held out "
-          f"{int(np.sum(held_seg[1] - held_seg[0])):,} (holdout {cfg['holdout']}, seed {cfg['seed']})\n")
+          f"{int(np.sum(held_seg[1] - held_seg[0])):,} (holdout {cfg['holdout']}, seed {cfg['seed']}); "
+          f"{cut:,} training tokens cut as overlap with them\n")
     print(f"| letters on each side | {' | '.join(columns)} |\n|---:|{'---:|' * len(columns)}")
     position = np.arange(len(sym))
     for c in (int(x) for x in args.context.split(",")):

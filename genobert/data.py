@@ -189,6 +189,85 @@ def holdout_split(store: TokenStore, fraction: float, seed: int) -> tuple[tuple,
     return (t_starts, t_ends), (starts[held], ends[held])
 
 
+OVERLAP_K = 32  # tokens: a training stretch sharing this many with a held-out one is a copy of it
+
+
+def pretraining_split(store: TokenStore, tokenizer: SequenceTokenizer, alphabet: str, fraction: float,
+                      seed: int) -> tuple[tuple, tuple, int]:
+    """`holdout_split`, then every training stretch sharing an ``OVERLAP_K``-token run with the
+    held-out part (either strand, for letter-tokenized DNA) cut out of training: records that
+    overlap (neighbouring upstream regions, one genome sampled by two files) are no test of each
+    other. Returns the train and held-out segments and the number of training tokens cut."""
+    train, held = holdout_split(store, fraction, seed)
+    if not len(held[0]):
+        return train, held, 0
+    complement = (_complement_ids(tokenizer) if alphabet in ("dna", "rna") and tokenizer.spec.kind == "char"
+                  else None)
+    return cut_overlap(store, train, held, OVERLAP_K, complement)
+
+
+def _complement_ids(tokenizer: SequenceTokenizer) -> np.ndarray:
+    """Token id -> the id of its complement letter (A<->T, C<->G; every other id to itself)."""
+    ids = np.arange(len(tokenizer), dtype=np.int64)
+    for a, b in ("AT", "TA", "CG", "GC"):
+        ids[tokenizer.hf.convert_tokens_to_ids(a)] = tokenizer.hf.convert_tokens_to_ids(b)
+    return ids
+
+
+def _kmer_hashes(tokens: np.ndarray, k: int) -> np.ndarray:
+    """A 64-bit polynomial hash of the ``k`` tokens from each position (``len - k + 1`` of them)."""
+    t = tokens.astype(np.uint64)
+    n = len(t) - k + 1
+    h = np.zeros(max(n, 0), np.uint64)
+    for j in range(k if n > 0 else 0):
+        h = h * np.uint64(1_000_003) + t[j:j + n]  # wraps modulo 2**64, as a hash may
+    return h
+
+
+def _starts_within(length: int, segments: tuple[np.ndarray, np.ndarray], k: int) -> np.ndarray:
+    """Positions where ``k`` tokens of one segment begin."""
+    mark = np.zeros(length + 1, np.int64)
+    starts, ends = segments
+    ok = ends - starts >= k
+    np.add.at(mark, starts[ok], 1)
+    np.add.at(mark, ends[ok] - k + 1, -1)
+    return np.cumsum(mark[:-1])[: max(length - k + 1, 0)] > 0
+
+
+def cut_overlap(store: TokenStore, train: tuple, held: tuple, k: int,
+                complement: np.ndarray | None = None) -> tuple[tuple, tuple, int]:
+    """``train`` less every stretch covered by a ``k``-token run that also occurs in ``held``
+    (or, with a ``complement`` id map, whose reverse complement does); ``held`` unchanged."""
+    tokens = np.asarray(store.tokens)
+    n = len(tokens)
+    hashes = _kmer_hashes(tokens, k)
+    in_held = _starts_within(n, held, k)
+    known = [hashes[in_held]]
+    if complement is not None:  # the run at i, read on the other strand, starts at n - k - i backwards
+        reverse = _kmer_hashes(complement[tokens[::-1]], k)
+        known.append(reverse[::-1][in_held])
+    known = np.unique(np.concatenate(known))
+    hit = _starts_within(n, train, k)
+    hit[hit] = np.isin(hashes[hit], known)
+    cover = np.zeros(n + 1, np.int64)
+    where = np.flatnonzero(hit)
+    np.add.at(cover, where, 1)
+    np.add.at(cover, where + k, -1)
+    covered = np.cumsum(cover[:-1]) > 0
+    keep = np.zeros(n, bool)
+    first = np.zeros(n + 1, bool)  # a training segment begins here: runs never cross one
+    for s, e in zip(*train, strict=True):
+        keep[s:e] = True
+        first[s] = True
+    cut = int((keep & covered).sum())
+    keep &= ~covered
+    before = np.concatenate(([False], keep[:-1]))
+    after = np.concatenate((keep[1:], [False]))
+    starts = np.flatnonzero(keep & (~before | first[:-1]))
+    ends = np.flatnonzero(keep & (~after | first[1:])) + 1
+    return (starts, ends), held, cut
+
+
 class WindowDataset(torch.utils.data.Dataset):
     """``num_samples`` windows of at most ``seq_len`` tokens (specials included) from a TokenStore.
 

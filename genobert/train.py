@@ -16,7 +16,7 @@ from dataclasses import asdict, replace
 
 import numpy as np
 
-from .data import MLMCollator, WindowDataset, holdout_split, prepare_corpus
+from .data import MLMCollator, WindowDataset, prepare_corpus, pretraining_split
 from .config import FinetuneConfig, PretrainConfig
 from .errors import InputError
 from .io import read_records, write_json
@@ -132,7 +132,7 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
             raise InputError(f"--{name.replace('_', '-')} {getattr(cfg, name)}: expected a value in "
                              f"{'(' if rate else '['}{lo}, {hi})")
     store = prepare_corpus(files, tok, alphabet=cfg.alphabet, exclude=exclude)
-    train_part, held_part = holdout_split(store, cfg.holdout, cfg.seed)
+    train_part, held_part, overlap_cut = pretraining_split(store, tok, cfg.alphabet, cfg.holdout, cfg.seed)
     eval_steps = cfg.eval_steps or max(cfg.max_steps // 10, 1)
     args = _training_args(run.checkpoints, cfg, max_steps=cfg.max_steps, save_strategy="steps",
                           save_steps=cfg.save_steps, logging_steps=cfg.logging_steps,
@@ -188,6 +188,7 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
         training = {"kind": "pretrain", "config": asdict(cfg), "corpus": store.info,
                     "heldout": {"fraction": cfg.holdout, "windows": cfg.eval_windows,
                                 "mask_rate": cfg.heldout_mask_rate,
+                                "train_tokens_cut_as_overlap": overlap_cut,
                                 "tokens": held.tokens if held else 0, "curve": curve},
                     "tokens_seen": seen, "tokens_seen_this_run": seen - before,
                     "passes": (seen - before) / max(dataset.tokens, 1),

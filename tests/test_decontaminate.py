@@ -82,3 +82,28 @@ def test_identical_records_are_kept_once_so_none_is_both_trained_on_and_held_out
     spell = lambda a, b: "".join(tok.hf.convert_ids_to_tokens(np.asarray(store.tokens[a:b]).tolist()))  # noqa: E731
     held = {spell(a, b) for a, b in zip(hs, he, strict=True)}
     assert held and not held & {spell(a, b) for a, b in zip(ts, te, strict=True)}
+
+
+def test_training_stretches_overlapping_the_held_out_part_are_cut_on_both_strands(tmp_path):
+    from genobert.data import OVERLAP_K, pretraining_split
+
+    rng = np.random.default_rng(5)
+    comp = str.maketrans("ACGT", "TGCA")
+    regions = [_random(rng, "ACGT", 400) for _ in range(30)]
+    # each region's neighbour shares 150 letters with it (shifted), every third on the other strand
+    records = []
+    for i, r in enumerate(regions):
+        shifted = r[250:] + _random(rng, "ACGT", 250)
+        records += [r, shifted.translate(comp)[::-1] if i % 3 == 0 else shifted]
+    path = tmp_path / "up.fa"
+    path.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(records)))
+    tok = build_tokenizer("char", "dna")
+    store = prepare_corpus([str(path)], tok, alphabet="dna")
+    (ts, te), (hs, he), cut = pretraining_split(store, tok, "dna", 0.3, 0)
+    spell = lambda a, b: "".join(tok.hf.convert_ids_to_tokens(np.asarray(store.tokens[a:b]).tolist()))  # noqa: E731
+    train = [spell(a, b) for a, b in zip(ts, te, strict=True)]
+    k = OVERLAP_K
+    held = {h[i:i + k] for a, b in zip(hs, he, strict=True) for h in [spell(a, b)] for i in range(len(h) - k + 1)}
+    held |= {m.translate(comp)[::-1] for m in held}
+    assert cut > 0 and not any(t[i:i + k] in held for t in train for i in range(len(t) - k + 1))
+    assert sum(map(len, train)) == store.info["tokens"] - sum(he - hs) - cut  # nothing else was lost
