@@ -97,15 +97,14 @@ def main() -> None:
     tok = load_tokenizer(first)
     if tok.spec.kind != "char":
         sys.exit(f"context_table.py: {first}: tokenizer {tok.spec}; only char models are read")
-    files = sorted(glob.glob(os.path.join(args.data_dir, CORPORA[alphabet], "*.gz")))
+    files = meta["training"]["corpus"].get("files") or []
+    if not all(os.path.isfile(f) for f in files):  # recorded relative to where it ran
+        files = sorted(glob.glob(os.path.join(args.data_dir, CORPORA[alphabet], "*.gz")))
     exclude = test_sequences(args.data_dir, alphabet)[0]
     store = prepare_corpus(files, tok, alphabet=alphabet, exclude=exclude)
     train_seg, held_seg, cut = pretraining_split(store, tok, alphabet, cfg["holdout"], cfg["seed"])
     sym, letters = symbols(store, tok, alphabet)
-    # the store is its files' stores one after another: their sizes give each file's token range
-    bounds = np.cumsum([0] + [len(prepare_corpus([f], tok, alphabet=alphabet, exclude=exclude).tokens)
-                              for f in files]) if args.by_file else np.array([0, len(sym)])
-    assert bounds[-1] == len(sym), "the per-file stores do not add up to the corpus"
+    bounds = np.cumsum([0] + store.info["file_tokens"]) if args.by_file else np.array([0, len(sym)])
     columns = [os.path.basename(f) for f in files] if args.by_file else ["held-out bits per letter"]
     print(f"corpus: {len(files)} files of {CORPORA[alphabet]}, {len(sym):,} tokens; held out "
           f"{int(np.sum(held_seg[1] - held_seg[0])):,} (holdout {cfg['holdout']}, seed {cfg['seed']}); "

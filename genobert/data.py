@@ -56,7 +56,7 @@ def prepare_corpus(paths: list[str], tokenizer: SequenceTokenizer, *, alphabet: 
     key = hashlib.sha256(json.dumps({
         "files": [file_sha256(p) for p in paths], "tokenizer": tokenizer.hf.backend_tokenizer.to_str(),
         "alphabet": alphabet, "exclude": hashlib.sha256("\n".join(sorted(exclude or ())).encode()).hexdigest(),
-        "max_n": MAX_N_FRACTION, "format": 3}, sort_keys=True).encode()).hexdigest()[:24]
+        "max_n": MAX_N_FRACTION, "format": 4}, sort_keys=True).encode()).hexdigest()[:24]
     folder = os.path.join(cache_dir(), "corpora", key)
     store = _open_store(folder)
     if store is None:
@@ -100,6 +100,7 @@ def _build_store(paths, tokenizer, alphabet, exclude, folder) -> None:
     pieces, offsets = [], [0]
     records = skipped_n = dropped = letters = removed = duplicates = duplicate_letters = 0
     seen: set[bytes] = set()  # digests of the records kept so far
+    file_tokens = []  # tokens each file contributed, in order (its range of the store)
     unknown = alphabet_unknown(alphabet)
     import sys
 
@@ -108,6 +109,7 @@ def _build_store(paths, tokenizer, alphabet, exclude, folder) -> None:
     bar = tqdm(desc="genobert: token store", unit=" records", disable=not sys.stderr.isatty(),
                file=sys.stderr, leave=False)  # a one-off build that takes minutes for a genome set
     for path in paths:
+        first = offsets[-1]
         for rec in read_records(path, alphabet=alphabet):
             bar.update()
             records += 1
@@ -128,13 +130,14 @@ def _build_store(paths, tokenizer, alphabet, exclude, folder) -> None:
                 ids = tokenizer.encode(piece, add_special_tokens=False).astype(np.int32)
                 pieces.append(ids)
                 offsets.append(offsets[-1] + len(ids))
+        file_tokens.append(offsets[-1] - first)
     bar.close()
     tokens = np.concatenate(pieces) if pieces else np.zeros(0, np.int32)
     np.save(os.path.join(tmp, "tokens.npy"), tokens)
     np.save(os.path.join(tmp, "offsets.npy"), np.asarray(offsets, dtype=np.int64))
     info = {"files": [os.fspath(p) for p in paths], "records": records, "kept": len(pieces),
             "skipped_mostly_n": skipped_n, "letters": letters,
-            "duplicates": {"records": duplicates, "letters": duplicate_letters},
+            "duplicates": {"records": duplicates, "letters": duplicate_letters}, "file_tokens": file_tokens,
             "tokens": int(len(tokens)), "tokenizer": str(tokenizer.spec), "alphabet": alphabet,
             "decontamination": None if contamination is None else {
                 "test_sequences": len(exclude), "k": contamination.k,
@@ -197,7 +200,10 @@ def pretraining_split(store: TokenStore, tokenizer: SequenceTokenizer, alphabet:
     """`holdout_split`, then every training stretch sharing an ``OVERLAP_K``-token run with the
     held-out part (either strand, for letter-tokenized DNA) cut out of training: records that
     overlap (neighbouring upstream regions, one genome sampled by two files) are no test of each
-    other. Returns the train and held-out segments and the number of training tokens cut."""
+    other. Returns the train and held-out segments and the number of training tokens cut.
+
+    The runs are of tokens: with k-mer or BPE tokens a copy is caught only in the same reading
+    frame and on the same strand."""
     train, held = holdout_split(store, fraction, seed)
     if not len(held[0]):
         return train, held, 0

@@ -112,12 +112,13 @@ def test_context_table_scores_the_models_held_out_split_with_counts(tmp_path, pr
 
     from genobert.train import pretrain
 
-    # a Markov chain whose next letter is the previous one's successor 90 % of the time: one
-    # neighbour a side tells the middle letter far better than the letter frequencies (2 bits)
+    # a Markov chain whose next letter is one of two of the previous one's (1 bit), no run of it
+    # repeating (the split would cut repeats as copies): one neighbour a side tells the middle
+    # letter far better than the letter frequencies (2 bits)
     rng = np.random.default_rng(0)
     letters = [0]
     for _ in range(60_000):
-        letters.append((letters[-1] + 1) % 4 if rng.random() < 0.9 else int(rng.integers(4)))
+        letters.append((letters[-1] + int(rng.integers(1, 3))) % 4)
     folder = tmp_path / "data" / "pretrain_dna_genomes"
     folder.mkdir(parents=True)
     with gzip.open(folder / "g.fa.gz", "wt") as f:
@@ -135,4 +136,4 @@ def test_context_table_scores_the_models_held_out_split_with_counts(tmp_path, pr
     out = run("context_table.py", model, "--context", "1", "--data-dir", data, "--by-file", tmp_path=tmp_path)
     markov, random = re.search(r"^\| 1 \| ([\d.]+) \([\d,]+\) \| ([\d.]+) \([\d,]+\) \|$", out, re.M).groups()
     # one table of both files: on the random one it expects the chain's successors, and does worse than 2 bits
-    assert float(markov) < 1.0 and float(random) > 1.95, out
+    assert float(markov) < 1.2 and float(random) > 1.95, out
