@@ -193,6 +193,8 @@ def holdout_split(store: TokenStore, fraction: float, seed: int) -> tuple[tuple,
 
 
 OVERLAP_K = 32  # tokens: a training stretch sharing this many with a held-out one is a copy of it
+REPEAT_COUNT = 16  # a run found more often in the corpus is a repeat (poly-A, satellites), not a
+# copy of one record: cutting it would empty a periodic corpus, and it is the genome's own
 
 
 def pretraining_split(store: TokenStore, tokenizer: SequenceTokenizer, alphabet: str, fraction: float,
@@ -243,7 +245,8 @@ def _starts_within(length: int, segments: tuple[np.ndarray, np.ndarray], k: int)
 def cut_overlap(store: TokenStore, train: tuple, held: tuple, k: int,
                 complement: np.ndarray | None = None) -> tuple[tuple, tuple, int]:
     """``train`` less every stretch covered by a ``k``-token run that also occurs in ``held``
-    (or, with a ``complement`` id map, whose reverse complement does); ``held`` unchanged."""
+    (or, with a ``complement`` id map, whose reverse complement does), unless the run occurs more
+    than ``REPEAT_COUNT`` times in the store; ``held`` unchanged."""
     tokens = np.asarray(store.tokens)
     n = len(tokens)
     hashes = _kmer_hashes(tokens, k)
@@ -253,6 +256,10 @@ def cut_overlap(store: TokenStore, train: tuple, held: tuple, k: int,
         reverse = _kmer_hashes(complement[tokens[::-1]], k)
         known.append(reverse[::-1][in_held])
     known = np.unique(np.concatenate(known))
+    runs, counts = np.unique(hashes, return_counts=True)
+    where = np.clip(np.searchsorted(runs, known), 0, max(len(runs) - 1, 0))
+    found = counts[where] if len(runs) else np.zeros(len(known), np.int64)
+    known = known[(runs[where] != known) | (found <= REPEAT_COUNT)] if len(runs) else known
     hit = _starts_within(n, train, k)
     hit[hit] = np.isin(hashes[hit], known)
     cover = np.zeros(n + 1, np.int64)
