@@ -38,13 +38,14 @@ def symbols(store, tok, alphabet: str) -> tuple[np.ndarray, int]:
 
 
 def usable(length: int, segments: tuple[np.ndarray, np.ndarray], c: int) -> np.ndarray:
-    """Positions with ``c`` letters of the same segment on either side."""
-    keep = np.zeros(length + 1, np.int32)
-    for start, end in zip(*segments, strict=True):
-        if end - start > 2 * c:
-            keep[start + c] += 1
-            keep[end - c] -= 1
-    return np.cumsum(keep[:-1]) > 0
+    """Positions with ``c`` letters of the same segment on either side: the middles of the runs of
+    ``2c + 1`` that `starts_within` finds."""
+    from genobert.data import starts_within
+
+    middle = np.zeros(length, bool)
+    begins = starts_within(length, segments, 2 * c + 1)
+    middle[c:c + len(begins)] = begins
+    return middle
 
 
 class CountTable:

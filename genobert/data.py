@@ -232,7 +232,7 @@ def _kmer_hashes(tokens: np.ndarray, k: int) -> np.ndarray:
     return h
 
 
-def _starts_within(length: int, segments: tuple[np.ndarray, np.ndarray], k: int) -> np.ndarray:
+def starts_within(length: int, segments: tuple[np.ndarray, np.ndarray], k: int) -> np.ndarray:
     """Positions where ``k`` tokens of one segment begin."""
     mark = np.zeros(length + 1, np.int64)
     starts, ends = segments
@@ -250,28 +250,26 @@ def cut_overlap(store: TokenStore, train: tuple, held: tuple, k: int,
     tokens = np.asarray(store.tokens)
     n = len(tokens)
     hashes = _kmer_hashes(tokens, k)
-    in_held = _starts_within(n, held, k)
+    in_held = starts_within(n, held, k)
     known = [hashes[in_held]]
     if complement is not None:  # the run at i, read on the other strand, starts at n - k - i backwards
         reverse = _kmer_hashes(complement[tokens[::-1]], k)
         known.append(reverse[::-1][in_held])
     known = np.unique(np.concatenate(known))
-    runs, counts = np.unique(hashes, return_counts=True)
-    where = np.clip(np.searchsorted(runs, known), 0, max(len(runs) - 1, 0))
-    found = counts[where] if len(runs) else np.zeros(len(known), np.int64)
-    known = known[(runs[where] != known) | (found <= REPEAT_COUNT)] if len(runs) else known
-    hit = _starts_within(n, train, k)
+    if len(known):  # then `runs` is not empty either: the held-out runs are among them
+        runs, counts = np.unique(hashes, return_counts=True)
+        i = np.minimum(np.searchsorted(runs, known), len(runs) - 1)
+        known = known[(runs[i] != known) | (counts[i] <= REPEAT_COUNT)]
+    hit = starts_within(n, train, k)
     hit[hit] = np.isin(hashes[hit], known)
     cover = np.zeros(n + 1, np.int64)
     where = np.flatnonzero(hit)
     np.add.at(cover, where, 1)
     np.add.at(cover, where + k, -1)
     covered = np.cumsum(cover[:-1]) > 0
-    keep = np.zeros(n, bool)
+    keep = starts_within(n, train, 1)  # the training positions
     first = np.zeros(n + 1, bool)  # a training segment begins here: runs never cross one
-    for s, e in zip(*train, strict=True):
-        keep[s:e] = True
-        first[s] = True
+    first[train[0][train[1] > train[0]]] = True
     cut = int((keep & covered).sum())
     keep &= ~covered
     before = np.concatenate(([False], keep[:-1]))
