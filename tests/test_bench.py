@@ -468,3 +468,10 @@ def test_a_modernbert_is_paired_with_a_modernbert_from_scratch(fake_suite, tmp_p
     configs = glob.glob(os.path.join(out, "runs", "motif", "bert-scratch", "**", "config.json"), recursive=True)
     configs += glob.glob(os.path.join(out, "random_init", "**", "config.json"), recursive=True)
     assert len(configs) >= 2 and {json.load(open(c))["model_type"] for c in configs} == {"modernbert"}
+    other = pretrain(os.path.join(fake_suite, "g.fa"), str(tmp_path / "bert"), preset="tiny", seq_len=64,
+                     batch_size=8, max_steps=2)
+    before = open(os.path.join(out, "results.jsonl")).read()
+    with pytest.raises(InputError, match=r"holds runs fine-tuned from .*mb; --pretrained .*bert is .*give a new --out"):
+        bench.run_bench("fake", fake_suite, out, profile="test", seeds=1, pretrained=other,
+                        methods=("bert-probe-scratch",), log=lambda _: None)
+    assert open(os.path.join(out, "results.jsonl")).read() == before  # its rows untouched

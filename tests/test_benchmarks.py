@@ -78,6 +78,11 @@ def test_pretrain_recipe_study_runs_at_toy_size(tmp_path):
     rows = re.findall(r"^\| (control|modernbert) \|", out, re.M)
     assert rows == ["control", "modernbert"], out
     assert (tmp_path / "curves.png").exists() == (importlib.util.find_spec("matplotlib") is not None)
+    again = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "pretrain_recipe.py"), "--minutes", "0.1",
+                            "--trials", "control", "--corpus", str(genome), "--task", str(table), "-",
+                            "--finetune-seeds", "0", "--out", str(tmp_path / "study")],
+                           capture_output=True, text=True, env={**os.environ, "GENOBERT_CACHE": str(tmp_path / "cache")})
+    assert again.returncode == 2 and "was trained with minutes=0.05, this study asks minutes=0.1" in again.stderr
 
 
 def test_mlm_fit_scores_a_task_file_against_its_entropy(models, tmp_path):
@@ -105,6 +110,29 @@ def test_pretraining_gain_pairs_by_seed_per_share(tmp_path):
     assert "| t | 0.1 | 100 | 3 | +0.200 |" in out and "| t | 1 | 1,000 | 3 | +0.000 |" in out
     if importlib.util.find_spec("matplotlib"):  # the optional `plot` extra
         assert (tmp_path / "gain.png").stat().st_size > 0
+
+
+def test_compare_models_pairs_two_folders_by_seed_and_refuses_other_rows(tmp_path):
+    import json
+
+    def folder(name, model, gain, n_train=100):
+        path = tmp_path / name
+        path.mkdir()
+        setup = {"suite": "dna", "profile": {"epochs": 40}, "data_dir": "d", "pretrained_models": {"dna": {"path": model}}}
+        (path / "bench.json").write_text(json.dumps(setup))
+        rows = [{"task": "t", "method": "bert-pretrained", "seed": s, "fraction": 1.0, "n_train": n_train,
+                 "n_valid": 10, "test": {"mcc": 0.5 + 0.1 * s + gain, "predicted_classes": 2}} for s in range(3)]
+        rows.append({**rows[0], "method": "bert-scratch"})
+        (path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return str(path)
+
+    a, b = folder("a", "models/one", 0.0), folder("b", "models/two", 0.05)
+    out = run("compare_models.py", a, b, tmp_path=tmp_path)
+    assert "(two) minus A" in out and "| t | 1 | 100 | mcc | 0.600 | 0.650 | +0.050" in out  # the seeds' spread cancels
+    other = folder("c", "models/two", 0.05, n_train=90)
+    res = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "compare_models.py"), a, other],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and "seed 0: 100 / 10 training / validation rows in A, 90 / 10 in B" in res.stderr
 
 
 def test_context_table_scores_the_models_held_out_split_with_counts(tmp_path, private_cache):

@@ -294,6 +294,11 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
     setup_path = os.path.join(out, "bench.json")
     # several processes (one per core, each with its --tasks) may fill one folder: keep every command
     before = json.load(open(setup_path)) if os.path.exists(setup_path) else {}
+    for a, now in origin.items():  # one folder, one pretrained model per alphabet: rows never mix
+        was = before.get("pretrained_models", {}).get(a)
+        if was and not _same_model(was, now):
+            raise InputError(f"{out} holds runs fine-tuned from {was['path']}; --pretrained {pretrained} is "
+                             f"{now['path']}, and one table would mix the two: give a new --out", path=out)
     commands = before.get("commands") or [c for c in [before.get("command")] if c]
     commands += [command] if command and command not in commands else []
     # what the folder holds: every process's methods and shares of the labels, not the last one's
@@ -438,13 +443,24 @@ def _count_rows(path: str) -> int:
 
 def _origin(meta: dict, path: str) -> dict:
     """What a pretrained model saw, for the report: tokens, passes, corpus letters removed."""
+    from ..io import file_sha256
+
     t = meta.get("training", {})
     decon = t.get("corpus", {}).get("decontamination") or {}
     curve = t.get("heldout", {}).get("curve") or []
-    return {"path": path, "preset": meta.get("preset"), "tokens_seen": t.get("tokens_seen"),
+    return {"path": path, "sha256": file_sha256(os.path.join(path, "model.safetensors")),
+            "preset": meta.get("preset"), "tokens_seen": t.get("tokens_seen"),
             "letters_removed_as_test_overlap": decon.get("letters_removed"),
             "records_dropped_as_test_overlap": decon.get("records_dropped"),
             "heldout_bits_per_letter": curve[-1]["bits_per_letter"] if curve else None}
+
+
+def _same_model(was: dict, now: dict) -> bool:
+    """By the weights' sha256; by path and tokens seen for folders filled before it was recorded."""
+    if "sha256" in was:
+        return was["sha256"] == now["sha256"]
+    return (os.path.realpath(was["path"]), was.get("tokens_seen")) == (os.path.realpath(now["path"]),
+                                                                      now.get("tokens_seen"))
 
 
 def _machine() -> str:
