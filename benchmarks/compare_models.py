@@ -54,7 +54,7 @@ def main() -> None:
               if r["method"] == args.method and "test" in r} for rows in (ra, rb)]
     for key in keyed[0].keys() & keyed[1].keys():
         x, y = keyed[0][key], keyed[1][key]
-        if (x.get("n_train"), x.get("n_valid")) != (y.get("n_train"), y.get("n_valid")):
+        if any(x.get(n) != y.get(n) for n in ("n_train", "n_valid") if n in x and n in y):  # older rows lack n_valid
             fail(f"{key[0]} share {key[1]:g} seed {key[2]}: {x.get('n_train')} / "
                  f"{x.get('n_valid')} training / validation rows in A, {y.get('n_train')} / {y.get('n_valid')} in B")
     print(f"{args.method}: B = {args.b} ({model_name(sb)}) minus A = {args.a} ({model_name(sa)}), "

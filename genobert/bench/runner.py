@@ -297,7 +297,7 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
     for a, now in origin.items():  # one folder, one pretrained model per alphabet: rows never mix
         was = before.get("pretrained_models", {}).get(a)
         if was and not _same_model(was, now):
-            raise InputError(f"{out} holds runs fine-tuned from {was['path']}; --pretrained {pretrained} is "
+            raise InputError(f"holds runs fine-tuned from {was['path']}; --pretrained {pretrained} is "
                              f"{now['path']}, and one table would mix the two: give a new --out", path=out)
     commands = before.get("commands") or [c for c in [before.get("command")] if c]
     commands += [command] if command and command not in commands else []
