@@ -34,7 +34,8 @@ def main(folders: list[str]) -> None:
         report = re.sub(r"!\[([^\]]*)\]\(([^)]+)\)", lambda m, rel=rel: f"![{m.group(1)}]({rel}/{m.group(2)})", report)
         report = report.replace("\n# ", "\n## ").replace("\n## ", "\n### ")
         title = report.splitlines()[0].lstrip("# ")
-        print(f"## {title}\n")
+        models = ", ".join(os.path.basename(m["path"].rstrip("/")) for m in setup.get("pretrained_models", {}).values())
+        print(f"## {title}" + (f", from {models}" if models else "") + "\n")
         if "commit" not in setup:  # bench.json records the commit from the issue-17 protocol on
             print("**Old protocol**: this run predates the fine-tuning protocol of `docs/benchmark.md` "
                   "(one learning rate, an 8-epoch cap, a tiny BERT pretrained 400 steps per suite on a "
