@@ -52,7 +52,8 @@ def main() -> None:
                  f"{args.b}: {sb.get(key)!r}); a seed means the same rows only when it matches")
     keyed = [{(r["task"], r.get("fraction", 1.0), r["seed"]): r for r in rows
               if r["method"] == args.method and "test" in r} for rows in (ra, rb)]
-    for key in sorted(keyed[0].keys() & keyed[1].keys()):
+    common = sorted(keyed[0].keys() & keyed[1].keys())
+    for key in common:
         x, y = keyed[0][key], keyed[1][key]
         if any(x.get(n) != y.get(n) for n in ("n_train", "n_valid") if n in x and n in y):  # older rows lack n_valid
             fail(f"{key[0]} share {key[1]:g} seed {key[2]}: {x.get('n_train')} / "
@@ -61,7 +62,7 @@ def main() -> None:
           "test score paired by seed, 95 % t interval\n")
     print("| task | share | labels | metric | A | B | B − A |")
     print("|---|---:|---:|---|---:|---:|---|")
-    cells = sorted({k[:2] for k in keyed[0].keys() & keyed[1].keys()})
+    cells = sorted({k[:2] for k in common})
     for task, share in cells:
         metric = _score(ra, task)
         a, b = ({s: r["test"] for (t, f, s), r in k.items() if (t, f) == (task, share)} for k in keyed)

@@ -58,6 +58,7 @@ TASKS = {"dna": ("dna_ecoli_promoter_ipromoter2l/train.tsv", None),
 def trial(name: str, settings: dict, corpus: list[str], exclude: set[str], args) -> dict:
     import torch
 
+    from genobert.config import PretrainConfig
     from genobert.train import pretrain
 
     out = os.path.join(args.out, name)
@@ -69,7 +70,7 @@ def trial(name: str, settings: dict, corpus: list[str], exclude: set[str], args)
     meta = json.load(open(meta_path))
     t = meta["training"]
     ran = {**t["config"], "minutes": t["config"]["time_budget"] / 60}
-    wanted = {**settings, "minutes": args.minutes, "heldout_mask_rate": 0.15}
+    wanted = {**settings, "minutes": args.minutes, "heldout_mask_rate": PretrainConfig.heldout_mask_rate}
     stale = {k: (ran.get(k), v) for k, v in wanted.items() if ran.get(k) != v}
     if stale:
         k, (was, now) = next(iter(stale.items()))

@@ -14,6 +14,8 @@ import os
 import re
 import sys
 
+from compare_models import model_name  # this script's folder is on sys.path
+
 
 def main(folders: list[str]) -> None:
     print("# Benchmark results\n")
@@ -34,7 +36,7 @@ def main(folders: list[str]) -> None:
         report = re.sub(r"!\[([^\]]*)\]\(([^)]+)\)", lambda m, rel=rel: f"![{m.group(1)}]({rel}/{m.group(2)})", report)
         report = report.replace("\n# ", "\n## ").replace("\n## ", "\n### ")
         title = report.splitlines()[0].lstrip("# ")
-        models = ", ".join(os.path.basename(m["path"].rstrip("/")) for m in setup.get("pretrained_models", {}).values())
+        models = model_name(setup)
         print(f"## {title}" + (f", from {models}" if models else "") + "\n")
         if "commit" not in setup:  # bench.json records the commit from the issue-17 protocol on
             print("**Old protocol**: this run predates the fine-tuning protocol of `docs/benchmark.md` "
