@@ -158,11 +158,14 @@ def create_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="run a benchmark suite: tasks x methods x seeds -> report",
                        description="Run (or resume) a suite of real tasks through k-mer and one-hot "
-                       "logistic regressions, a CNN, BERT from scratch and BERT pretrained on the "
-                       "suite's corpus, several seeds each; writes results.jsonl, results.json, "
-                       "results.md and plots (with matplotlib) into --out.")
-    p.add_argument("--suite", choices=["quick", "dna", "protein", "transfer"],
-                   help="a suite of the shared data sets (transfer: trained on one organism, tested on another)")
+                       "logistic regressions, a CNN, BERT from scratch, BERT fine-tuned from a "
+                       "pretrained model and its frozen-embedding probe, several seeds each, with a "
+                       "paired verdict; writes results.jsonl, results.json, results.md and plots "
+                       "(with matplotlib) into --out.")
+    p.add_argument("--suite", metavar="NAME|FILE.json",
+                   help="a suite of the shared data sets: quick, dna, protein, transfer (trained on one "
+                   "organism, tested on another); or a JSON file describing your own tasks "
+                   "(docs/benchmark.md)")
     p.add_argument("--task", action="append", default=[], metavar="NAME=TRAIN[,VALID],TEST",
                    help="your own labelled table(s) instead of a suite (repeatable); with --folds, NAME=FILE")
     p.add_argument("--folds", type=non_negative, default=0, metavar="K",
@@ -179,8 +182,9 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None, help="folder of the datasets (default: ~/.cache/genobert/data)")
     p.add_argument("--profile", default="cpu", choices=["cpu", "gpu"])
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--methods", default=None, help="comma-separated subset of: kmer-lr, onehot-lr, "
-                   "cnn, bert-scratch, bert-pretrained (default: all)")
+    p.add_argument("--methods", default=None, help="comma-separated methods, e.g. kmer-lr,bert-scratch,"
+                   "bert-pretrained (default: all; docs/benchmark.md lists them, and an unknown name "
+                   "is answered with the allowed ones)")
     p.add_argument("--tasks", default=None, help="comma-separated tasks of the suite (default: all); "
                    "runs already in OUT are skipped, so one process per core can share OUT once "
                    "the suite's pretraining is there")
@@ -367,9 +371,10 @@ def _embed(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    import os
     import shlex
 
-    from .bench import METHODS, Suite, run_bench, user_task
+    from .bench import METHODS, SUITES, Suite, read_suite, run_bench, user_task
     from .manifests import default_data_dir
 
     if bool(args.suite) == bool(args.task):
@@ -381,12 +386,16 @@ def _bench(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     suite = args.suite
+    if suite and suite not in SUITES:  # not a suite's name: a file of one's own tasks
+        if not suite.endswith(".json") and not os.path.isfile(suite):
+            raise InputError(f"--suite {suite}: allowed: {', '.join(SUITES)}, or a JSON file of tasks")
+        suite = read_suite(suite)
     if args.task:
-        tasks = tuple(user_task(t, kind=args.kind, alphabet=args.alphabet, folds=args.folds) for t in args.task)
-        for t in tasks:
-            print(f"genobert: task {t.name}: {t.alphabet}, {t.kind}"
-                  + (f", {t.folds}-fold cross-validation" if t.folds else ""), file=sys.stderr)
-        suite = Suite("own", tasks)
+        suite = Suite("own", tuple(user_task(t, kind=args.kind, alphabet=args.alphabet, folds=args.folds)
+                                   for t in args.task))
+    for t in suite.tasks if isinstance(suite, Suite) else ():  # what was inferred, said once
+        print(f"genobert: task {t.name}: {t.alphabet}, {t.kind}"
+              + (f", {t.folds}-fold cross-validation" if t.folds else ""), file=sys.stderr)
     methods = tuple(args.methods.split(",")) if args.methods else METHODS
     overrides = {k: v for k, v in (("epochs", args.epochs), ("pretrain_steps", args.pretrain_steps)) if v}
     try:

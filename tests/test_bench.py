@@ -475,3 +475,56 @@ def test_a_modernbert_is_paired_with_a_modernbert_from_scratch(fake_suite, tmp_p
         bench.run_bench("fake", fake_suite, out, profile="test", seeds=1, pretrained=other,
                         methods=("bert-probe-scratch",), log=lambda _: None)
     assert open(os.path.join(out, "results.jsonl")).read() == before  # its rows untouched
+
+
+def test_a_suite_file_describes_tasks_of_every_kind(tmp_path, capsys):
+    """`--suite FILE.json`: one's own token task (and its label column), a sequence task whose
+    kind and alphabet are read from the table; a bad file is one line, and a folder refuses a task
+    whose definition changed since its runs."""
+    from genobert.cli import main
+
+    rng = np.random.default_rng(5)
+    for name, n in (("train", 60), ("test", 20)):
+        seqs = ["".join(rng.choice(list("ACDEFGHIKL"), int(rng.integers(10, 30)))) for _ in range(n)]
+        (tmp_path / f"tok_{name}.tsv").write_text("id\tsequence\tss\n" + "".join(
+            f"{name}{i}\t{s}\t{''.join('H' if c in 'ACDE' else 'C' for c in s)}\n" for i, s in enumerate(seqs)))
+        (tmp_path / f"cls_{name}.tsv").write_text("id\tsequence\tlabel\n" + "".join(
+            f"{name}{i}\t{s}\t{'acidic' if s.count('D') + s.count('E') > len(s) / 5 else 'other'}\n"
+            for i, s in enumerate(seqs)))
+    spec = {"name": "mine", "tasks": [
+        {"name": "ss", "train": "tok_train.tsv", "test": "tok_test.tsv", "kind": "token",
+         "alphabet": "protein", "settings": {"label_column": "ss"}},
+        {"name": "acidic", "train": "cls_train.tsv", "test": "cls_test.tsv"}]}
+    suite = tmp_path / "mine.json"
+    suite.write_text(json.dumps(spec))
+    out = tmp_path / "out"
+    assert main(["bench", "--suite", str(suite), "--methods", "kmer-lr,onehot-lr", "--seeds", "1",
+                 "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "task ss: protein, token" in err and "task acidic: protein, sequence" in err
+    rows = {(r["task"], r["method"]): r for r in map(json.loads, open(out / "results.jsonl"))}
+    assert rows[("ss", "onehot-lr")]["test"]["macro_f1"] == 1.0  # the per-letter labels were read
+    assert "skipped" in rows[("ss", "kmer-lr")] and "test" in rows[("acidic", "kmer-lr")]
+    assert "suite `mine`" in open(out / "results.md").read()
+
+    def refused(change: dict, task: int = 0) -> str:
+        suite.write_text(json.dumps({**spec, "tasks": [{**t, **change} if i == task else t
+                                                       for i, t in enumerate(spec["tasks"])]}))
+        assert main(["bench", "--suite", str(suite), "--methods", "kmer-lr", "--seeds", "1",
+                     "--out", str(tmp_path / "new")]) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and str(suite) in lines[0] and "Traceback" not in lines[0]
+        return lines[0]
+
+    assert "unknown key 'epochs'" in refused({"epochs": 3})
+    assert "kind 'tokens'; allowed: sequence, regression, token, pair, span" in refused({"kind": "tokens"})
+    assert "no such file" in refused({"test": "nope.tsv"})
+    assert "settings: allowed keys" in refused({"settings": {"lr": 1}})
+    assert "no 'alphabet'" in refused({"alphabet": None})
+    assert not (tmp_path / "new").exists()
+    suite.write_text(json.dumps({**spec, "tasks": [{**spec["tasks"][0], "settings": {"label_column": "id"}},
+                                                   spec["tasks"][1]]}))
+    assert main(["bench", "--suite", str(suite), "--methods", "kmer-lr", "--seeds", "1", "--out", str(out)]) == 2
+    assert "holds runs of task ss with settings" in capsys.readouterr().err
+    assert main(["bench", "--suite", "nope", "--out", str(out)]) == 2
+    assert "--suite nope: allowed: quick, dna, transfer, protein, or a JSON file" in capsys.readouterr().err

@@ -294,6 +294,15 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
     setup_path = os.path.join(out, "bench.json")
     # several processes (one per core, each with its --tasks) may fill one folder: keep every command
     before = json.load(open(setup_path)) if os.path.exists(setup_path) else {}
+    if before.get("suite") not in (None, suite):  # one folder, one suite, its tasks as they were
+        raise InputError(f"holds runs of suite {before['suite']!r}, not {suite!r}: give a new --out", path=out)
+    was = {t["name"]: t for t in before.get("tasks", [])}
+    for t in s.tasks:
+        now, old = json.loads(json.dumps(asdict(t))), was.get(t.name, {})
+        changed = next((k for k in now if k in old and old[k] != now[k]), None)
+        if changed:
+            raise InputError(f"holds runs of task {t.name} with {changed} {old[changed]!r}, now "
+                             f"{now[changed]!r}, and one table would mix the two: give a new --out", path=out)
     for a, now in origin.items():  # one folder, one pretrained model per alphabet: rows never mix
         was = before.get("pretrained_models", {}).get(a)
         if was and not _same_model(was, now):
@@ -391,6 +400,104 @@ def user_task(spec: str, *, kind: str | None = None, alphabet: str | None = None
             raise InputError(f"cannot tell DNA from protein (it looks like {alphabet!r}); give --alphabet",
                              path=train)
     return Task(name, alphabet, train, train if folds else test, valid, kind=kind, folds=folds)
+
+
+SUITE_KEYS = {"name", "tasks", "corpora"}
+TASK_KEYS = {"name", "alphabet", "kind", "train", "valid", "test", "folds", "settings", "subsets"}
+# the settings a task may carry: how its table is read (the profile decides how methods train)
+TASK_SETTINGS = {"label_column", "mask_column", "pair_columns", "sequences"}
+
+
+def read_suite(path: str) -> Suite:
+    """A suite of one's own tasks from a JSON file (`--suite FILE.json`), paths relative to it::
+
+        {"name": "mine",
+         "tasks": [{"name": "ss3", "train": "train.tsv", "valid": "valid.tsv", "test": "test.tsv",
+                    "kind": "token", "alphabet": "protein",
+                    "settings": {"label_column": "ss3", "mask_column": "resolved_mask"}},
+                   {"name": "small", "train": "all.tsv", "folds": 5}],
+         "corpora": {"dna": ["genome.fa.gz"]}}
+
+    A task takes every kind of `genobert.tasks` (sequence, regression, token, pair, span); kind
+    and alphabet, when left out, are read from the training table as for `--task`. ``corpora``:
+    what ``--pretrained fresh`` pretrains on."""
+    from ..tasks import TASKS
+
+    def bad(what: str):
+        return InputError(what, path=path)
+    try:
+        with open(path) as f:
+            spec = json.load(f)
+    except FileNotFoundError:
+        raise bad("no such suite file; --suite takes a name (quick, dna, protein, transfer) "
+                  "or a JSON file of tasks") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise bad(f"not JSON ({e})") from None
+    if not isinstance(spec, dict) or not isinstance(spec.get("tasks"), list) or not spec["tasks"]:
+        raise bad('expected {"name": ..., "tasks": [{"name": ..., "train": ..., "test": ...}, ...]}')
+    if set(spec) - SUITE_KEYS:
+        raise bad(f"unknown key {sorted(set(spec) - SUITE_KEYS)[0]!r}; allowed: {', '.join(sorted(SUITE_KEYS))}")
+    here = os.path.dirname(os.path.abspath(path))
+
+    def file(value, where: str) -> str:
+        if not isinstance(value, str) or not value:
+            raise bad(f"{where}: expected a file name")
+        full = os.path.join(here, value)
+        if not os.path.isfile(full):
+            raise bad(f"{where}: no such file {full}")
+        return full
+    tasks = []
+    for i, t in enumerate(spec["tasks"]):
+        where = f"tasks[{i}]" + (f" ({t['name']})" if isinstance(t, dict) and "name" in t else "")
+        if not isinstance(t, dict):
+            raise bad(f"{where}: expected an object with name, train and test")
+        if not isinstance(t.get("name"), str) or not t["name"].replace("_", "").replace("-", "").isalnum():
+            raise bad(f"{where}: name {t.get('name')!r}: expected letters, digits, - and _")
+        if set(t) - TASK_KEYS:
+            raise bad(f"{where}: unknown key {sorted(set(t) - TASK_KEYS)[0]!r}; allowed: {', '.join(sorted(TASK_KEYS))}")
+        folds = t.get("folds", 0)
+        if not isinstance(folds, int) or isinstance(folds, bool) or folds < 0 or folds == 1:
+            raise bad(f"{where}: folds {folds!r}: expected 0 (train, test files) or 2 or more")
+        needed = ("train",) if folds else ("train", "test")
+        missing = [k for k in needed if k not in t]
+        if missing:
+            raise bad(f"{where}: no {missing[0]!r}")
+        if folds and ("test" in t or "valid" in t):
+            raise bad(f"{where}: with folds, a task is one labelled file (train); validation and "
+                      "test folds are carved from it")
+        kind = t.get("kind")
+        if kind is not None and kind not in TASKS:
+            raise bad(f"{where}: kind {kind!r}; allowed: {', '.join(TASKS)}")
+        settings = t.get("settings", {})
+        if not isinstance(settings, dict) or set(settings) - TASK_SETTINGS:
+            raise bad(f"{where}: settings: allowed keys {', '.join(sorted(TASK_SETTINGS))}")
+        if "sequences" in settings:
+            settings = {**settings, "sequences": file(settings["sequences"], f"{where} settings.sequences")}
+        subsets = t.get("subsets", [])
+        if not (isinstance(subsets, list)
+                and all(isinstance(x, list) and len(x) == 3 and all(isinstance(v, str) for v in x) for x in subsets)):
+            raise bad(f"{where}: subsets: expected [[name, column, value], ...] (test rows to report apart)")
+        train = file(t["train"], f"{where} train")
+        names = [train] + ([file(t["valid"], f"{where} valid")] if t.get("valid") else []) \
+            + ([] if folds else [file(t["test"], f"{where} test")])
+        guess = user_task(f"{t['name']}=" + ",".join(names), kind=kind or None, folds=folds,
+                          alphabet=t.get("alphabet")) if kind in (None, "sequence", "regression", "pair") \
+            else None
+        alphabet = t.get("alphabet") or (guess.alphabet if guess else None)
+        if alphabet not in ("dna", "rna", "protein"):
+            raise bad(f"{where}: alphabet {alphabet!r}; allowed: dna, rna, protein" if alphabet else
+                      f"{where}: no 'alphabet' (dna, rna or protein), needed for kind {kind}")
+        tasks.append(Task(t["name"], alphabet, train, train if folds else names[-1],
+                          names[1] if len(names) == 3 else None,
+                          subsets=tuple(tuple(x) for x in subsets), kind=kind or guess.kind,
+                          settings=tuple(sorted(settings.items())), folds=folds))
+    if len({t.name for t in tasks}) < len(tasks):
+        raise bad("two tasks share a name")
+    corpora = spec.get("corpora", {})
+    if not isinstance(corpora, dict) or not all(isinstance(v, list) for v in corpora.values()):
+        raise bad('corpora: expected {"dna": [files], "protein": [files]}')
+    corpora = {a: tuple(file(f, f"corpora.{a}") for f in files) for a, files in corpora.items()}
+    return Suite(str(spec.get("name") or os.path.splitext(os.path.basename(path))[0]), tuple(tasks), corpora)
 
 
 def _table(path: str) -> tuple[list[str], list[dict]]:
