@@ -17,11 +17,75 @@ import sys
 from compare_models import model_name  # this script's folder is on sys.path
 
 
+def cell(v) -> str:
+    """A paired comparison in a few words: mean [95 % CI], seeds, the verdict in bold when the
+    interval excludes 0, and how many seeds a side failed to train on."""
+    failed = ", ".join(f"{side} failed on {len(seeds)}" for side, seeds in v.failed.items() if seeds)
+    if v.n == 0 or v.verdict == "one measurement":
+        text = v.verdict if v.n == 0 else f"{v.mean:+.3f}, one measurement"
+    else:
+        verdict = f"**{v.verdict}**" if v.verdict in ("helped", "hurt") else v.verdict
+        text = (f"{v.mean:+.3f}" + (f" [{v.low:+.3f}, {v.high:+.3f}]" if v.n > 1 else "")
+                + f", {v.n} seeds: {verdict}")
+    return text + (f" ({failed})" if failed else "")
+
+
+def scoreboard(folders: list[str]) -> list[str]:
+    """One row per folder, task and share of the labels: pretrained minus scratch BERT, and minus
+    the best method without pretraining (by validation), paired by seed, as each report has them;
+    then the tally on the full training sets against the goal of issue 18."""
+    from genobert.bench.report import METRICS, _score, best_rival, pretrained_vs_scratch
+    from genobert.verdict import paired
+
+    lines = ["## Scoreboard", "",
+             "Every pretrained-vs-scratch comparison below, one row per bench folder, task and share of "
+             "the training labels (the sections after it hold the details): test score of the fine-tuned "
+             "pretrained BERT minus the same architecture from random weights, and minus the best method "
+             "without pretraining (chosen by mean validation score), paired by seed with a 95 % t interval. "
+             "'helped' / 'hurt' only when the interval excludes 0.", "",
+             "| pretrained model | task | labels | metric | pretrained | − scratch | − best without pretraining |",
+             "|---|---|---|---|---|---|---|"]
+    tally = {}  # (model, task) -> (beat scratch, beat best) on the full training set
+    for folder in folders:
+        setup = json.load(open(os.path.join(folder, "bench.json")))
+        rows = [json.loads(line) for line in open(os.path.join(folder, "results.jsonl"))]
+        model = model_name(setup) or setup.get("pretrained", "")
+        for task in dict.fromkeys(r["task"] for r in rows):
+            for fraction in sorted({r.get("fraction", 1.0) for r in rows if r["task"] == task}, reverse=True):
+                share = [r for r in rows if r["task"] == task and r.get("fraction", 1.0) == fraction
+                         and "test" in r]
+                pre = [r for r in share if r["method"] == "bert-pretrained"]
+                if not pre or not any(r["method"] == "bert-scratch" for r in share):
+                    continue
+                metric = _score(share, task)
+                v = pretrained_vs_scratch(share, metric)
+                by = {}
+                for r in share:
+                    by.setdefault((task, r["method"]), {})[r["seed"]] = r
+                best = best_rival(by, task, metric)
+                b = paired({r["seed"]: r["test"] for r in pre},
+                           {sd: r["test"] for sd, r in by[(task, best)].items()}, metric,
+                           ("bert-pretrained", best)) if best else None
+                mean = sum(r["test"][metric] for r in pre) / len(pre)
+                labels = f"{pre[0]['n_train']:,}" + ("" if fraction == 1 else f" ({fraction:g})")
+                lines.append(f"| {model} | {task} | {labels} | {METRICS[metric]} | {mean:.3f} | {cell(v)} | "
+                             + (f"{best}: {cell(b)}" if b else "–") + " |")
+                if fraction == 1:
+                    tally[(model, task)] = (v.verdict == "helped", bool(b) and b.verdict == "helped")
+    if tally:
+        n = len(tally)
+        lines += ["", f"On the full training sets pretrained beat scratch on {sum(s for s, _ in tally.values())} "
+                  f"of {n} task × model rows and the best method without pretraining on "
+                  f"{sum(b for _, b in tally.values())} of {n}; the goal of issue 18 was 80 % and half."]
+    return lines + [""]
+
+
 def main(folders: list[str]) -> None:
     print("# Benchmark results\n")
     print("Written by `python benchmarks/results_doc.py " + " ".join(folders) + "` from the reports "
           "of `genobert bench`; each section names the command, machine, seeds and date of its run. "
           "Re-run a command to reproduce its section.\n")
+    print("\n".join(scoreboard(folders)))
     for folder in folders:
         setup = json.load(open(os.path.join(folder, "bench.json")))
         runs = [json.loads(line) for line in open(os.path.join(folder, "results.jsonl"))]

@@ -259,6 +259,15 @@ def _score(results, task: str) -> str:
     return next(m for m in ("mcc", "macro_f1", "spearman", "iou", "accuracy") if m in present)
 
 
+def best_rival(by: dict, task: str, metric: str) -> str | None:
+    """The method without pretraining with the best mean validation ``metric`` on ``task``
+    (``by``: (task, method) -> seed -> results row); None when none has one."""
+    rivals = [m for m in METHODS if m not in PRETRAINED_METHODS and (task, m) in by
+              and all(metric in r.get("valid", {}) for r in by[(task, m)].values())]
+    return max(rivals, key=lambda m: np.mean([r["valid"][metric] for r in by[(task, m)].values()]),
+               default=None)
+
+
 def _verdicts(results, tasks, setup: dict | None = None) -> list[str]:
     """Per task: pretrained against scratch BERT, and against the best other method (chosen by its
     mean validation score), paired by seed (`genobert.verdict`)."""
@@ -285,7 +294,6 @@ def _verdicts(results, tasks, setup: dict | None = None) -> list[str]:
         if not pre:
             continue
         scores = {seed: r["test"] for seed, r in pre.items()}
-        others = [m for m in METHODS if m not in PRETRAINED_METHODS and (task, m) in by]
         lines.append(f"- **{task}**")
         if (task, "bert-scratch") in by:
             v = paired(scores, {sd: r["test"] for sd, r in by[(task, "bert-scratch")].items()}, metric,
@@ -293,10 +301,8 @@ def _verdicts(results, tasks, setup: dict | None = None) -> list[str]:
             wins["scratch"][0] += v.verdict == "helped"
             wins["scratch"][1] += 1
             lines.append(f"  - vs scratch: {v.text(' ' + METRICS[metric])}")
-        rivals = [m for m in others if all(metric in r.get("valid", {}) for r in by[(task, m)].values())]
-        if rivals:
-            best = max(rivals, key=lambda m, metric=metric: np.mean(
-                [r["valid"][metric] for r in by[(task, m)].values()]))
+        best = best_rival(by, task, metric)
+        if best:
             v = paired(scores, {sd: r["test"] for sd, r in by[(task, best)].items()}, metric,
                        ("pretrained", best))
             wins["best"][0] += v.verdict == "helped"
