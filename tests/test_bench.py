@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 
@@ -528,3 +529,27 @@ def test_a_suite_file_describes_tasks_of_every_kind(tmp_path, capsys):
     assert "holds runs of task ss with settings" in capsys.readouterr().err
     assert main(["bench", "--suite", "nope", "--out", str(out)]) == 2
     assert "--suite nope: allowed: quick, dna, transfer, protein, or a JSON file" in capsys.readouterr().err
+
+
+def test_a_grid_stopped_part_way_redoes_only_the_rates_that_did_not_finish(fake_suite, tmp_path, monkeypatch):
+    """A session's end may stop seed 0's learning-rate grid after some rates finished: those are
+    kept in their run folders and not trained again; a changed setting trains again."""
+    from genobert.bench import runner
+
+    out = str(tmp_path / "out")
+    calls = []
+    real = runner._fine_tune
+    monkeypatch.setattr(runner, "_fine_tune", lambda *a, **k: calls.append(a[7]) or real(*a, **k))
+    run = functools.partial(bench.run_bench, "fake", fake_suite, out, profile="test", seeds=1,
+                            pretrained="fresh", methods=("bert-scratch",), log=lambda _: None)
+    run()
+    assert sorted(calls) == [0.001, 0.003]
+    first = open(os.path.join(out, "results.jsonl")).read()
+    os.remove(os.path.join(out, "results.jsonl"))  # as if stopped before the grid's row was written
+    calls.clear()
+    run()
+    assert calls == [] and open(os.path.join(out, "results.jsonl")).read().split('"seconds"')[0] == \
+        first.split('"seconds"')[0]
+    os.remove(os.path.join(out, "results.jsonl"))
+    run(overrides={"epochs": 3})  # another epoch cap: not the same run
+    assert sorted(calls) == [0.001, 0.003]

@@ -56,6 +56,25 @@ def _unfinished(out: str) -> bool:
 
 def _run_bert(task, files, init, run_dir, profile, seed, names, lr: float, shape: dict,
               adapt_steps: int = 0) -> dict:
+    """One fine-tuning; its result is kept in ``run_dir`` (``bench_run.json``) with what it was
+    run on, so a learning-rate grid stopped part-way (a session's end) redoes only the rates that
+    did not finish."""
+    key = json.loads(json.dumps({"files": {k: [v, os.path.getsize(v)] for k, v in sorted(files.items())},
+                                 "init": init, "lr": lr, "shape": shape, "seed": seed,
+                                 "adapt_steps": adapt_steps, "profile": asdict(profile), "task": asdict(task)}))
+    kept = os.path.join(run_dir, "bench_run.json")
+    if os.path.isfile(kept):
+        with open(kept) as f:
+            previous = json.load(f)
+        if previous.get("key") == key:
+            return previous["result"]
+    result = _fine_tune(task, files, init, run_dir, profile, seed, names, lr, shape, adapt_steps)
+    write_json(kept, {"key": key, "result": result})
+    return result
+
+
+def _fine_tune(task, files, init, run_dir, profile, seed, names, lr: float, shape: dict,
+               adapt_steps: int = 0) -> dict:
     from ..infer import classify
 
     os.makedirs(os.path.dirname(run_dir), exist_ok=True)
