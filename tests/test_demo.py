@@ -36,7 +36,9 @@ def test_real_demo_uses_the_released_model(models, tmp_path, monkeypatch):
     assert "using the released pretrained model" in lines[1]
     saved = json.load(open(tmp_path / "out" / "demo.json"))
     assert set(saved["test"]) == {"bert-pretrained", "bert-scratch", "kmer-lr"}
-    assert json.load(open(tmp_path / "out" / "bert-scratch" / "genobert.json"))["preset"] == "tiny"
+    assert json.load(open(tmp_path / "out" / "bert-scratch" / "lr0.001" / "genobert.json"))["preset"] == "tiny"
+    assert set(saved["lr"]) == {"bert-pretrained", "bert-scratch"} and set(saved["lr"].values()) <= set(demo.LRS)
+    assert sum("learning rate" in line and "kept" in line for line in lines) == 2  # each BERT chose on validation
     # run again into the same folder (a demo's): allowed; a folder of the user's: refused
     demo.run_demo(str(tmp_path / "out"), data_dir=str(data), log=lambda _: None)
     (tmp_path / "mine").mkdir()
