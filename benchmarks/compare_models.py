@@ -36,7 +36,13 @@ def fail(message: str) -> None:
 
 
 def model_name(setup: dict) -> str:
-    return ", ".join(os.path.basename(m["path"].rstrip("/")) for m in setup.get("pretrained_models", {}).values())
+    """The folder's pretrained model(s): a released model's name, or what `--pretrained fresh`
+    pretrained (its folder is named by the alphabet alone)."""
+    models = setup.get("pretrained_models", {}).values()
+    if setup.get("pretrained") == "fresh":
+        return ", ".join(f"fresh {m.get('preset') or ''} BERT ({(m.get('tokens_seen') or 0) / 1e6:.1f} M tokens)"
+                         for m in models)
+    return ", ".join(os.path.basename(m["path"].rstrip("/")) for m in models)
 
 
 def main() -> None:

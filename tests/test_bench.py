@@ -509,8 +509,9 @@ def test_a_suite_file_describes_tasks_of_every_kind(tmp_path, capsys):
     assert "suite `mine`" in open(out / "results.md").read()
 
     def refused(change: dict, task: int = 0) -> str:
-        suite.write_text(json.dumps({**spec, "tasks": [{**t, **change} if i == task else t
-                                                       for i, t in enumerate(spec["tasks"])]}))
+        suite.write_text(json.dumps({**spec, "tasks": [  # a None in ``change`` leaves the key out
+            {k: v for k, v in {**t, **change}.items() if v is not None} if i == task else t
+            for i, t in enumerate(spec["tasks"])]}))
         assert main(["bench", "--suite", str(suite), "--methods", "kmer-lr", "--seeds", "1",
                      "--out", str(tmp_path / "new")]) == 2
         lines = capsys.readouterr().err.strip().splitlines()
@@ -520,13 +521,22 @@ def test_a_suite_file_describes_tasks_of_every_kind(tmp_path, capsys):
     assert "unknown key 'epochs'" in refused({"epochs": 3})
     assert "kind 'tokens'; allowed: sequence, regression, token, pair, span" in refused({"kind": "tokens"})
     assert "no such file" in refused({"test": "nope.tsv"})
-    assert "settings: allowed keys" in refused({"settings": {"lr": 1}})
+    assert "settings: unknown key 'lr'; allowed: label_column" in refused({"settings": {"lr": 1}})
     assert "no 'alphabet'" in refused({"alphabet": None})
+    assert "settings.label_column: expected a column name" in refused({"settings": {"label_column": ["ss"]}})
+    assert "folds are stratified by class: for sequence and pair tasks, not token" in refused({"folds": 3, "test": None})
+    spec["name"] = "dna"  # a folder knows its suite by name
+    assert "name 'dna' is a built-in suite's" in refused({})
+    spec["name"] = "mine"
+    assert "expected 0 (train, test files) or 2 or more" in refused({"folds": 1})
     assert not (tmp_path / "new").exists()
     suite.write_text(json.dumps({**spec, "tasks": [{**spec["tasks"][0], "settings": {"label_column": "id"}},
                                                    spec["tasks"][1]]}))
     assert main(["bench", "--suite", str(suite), "--methods", "kmer-lr", "--seeds", "1", "--out", str(out)]) == 2
     assert "holds runs of task ss with settings" in capsys.readouterr().err
+    assert main(["bench", "--task", f"x={tmp_path / 'cls_train.tsv'},{tmp_path / 'cls_test.tsv'}",
+                 "--methods", "kmer-lr", "--out", str(out)]) == 2
+    assert "holds runs of suite 'mine', not 'own'" in capsys.readouterr().err
     assert main(["bench", "--suite", "nope", "--out", str(out)]) == 2
     assert "--suite nope: allowed: quick, dna, transfer, protein, or a JSON file" in capsys.readouterr().err
 
@@ -548,8 +558,9 @@ def test_a_grid_stopped_part_way_redoes_only_the_rates_that_did_not_finish(fake_
     os.remove(os.path.join(out, "results.jsonl"))  # as if stopped before the grid's row was written
     calls.clear()
     run()
-    assert calls == [] and open(os.path.join(out, "results.jsonl")).read().split('"seconds"')[0] == \
-        first.split('"seconds"')[0]
+    again = json.loads(open(os.path.join(out, "results.jsonl")).read())
+    assert calls == [] and again["test"] == json.loads(first)["test"] and again["grid"] == json.loads(first)["grid"]
+    assert again["cpu_seconds"] >= json.loads(first)["cpu_seconds"] * 0.5  # the kept runs' CPU time counts
     os.remove(os.path.join(out, "results.jsonl"))
     run(overrides={"epochs": 3})  # another epoch cap: not the same run
     assert sorted(calls) == [0.001, 0.003]

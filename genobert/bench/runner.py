@@ -59,17 +59,23 @@ def _run_bert(task, files, init, run_dir, profile, seed, names, lr: float, shape
     """One fine-tuning; its result is kept in ``run_dir`` (``bench_run.json``) with what it was
     run on, so a learning-rate grid stopped part-way (a session's end) redoes only the rates that
     did not finish."""
-    key = json.loads(json.dumps({"files": {k: [v, os.path.getsize(v)] for k, v in sorted(files.items())},
-                                 "init": init, "lr": lr, "shape": shape, "seed": seed,
-                                 "adapt_steps": adapt_steps, "profile": asdict(profile), "task": asdict(task)}))
+    from ..io import file_sha256
+
+    # what the run saw, by content (paths differ between checkouts), and the code that ran it
+    weights = "scratch" if init == "scratch" else file_sha256(os.path.join(init, "model.safetensors"))
+    key = json.loads(json.dumps({"files": {k: file_sha256(v) for k, v in sorted(files.items())},
+                                 "init": weights, "lr": lr, "shape": shape, "seed": seed,
+                                 "adapt_steps": adapt_steps, "profile": asdict(profile),
+                                 "task": asdict(task), "code": git_state()}))
     kept = os.path.join(run_dir, "bench_run.json")
     if os.path.isfile(kept):
         with open(kept) as f:
             previous = json.load(f)
-        if previous.get("key") == key:
-            return previous["result"]
+        if previous.get("key") == key:  # its CPU time counts in the row that uses it
+            return {**previous["result"], "reused_cpu_seconds": previous["cpu_seconds"]}
+    cpu = time.process_time()
     result = _fine_tune(task, files, init, run_dir, profile, seed, names, lr, shape, adapt_steps)
-    write_json(kept, {"key": key, "result": result})
+    write_json(kept, {"key": key, "result": result, "cpu_seconds": round(time.process_time() - cpu, 1)})
     return result
 
 
@@ -129,7 +135,8 @@ def _run_bert_grid(task, files, init, run_dir, profile, seed, names, shape, chos
         kept = run["curve"]["valid"][run["best_epoch"] - 1] if run.get("best_epoch") else {}
         return selection_score(run["valid"][metric], kept.get("loss", 0.0))
     best = max(profile.finetune_lrs, key=lambda lr: select(tried[lr]))  # then the first of ties
-    return {**tried[best], "grid": {f"{lr:g}": tried[lr]["valid"][metric] for lr in profile.finetune_lrs}}
+    return {**tried[best], "grid": {f"{lr:g}": tried[lr]["valid"][metric] for lr in profile.finetune_lrs},
+            "reused_cpu_seconds": sum(r.get("reused_cpu_seconds", 0) for r in tried.values())}
 
 
 def _valid_metric(scores: dict) -> str:
@@ -295,6 +302,18 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
     unknown = [t for t in tasks or () if t not in task_names]
     if unknown:
         raise InputError(f"suite {suite!r} has no task {unknown[0]!r}; its tasks: {', '.join(task_names)}")
+    setup_path = os.path.join(out, "bench.json")
+    before = json.load(open(setup_path)) if os.path.exists(setup_path) else {}
+    if before.get("suite") not in (None, suite):  # one folder, one suite, its tasks as they were
+        raise InputError(f"holds runs of suite {before['suite']!r}, not {suite!r}: give a new --out", path=out)
+    tasks_in = {t["name"]: t for t in before.get("tasks", [])}
+    for t in s.tasks:
+        now, old = json.loads(json.dumps(asdict(t))), tasks_in.get(t.name, {})
+        changed = next((k for k in now if k in old and old[k] != now[k]), None)
+        if changed:
+            raise InputError(f"holds runs of task {t.name} with {changed} {old[changed]!r}, now "
+                             f"{now[changed]!r}, and one table would mix the two: give a new --out", path=out)
+        tasks_in[t.name] = now  # and the tasks of earlier processes stay on record
     os.makedirs(out, exist_ok=True)
     results_path = os.path.join(out, "results.jsonl")
 
@@ -310,18 +329,7 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
 
     origin = {a: _origin(read_meta(path), path) for a, path in inits.items()}
     provenance = git_state()
-    setup_path = os.path.join(out, "bench.json")
     # several processes (one per core, each with its --tasks) may fill one folder: keep every command
-    before = json.load(open(setup_path)) if os.path.exists(setup_path) else {}
-    if before.get("suite") not in (None, suite):  # one folder, one suite, its tasks as they were
-        raise InputError(f"holds runs of suite {before['suite']!r}, not {suite!r}: give a new --out", path=out)
-    was = {t["name"]: t for t in before.get("tasks", [])}
-    for t in s.tasks:
-        now, old = json.loads(json.dumps(asdict(t))), was.get(t.name, {})
-        changed = next((k for k in now if k in old and old[k] != now[k]), None)
-        if changed:
-            raise InputError(f"holds runs of task {t.name} with {changed} {old[changed]!r}, now "
-                             f"{now[changed]!r}, and one table would mix the two: give a new --out", path=out)
     for a, now in origin.items():  # one folder, one pretrained model per alphabet: rows never mix
         was = before.get("pretrained_models", {}).get(a)
         if was and not _same_model(was, now):
@@ -336,7 +344,7 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
     models_in = {**before.get("pretrained_models", {}), **origin}
     write_json(setup_path, {"suite": suite, "profile": asdict(prof), "profile_name": profile, "seeds": seeds,
                    "methods": methods_in, "data_dir": data_dir, "out": out, "pretrained": pretrained,
-                   "command": command, "commands": commands, "tasks": [asdict(t) for t in s.tasks], "fractions": fractions_in,
+                   "command": command, "commands": commands, "tasks": list(tasks_in.values()), "fractions": fractions_in,
                    "pretrained_models": models_in, **provenance,
                    "date": time.strftime("%Y-%m-%d"), "machine": _machine()})
     for task in s.tasks:
@@ -376,7 +384,8 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
                               n_train=_count_rows(files["train"]),
                               **({"n_valid": _count_rows(files["valid"])} if files.get("valid") else {}),
                               seconds=round(time.perf_counter() - start, 1),
-                              cpu_seconds=round(time.process_time() - cpu, 1), **provenance)
+                              cpu_seconds=round(time.process_time() - cpu + result.pop("reused_cpu_seconds", 0), 1),
+                              **provenance)
                 with open(results_path, "a") as f:  # one write of one line: safe beside other runners
                     f.write(json.dumps(result) + "\n")
                 log(f"{task.name} {method} seed {seed}" + (f" {fraction:g} of the labels" if fraction < 1 else "")
@@ -452,10 +461,15 @@ def read_suite(path: str) -> Suite:
                   "or a JSON file of tasks") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise bad(f"not JSON ({e})") from None
+    except OSError as e:
+        raise bad(f"cannot read it ({e.strerror})") from None
     if not isinstance(spec, dict) or not isinstance(spec.get("tasks"), list) or not spec["tasks"]:
         raise bad('expected {"name": ..., "tasks": [{"name": ..., "train": ..., "test": ...}, ...]}')
     if set(spec) - SUITE_KEYS:
         raise bad(f"unknown key {sorted(set(spec) - SUITE_KEYS)[0]!r}; allowed: {', '.join(sorted(SUITE_KEYS))}")
+    name = str(spec.get("name") or os.path.splitext(os.path.basename(path))[0])
+    if name in SUITES:  # a bench folder knows its suite by name
+        raise bad(f"name {name!r} is a built-in suite's; give the suite another name")
     here = os.path.dirname(os.path.abspath(path))
 
     def file(value, where: str) -> str:
@@ -488,8 +502,13 @@ def read_suite(path: str) -> Suite:
         if kind is not None and kind not in TASKS:
             raise bad(f"{where}: kind {kind!r}; allowed: {', '.join(TASKS)}")
         settings = t.get("settings", {})
-        if not isinstance(settings, dict) or set(settings) - TASK_SETTINGS:
-            raise bad(f"{where}: settings: allowed keys {', '.join(sorted(TASK_SETTINGS))}")
+        if not isinstance(settings, dict):
+            raise bad(f"{where}: settings: expected an object such as {{\"label_column\": \"ss3\"}}")
+        for k, v in settings.items():
+            if k not in TASK_SETTINGS:
+                raise bad(f"{where}: settings: unknown key {k!r}; allowed: {', '.join(sorted(TASK_SETTINGS))}")
+            if not isinstance(v, str) or not v:
+                raise bad(f"{where}: settings.{k}: expected a column name (pair_columns: \"a,b\")")
         if "sequences" in settings:
             settings = {**settings, "sequences": file(settings["sequences"], f"{where} settings.sequences")}
         subsets = t.get("subsets", [])
@@ -499,9 +518,14 @@ def read_suite(path: str) -> Suite:
         train = file(t["train"], f"{where} train")
         names = [train] + ([file(t["valid"], f"{where} valid")] if t.get("valid") else []) \
             + ([] if folds else [file(t["test"], f"{where} test")])
-        guess = user_task(f"{t['name']}=" + ",".join(names), kind=kind or None, folds=folds,
-                          alphabet=t.get("alphabet")) if kind in (None, "sequence", "regression", "pair") \
-            else None
+        try:
+            guess = user_task(f"{t['name']}=" + ",".join(names), kind=kind or None, folds=folds,
+                              alphabet=t.get("alphabet")) if kind in (None, "sequence", "regression", "pair") \
+                else None
+        except InputError as e:  # said of the table; the fix goes in the suite file
+            raise bad(f"{where}: {e.message.replace('--alphabet', 'alphabet')} ({t['train']})") from None
+        if folds and (kind or guess.kind) not in ("sequence", "pair"):
+            raise bad(f"{where}: folds are stratified by class: for sequence and pair tasks, not {kind or guess.kind}")
         alphabet = t.get("alphabet") or (guess.alphabet if guess else None)
         if alphabet not in ("dna", "rna", "protein"):
             raise bad(f"{where}: alphabet {alphabet!r}; allowed: dna, rna, protein" if alphabet else
@@ -513,10 +537,11 @@ def read_suite(path: str) -> Suite:
     if len({t.name for t in tasks}) < len(tasks):
         raise bad("two tasks share a name")
     corpora = spec.get("corpora", {})
-    if not isinstance(corpora, dict) or not all(isinstance(v, list) for v in corpora.values()):
-        raise bad('corpora: expected {"dna": [files], "protein": [files]}')
+    if (not isinstance(corpora, dict) or set(corpora) - {"dna", "rna", "protein"}
+            or not all(isinstance(v, list) and v for v in corpora.values())):
+        raise bad('corpora: expected {"dna": [files], "protein": [files]} (alphabets dna, rna, protein)')
     corpora = {a: tuple(file(f, f"corpora.{a}") for f in files) for a, files in corpora.items()}
-    return Suite(str(spec.get("name") or os.path.splitext(os.path.basename(path))[0]), tuple(tasks), corpora)
+    return Suite(name, tuple(tasks), corpora)
 
 
 def _table(path: str) -> tuple[list[str], list[dict]]:
