@@ -457,7 +457,7 @@ def read_suite(path: str) -> Suite:
         with open(path) as f:
             spec = json.load(f)
     except FileNotFoundError:
-        raise bad("no such suite file; --suite takes a name (quick, dna, protein, transfer) "
+        raise bad(f"no such suite file; --suite takes a name ({', '.join(SUITES)}) "
                   "or a JSON file of tasks") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise bad(f"not JSON ({e})") from None
