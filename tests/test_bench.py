@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -564,3 +565,36 @@ def test_a_grid_stopped_part_way_redoes_only_the_rates_that_did_not_finish(fake_
     os.remove(os.path.join(out, "results.jsonl"))
     run(overrides={"epochs": 3})  # another epoch cap: not the same run
     assert sorted(calls) == [0.001, 0.003]
+
+
+def test_a_task_training_on_the_same_files_reuses_the_fine_tunings_and_only_tests(fake_suite, tmp_path,
+                                                                                  monkeypatch):
+    """A transfer task trains on what its within-species twin trains on (mouse TATA promoters),
+    tests elsewhere (human): its BERT rows take the twin's fine-tuned models, scored on its test
+    file as a fine-tuning of its own would be."""
+    from genobert.bench import runner
+
+    shutil.copyfile(os.path.join(fake_suite, "t", "test.tsv"), os.path.join(fake_suite, "t", "elsewhere.tsv"))
+    here = bench.Task("motif", "dna", "t/train.tsv", "t/test.tsv")
+    there = bench.Task("motif_elsewhere", "dna", "t/train.tsv", "t/elsewhere.tsv")
+    monkeypatch.setitem(bench.SUITES, "twins", bench.Suite("twins", (here, there), {"dna": ("g.fa",)}))
+    calls = []
+    real = runner._fine_tune
+    monkeypatch.setattr(runner, "_fine_tune", lambda *a, **k: calls.append(a[0].name) or real(*a, **k))
+    run = functools.partial(bench.run_bench, "twins", fake_suite, profile="test", seeds=2, pretrained="fresh",
+                            methods=("bert-scratch", "bert-pretrained"), log=lambda _: None)
+    run(str(tmp_path / "a"), tasks=("motif",))
+    run(str(tmp_path / "b"), tasks=("motif_elsewhere",))
+    assert set(calls) == {"motif"}  # the second folder trained nothing
+    rows = {}
+    for folder in "ab":
+        for line in open(tmp_path / folder / "results.jsonl"):
+            r = json.loads(line)
+            rows[folder, r["method"], r["seed"]] = r
+    for (folder, method, seed), r in rows.items():
+        if folder == "b":
+            twin = rows["a", method, seed]
+            assert r["shared_from"] == "motif" and r["lr"] == twin["lr"] and r["valid"] == twin["valid"]
+            assert all(abs(r["test"][k] - twin["test"][k]) < 1e-6 for k in twin["test"])
+            assert r["cpu_seconds"] >= twin["cpu_seconds"] * 0.5  # the training's CPU time counts
+    assert "motif_elsewhere from motif" in open(tmp_path / "b" / "results.md").read()

@@ -398,3 +398,14 @@ def test_tied_validation_scores_keep_the_epoch_with_the_lowest_loss(labelled, wr
     losses = [c["loss"] for c in metrics["valid_curve"]]
     assert {c["mcc"] for c in metrics["valid_curve"]} == {0.0}
     assert losses[-1] < losses[0] and metrics["best_epoch"] == 1 + int(np.argmin(losses)) > 1
+
+
+def test_evaluate_scores_a_file_as_finetune_scored_its_test_file(models):
+    from genobert.train import evaluate
+
+    kept = json.load(open(os.path.join(models["clf"], "metrics.json")))["test"]
+    again = evaluate(models["clf"], models["table"])
+    assert again.keys() == kept.keys()
+    assert all(abs(again[k] - kept[k]) < 1e-6 for k in kept)
+    with pytest.raises(InputError, match="not a fine-tuned model"):
+        evaluate(models["pre"], models["table"])

@@ -354,6 +354,11 @@ def _protocol(results, setup: dict) -> list[str]:
         chosen = sorted({f"{r['task']} {r['method']}: lr {r['lr']:g}" for r in bert if r["seed"] == 0 and "grid" in r})
         if chosen:
             lines.append("- Learning rates chosen on seed 0's validation split: " + "; ".join(chosen) + ".")
+    shared = sorted({(r["task"], r["shared_from"]) for r in results if r.get("shared_from")})
+    if shared:
+        lines.append("- Fine-tunings taken from a task with the same training and validation files, tested "
+                     "on this task's test file (their CPU time counts in both): "
+                     + "; ".join(f"{task} from {twin}" for task, twin in shared) + ".")
     cpu = sum(r.get("cpu_seconds", 0) for r in results)
     if cpu:
         lines.append(f"- CPU time of the runs (process time, all threads): {cpu / 3600:.2f} h.")

@@ -3,6 +3,7 @@ and seed (BERT's learning-rate grid on seed 0), one line of results.jsonl per ru
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -58,31 +59,77 @@ def _run_bert(task, files, init, run_dir, profile, seed, names, lr: float, shape
               adapt_steps: int = 0) -> dict:
     """One fine-tuning; its result is kept in ``run_dir`` (``bench_run.json``) with what it was
     run on, so a learning-rate grid stopped part-way (a session's end) redoes only the rates that
-    did not finish."""
+    did not finish. A fine-tuning on the same training and validation files that another task
+    already ran (a transfer task and its within-species twin train alike) is reused, and only
+    tested on this task's test files."""
     from ..io import file_sha256
 
     # what the run saw, by content (paths differ between checkouts), and the code that ran it
     weights = "scratch" if init == "scratch" else file_sha256(os.path.join(init, "model.safetensors"))
-    key = json.loads(json.dumps({"files": {k: file_sha256(v) for k, v in sorted(files.items())},
-                                 "init": weights, "lr": lr, "shape": shape, "seed": seed,
-                                 "adapt_steps": adapt_steps, "profile": asdict(profile),
-                                 "task": asdict(task), "code": git_state()}))
+    trained_on = json.loads(json.dumps({
+        "files": {k: file_sha256(files[k]) for k in ("train", "valid")}, "init": weights, "lr": lr,
+        "shape": shape, "seed": seed, "adapt_steps": adapt_steps, "profile": asdict(profile),
+        "task": {"alphabet": task.alphabet, "kind": task.kind, "settings": task.settings},
+        "code": git_state()}))
+    key = {**trained_on, "task": json.loads(json.dumps(asdict(task))),
+           "tested_on": {k: file_sha256(v) for k, v in sorted(files.items()) if k.startswith("test")}}
     kept = os.path.join(run_dir, "bench_run.json")
     if os.path.isfile(kept):
         with open(kept) as f:
             previous = json.load(f)
         if previous.get("key") == key:  # its CPU time counts in the row that uses it
             return {**previous["result"], "reused_cpu_seconds": previous["cpu_seconds"]}
-    cpu = time.process_time()
-    result = _fine_tune(task, files, init, run_dir, profile, seed, names, lr, shape, adapt_steps)
-    write_json(kept, {"key": key, "result": result, "cpu_seconds": round(time.process_time() - cpu, 1)})
-    return result
+    shared = _shared_finetuning(trained_on, run_dir)
+    if shared is not None:  # the training's CPU time counts here too: a re-run alone would pay it
+        model, before = shared
+        result = {**{k: v for k, v in before["result"].items() if not k.startswith("test")},
+                  **_test_scores(task, model, files, names), "shared_from": before["task_name"]}
+        cpu_seconds = before["cpu_seconds"]
+    else:
+        cpu = time.process_time()
+        result = _fine_tune(task, files, init, run_dir, profile, seed, names, lr, shape, adapt_steps)
+        cpu_seconds = round(time.process_time() - cpu, 1)
+    os.makedirs(run_dir, exist_ok=True)
+    write_json(kept, {"key": key, "trained_on": trained_on, "task_name": task.name, "result": result,
+                      "cpu_seconds": cpu_seconds})
+    if shared is None:
+        _index_finetuning(trained_on, run_dir)
+    return {**result, "reused_cpu_seconds": cpu_seconds} if shared else result
+
+
+def _finetunings(trained_on: dict) -> str:
+    """The index entry of fine-tunings with this training: under ``$GENOBERT_CACHE``, so that
+    bench folders (the ``dna`` and ``transfer`` suites) share them."""
+    from ..data import cache_dir
+
+    digest = hashlib.sha256(json.dumps(trained_on, sort_keys=True).encode()).hexdigest()[:32]
+    return os.path.join(cache_dir(), "bench-finetunings", digest + ".json")
+
+
+def _index_finetuning(trained_on: dict, run_dir: str) -> None:
+    entry = _finetunings(trained_on)
+    os.makedirs(os.path.dirname(entry), exist_ok=True)
+    write_json(entry, {"run_dir": os.path.abspath(run_dir)})
+
+
+def _shared_finetuning(trained_on: dict, run_dir: str) -> tuple[str, dict] | None:
+    """A finished fine-tuning of another run folder with the same training, and its record."""
+    entry = _finetunings(trained_on)
+    if not os.path.isfile(entry):
+        return None
+    with open(entry) as f:
+        other = json.load(f)["run_dir"]
+    kept = os.path.join(other, "bench_run.json")
+    if os.path.abspath(run_dir) == other or not os.path.isfile(kept):
+        return None  # ours, or deleted since
+    with open(kept) as f:
+        before = json.load(f)
+    ok = before.get("trained_on") == trained_on and os.path.isfile(os.path.join(other, "metrics.json"))
+    return (other, before) if ok else None
 
 
 def _fine_tune(task, files, init, run_dir, profile, seed, names, lr: float, shape: dict,
                adapt_steps: int = 0) -> dict:
-    from ..infer import classify
-
     os.makedirs(os.path.dirname(run_dir), exist_ok=True)
     model = finetune(files["train"], run_dir, valid=files["valid"], test=files["test"], init=init,
                      **shape, tokenizer="char", alphabet=task.alphabet,
@@ -92,10 +139,21 @@ def _fine_tune(task, files, init, run_dir, profile, seed, names, lr: float, shap
                      task=task.kind, overwrite=True, resume=_unfinished(run_dir),
                      adapt_steps=adapt_steps, **dict(task.settings))
     metrics = json.load(open(os.path.join(model, "metrics.json")))
-    result = {"test": metrics["test"], "valid": metrics["valid"], "lr": lr, "select": metrics.get("select"),
-              "curve": {"loss": metrics["loss_curve"], "valid": metrics["valid_curve"]},
-              **best_epoch(metrics["valid_curve"], metrics["score"], profile.epochs)}
-    if task.folds:  # out-of-fold predictions, pooled over the folds by the report
+    return {"valid": metrics["valid"], "lr": lr, "select": metrics.get("select"),
+            "curve": {"loss": metrics["loss_curve"], "valid": metrics["valid_curve"]},
+            **best_epoch(metrics["valid_curve"], metrics["score"], profile.epochs),
+            **_test_scores(task, model, files, names, test=metrics["test"])}
+
+
+def _test_scores(task, model: str, files: dict, names: list[str], test: dict | None = None) -> dict:
+    """A fine-tuned model's scores on the test file (``test``: already computed) and every test
+    subset; for a cross-validated task also its test predictions, pooled over the folds by the
+    report."""
+    from ..infer import classify
+    from ..train import evaluate
+
+    result = {"test": test if test is not None else evaluate(model, files["test"])}
+    if task.folds:
         preds = list(classify(model, files["test"]))
         result["test_pred"] = _predictions(np.stack([p.probs for p in preds]),
                                            [names.index(p.true_label) for p in preds])
