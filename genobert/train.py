@@ -627,8 +627,8 @@ def evaluate(model_dir: str, path: str) -> dict:
         raise InputError(f"not a fine-tuned model (genobert.json task is {meta.get('task')!r}); "
                          "`genobert finetune` makes one", path=model_dir)
     task = get_task(meta["task"])
-    settings = FinetuneConfig(**{k: v for k, v in meta["training"]["config"].items()
-                                 if k in FinetuneConfig.__dataclass_fields__})
+    kept = (meta.get("training") or {}).get("config") or {}  # the columns it was trained on
+    settings = FinetuneConfig(**{k: v for k, v in kept.items() if k in FinetuneConfig.__dataclass_fields__})
     data = task.read(path, meta["alphabet"], settings)
     model = load_model(model_dir, task.head)
     max_len = min(int(meta["window"]), model.config.max_position_embeddings)

@@ -581,6 +581,7 @@ def test_a_task_training_on_the_same_files_reuses_the_fine_tunings_and_only_test
     calls = []
     real = runner._fine_tune
     monkeypatch.setattr(runner, "_fine_tune", lambda *a, **k: calls.append(a[0].name) or real(*a, **k))
+    monkeypatch.setattr(runner, "git_state", lambda: {"commit": "c", "package": "p", "dirty": False})
     run = functools.partial(bench.run_bench, "twins", fake_suite, profile="test", seeds=2, pretrained="fresh",
                             methods=("bert-scratch", "bert-pretrained"), log=lambda _: None)
     run(str(tmp_path / "a"), tasks=("motif",))
@@ -596,5 +597,8 @@ def test_a_task_training_on_the_same_files_reuses_the_fine_tunings_and_only_test
             twin = rows["a", method, seed]
             assert r["shared_from"] == "motif" and r["lr"] == twin["lr"] and r["valid"] == twin["valid"]
             assert all(abs(r["test"][k] - twin["test"][k]) < 1e-6 for k in twin["test"])
-            assert r["cpu_seconds"] >= twin["cpu_seconds"] * 0.5  # the training's CPU time counts
+            assert r["shared_cpu_seconds"] >= twin["cpu_seconds"] * 0.5  # the training's CPU time, kept apart
     assert "motif_elsewhere from motif" in open(tmp_path / "b" / "results.md").read()
+    trained_on = json.load(open(tmp_path / "a" / "runs" / "motif" / "bert-scratch" / "seed1" / "bench_run.json"))["trained_on"]
+    assert runner._finetunings(trained_on) is not None  # code with uncommitted changes shares nothing:
+    assert runner._finetunings({**trained_on, "code": {"package": "p", "dirty": True}}) is None

@@ -357,11 +357,13 @@ def _protocol(results, setup: dict) -> list[str]:
     shared = sorted({(r["task"], r["shared_from"]) for r in results if r.get("shared_from")})
     if shared:
         lines.append("- Fine-tunings taken from a task with the same training and validation files, tested "
-                     "on this task's test file (their CPU time counts in both): "
-                     + "; ".join(f"{task} from {twin}" for task, twin in shared) + ".")
+                     "on this task's test file: " + "; ".join(f"{task} from {twin}" for task, twin in shared) + ".")
     cpu = sum(r.get("cpu_seconds", 0) for r in results)
+    elsewhere = sum(r.get("shared_cpu_seconds", 0) for r in results)
     if cpu:
-        lines.append(f"- CPU time of the runs (process time, all threads): {cpu / 3600:.2f} h.")
+        lines.append(f"- CPU time of the runs (process time, all threads): {cpu / 3600:.2f} h" + (
+            f", and {elsewhere / 3600:.2f} h of the fine-tunings taken from other tasks, spent there"
+            if elsewhere else "") + ".")
     for alphabet, o in (setup.get("pretrained_models") or {}).items():
         removed = o.get("letters_removed_as_test_overlap")
         lines.append(f"- Pretrained {alphabet} model: {o.get('path')} ({o.get('preset')}, "

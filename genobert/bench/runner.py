@@ -13,9 +13,9 @@ import numpy as np
 
 from ..baselines import BASELINES, TASK_BASELINES, Split
 from ..errors import InputError, NotApplicable
-from ..io import write_json
+from ..io import file_sha256, write_json
 from ..metrics import classification_metrics, selection_score
-from ..train import best_round, finetune, label_names, pretrain
+from ..train import best_round, evaluate, finetune, label_names, pretrain
 from .report import write_report
 from .splits import _load, _path, _read_task, _splits, _task_path
 from .suites import METHODS, METRICS, PROFILES, SUITES, Profile, Suite, Task
@@ -56,75 +56,96 @@ def _unfinished(out: str) -> bool:
 
 
 def _run_bert(task, files, init, run_dir, profile, seed, names, lr: float, shape: dict,
-              adapt_steps: int = 0) -> dict:
+              adapt_steps: int = 0, *, code: dict) -> dict:
     """One fine-tuning; its result is kept in ``run_dir`` (``bench_run.json``) with what it was
     run on, so a learning-rate grid stopped part-way (a session's end) redoes only the rates that
     did not finish. A fine-tuning on the same training and validation files that another task
     already ran (a transfer task and its within-species twin train alike) is reused, and only
-    tested on this task's test files."""
-    from ..io import file_sha256
-
-    # what the run saw, by content (paths differ between checkouts), and the code that ran it
-    weights = "scratch" if init == "scratch" else file_sha256(os.path.join(init, "model.safetensors"))
-    trained_on = json.loads(json.dumps({
-        "files": {k: file_sha256(files[k]) for k in ("train", "valid")}, "init": weights, "lr": lr,
-        "shape": shape, "seed": seed, "adapt_steps": adapt_steps, "profile": asdict(profile),
-        "task": {"alphabet": task.alphabet, "kind": task.kind, "settings": task.settings},
-        "code": git_state()}))
+    tested on this task's test files. ``code``: `git_state` of the code that runs."""
+    trained_on = _training_key(task, files, init, profile, seed, lr, shape, adapt_steps, code)
     key = {**trained_on, "task": json.loads(json.dumps(asdict(task))),
            "tested_on": {k: file_sha256(v) for k, v in sorted(files.items()) if k.startswith("test")}}
     kept = os.path.join(run_dir, "bench_run.json")
-    if os.path.isfile(kept):
-        with open(kept) as f:
-            previous = json.load(f)
-        if previous.get("key") == key:  # its CPU time counts in the row that uses it
-            return {**previous["result"], "reused_cpu_seconds": previous["cpu_seconds"]}
+    previous = _read_record(kept)
+    if previous.get("key") == key:  # its CPU time counts in the row that uses it
+        if "shared_from" not in previous["result"]:
+            _index_finetuning(trained_on, run_dir)  # in case the index was lost
+        return {**previous["result"], "reused_cpu_seconds": previous["cpu_seconds"]}
+    cpu = time.process_time()
     shared = _shared_finetuning(trained_on, run_dir)
-    if shared is not None:  # the training's CPU time counts here too: a re-run alone would pay it
+    if shared is not None:
         model, before = shared
         result = {**{k: v for k, v in before["result"].items() if not k.startswith("test")},
-                  **_test_scores(task, model, files, names), "shared_from": before["task_name"]}
-        cpu_seconds = before["cpu_seconds"]
-    else:
-        cpu = time.process_time()
+                  **_test_scores(task, model, files, names), "shared_from": before["task_name"],
+                  "shared_cpu_seconds": before["cpu_seconds"]}
+        if _read_record(os.path.join(model, "bench_run.json")).get("trained_on") != trained_on:
+            shared = None  # trained again meanwhile: train here instead
+    if shared is None:
+        model = run_dir
         result = _fine_tune(task, files, init, run_dir, profile, seed, names, lr, shape, adapt_steps)
-        cpu_seconds = round(time.process_time() - cpu, 1)
     os.makedirs(run_dir, exist_ok=True)
-    write_json(kept, {"key": key, "trained_on": trained_on, "task_name": task.name, "result": result,
-                      "cpu_seconds": cpu_seconds})
+    write_json(kept, {"key": key, "trained_on": trained_on, "task_name": task.name,
+                      "model": os.path.abspath(model), "result": result,
+                      "cpu_seconds": round(time.process_time() - cpu, 1)})
     if shared is None:
         _index_finetuning(trained_on, run_dir)
-    return {**result, "reused_cpu_seconds": cpu_seconds} if shared else result
+    return result
 
 
-def _finetunings(trained_on: dict) -> str:
-    """The index entry of fine-tunings with this training: under ``$GENOBERT_CACHE``, so that
-    bench folders (the ``dna`` and ``transfer`` suites) share them."""
+def _training_key(task, files, init, profile, seed, lr, shape, adapt_steps, code) -> dict:
+    """What a fine-tuning's model depends on: files by content (paths differ between checkouts),
+    the initial weights, the settings and the package's code."""
+    weights = "scratch" if init == "scratch" else file_sha256(os.path.join(init, "model.safetensors"))
+    settings = dict(task.settings)
+    return json.loads(json.dumps({
+        "files": {k: file_sha256(files[k]) for k in ("train", "valid")}, "init": weights, "lr": lr,
+        "shape": shape, "seed": seed, "adapt_steps": adapt_steps, "profile": asdict(profile),
+        "task": {"alphabet": task.alphabet, "kind": task.kind, "settings": settings},
+        **({"sequences": file_sha256(settings["sequences"])} if settings.get("sequences") else {}),
+        "code": {"package": code.get("package"), "dirty": code.get("dirty")}}))
+
+
+def _read_record(path: str) -> dict:
+    """A ``bench_run.json`` or index entry; {} when missing or unreadable (then it is redone)."""
+    try:
+        with open(path) as f:
+            record = json.load(f)
+        return record if isinstance(record, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _finetunings(trained_on: dict) -> str | None:
+    """The index entry of fine-tunings with this training, under ``$GENOBERT_CACHE`` so that bench
+    folders (the ``dna`` and ``transfer`` suites) share them; None for code that is not committed."""
     from ..data import cache_dir
 
+    if not trained_on["code"]["package"] or trained_on["code"]["dirty"]:
+        return None
     digest = hashlib.sha256(json.dumps(trained_on, sort_keys=True).encode()).hexdigest()[:32]
     return os.path.join(cache_dir(), "bench-finetunings", digest + ".json")
 
 
 def _index_finetuning(trained_on: dict, run_dir: str) -> None:
     entry = _finetunings(trained_on)
-    os.makedirs(os.path.dirname(entry), exist_ok=True)
-    write_json(entry, {"run_dir": os.path.abspath(run_dir)})
+    if entry is None:
+        return
+    try:  # an index that cannot be written shares nothing, and loses nothing
+        os.makedirs(os.path.dirname(entry), exist_ok=True)
+        write_json(entry, {"run_dir": os.path.abspath(run_dir)})
+    except OSError:
+        pass
 
 
 def _shared_finetuning(trained_on: dict, run_dir: str) -> tuple[str, dict] | None:
     """A finished fine-tuning of another run folder with the same training, and its record."""
     entry = _finetunings(trained_on)
-    if not os.path.isfile(entry):
+    other = _read_record(entry).get("run_dir") if entry else None
+    if not isinstance(other, str) or other == os.path.abspath(run_dir):
         return None
-    with open(entry) as f:
-        other = json.load(f)["run_dir"]
-    kept = os.path.join(other, "bench_run.json")
-    if os.path.abspath(run_dir) == other or not os.path.isfile(kept):
-        return None  # ours, or deleted since
-    with open(kept) as f:
-        before = json.load(f)
-    ok = before.get("trained_on") == trained_on and os.path.isfile(os.path.join(other, "metrics.json"))
+    before = _read_record(os.path.join(other, "bench_run.json"))
+    ok = (before.get("trained_on") == trained_on and "shared_from" not in before.get("result", {})
+          and os.path.isfile(os.path.join(other, "metrics.json")))
     return (other, before) if ok else None
 
 
@@ -150,7 +171,6 @@ def _test_scores(task, model: str, files: dict, names: list[str], test: dict | N
     subset; for a cross-validated task also its test predictions, pooled over the folds by the
     report."""
     from ..infer import classify
-    from ..train import evaluate
 
     result = {"test": test if test is not None else evaluate(model, files["test"])}
     if task.folds:
@@ -177,16 +197,17 @@ def best_epoch(curve: list[dict], metric: str, cap: int) -> dict:
 
 
 def _run_bert_grid(task, files, init, run_dir, profile, seed, names, shape, chosen_lr,
-                   adapt_steps: int = 0) -> dict:
+                   adapt_steps: int = 0, *, code: dict) -> dict:
     """Seed 0 tries every learning rate of the profile and keeps the best on validation; later
     seeds take seed 0's choice (``chosen_lr``). ``shape``: the pretrained model's preset and
     architecture, which a scratch run copies."""
     if chosen_lr is not None:
-        return _run_bert(task, files, init, run_dir, profile, seed, names, chosen_lr, shape, adapt_steps)
+        return _run_bert(task, files, init, run_dir, profile, seed, names, chosen_lr, shape, adapt_steps,
+                         code=code)
     tried = {}
     for lr in profile.finetune_lrs:
         tried[lr] = _run_bert(task, files, init, os.path.join(run_dir, f"lr{lr:g}"), profile, seed,
-                              names, lr, shape, adapt_steps)
+                              names, lr, shape, adapt_steps, code=code)
     metric = _valid_metric(tried[profile.finetune_lrs[0]]["valid"])
 
     def select(run: dict) -> float:  # the score, ties broken by the kept epoch's validation loss
@@ -194,7 +215,8 @@ def _run_bert_grid(task, files, init, run_dir, profile, seed, names, shape, chos
         return selection_score(run["valid"][metric], kept.get("loss", 0.0))
     best = max(profile.finetune_lrs, key=lambda lr: select(tried[lr]))  # then the first of ties
     return {**tried[best], "grid": {f"{lr:g}": tried[lr]["valid"][metric] for lr in profile.finetune_lrs},
-            "reused_cpu_seconds": sum(r.get("reused_cpu_seconds", 0) for r in tried.values())}
+            **{k: sum(r.get(k, 0) for r in tried.values()) for k in ("reused_cpu_seconds", "shared_cpu_seconds")
+               if any(k in r for r in tried.values())}}
 
 
 def _valid_metric(scores: dict) -> str:
@@ -202,8 +224,9 @@ def _valid_metric(scores: dict) -> str:
 
 
 def git_state() -> dict:
-    """The commit of the code that ran, and whether that code (the package and its build file) had
-    uncommitted changes. Results written into tracked folders (docs/bench) do not count: a second
+    """The commit of the code that ran, the git hashes of the package and its build file (the same
+    over commits that change only docs or results: what resuming and sharing runs compare), and
+    whether they had uncommitted changes. Results written into tracked folders (docs/bench) do not count: a second
     process filling a folder would otherwise mark every run of the first dirty."""
     import subprocess
 
@@ -216,7 +239,8 @@ def git_state() -> dict:
         except (OSError, subprocess.SubprocessError):
             return ""
     commit = git("rev-parse", "HEAD")
-    return {"commit": commit or None,
+    package = git("rev-parse", "HEAD:genobert", "HEAD:pyproject.toml").replace("\n", " ")
+    return {"commit": commit or None, "package": package or None,
             "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--",
                                  "genobert", "pyproject.toml")) if commit else None}
 
@@ -427,7 +451,8 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
                     result = _run_bert_grid(task, files, init, run_dir, prof, seed, names,
                                             _shape(inits[task.alphabet]),
                                             first["lr"] if first else None,
-                                            prof.adapt_steps if method == "bert-adapted" else 0)
+                                            prof.adapt_steps if method == "bert-adapted" else 0,
+                                            code=provenance)
                 elif method.startswith("bert-probe"):
                     try:
                         result = _run_probe(method, task, files, seed, names, inits[task.alphabet], out)
@@ -652,8 +677,6 @@ def _count_rows(path: str) -> int:
 
 def _origin(meta: dict, path: str) -> dict:
     """What a pretrained model saw, for the report: tokens, passes, corpus letters removed."""
-    from ..io import file_sha256
-
     t = meta.get("training", {})
     decon = t.get("corpus", {}).get("decontamination") or {}
     curve = t.get("heldout", {}).get("curve") or []
