@@ -516,9 +516,7 @@ class WindowOneHotLR:
 
         x = sp.vstack([self._x(s) for s in split.seqs]).tocsr()
         y = np.concatenate(split.labels)
-        keep = np.flatnonzero(y >= 0)
-        if limit and len(keep) > limit:
-            keep = np.sort(np.random.default_rng(self.seed).choice(keep, limit, replace=False))
+        keep = labelled_letters(y, limit, self.seed)
         return x[keep], y[keep]
 
     def fit(self, train: Split, valid: Split) -> WindowOneHotLR:
@@ -537,13 +535,24 @@ class WindowOneHotLR:
         return self
 
     def predict(self, seqs: list[str]) -> list[np.ndarray]:
-        classes = int(self.model_.classes_.max()) + 1
-        out = []
-        for s in seqs:
-            probs = np.full((len(s), classes), 1e-9)
-            probs[:, self.model_.classes_] = self.model_.predict_proba(self._x(s))
-            out.append(np.log(probs))
-        return out
+        return [letter_log_probs(self.model_, self._x(s)) for s in seqs]
+
+
+def labelled_letters(y: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
+    """The letters with a label (not left out by the task's mask), at most ``limit`` of them
+    (a seeded sample, in order)."""
+    keep = np.flatnonzero(y >= 0)
+    if limit and len(keep) > limit:
+        keep = np.sort(np.random.default_rng(seed).choice(keep, limit, replace=False))
+    return keep
+
+
+def letter_log_probs(model, x) -> np.ndarray:
+    """A fitted classifier's log-probabilities per letter, one column per class index (a class
+    missing from the training letters gets ~0 probability), as a token head's output is scored."""
+    probs = np.full((x.shape[0], int(model.classes_.max()) + 1), 1e-9)
+    probs[:, model.classes_] = model.predict_proba(x)
+    return np.log(probs)
 
 
 # the baselines of each fine-tuning task (genobert.tasks); a method missing here does not apply

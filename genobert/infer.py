@@ -306,17 +306,19 @@ def _pool(chunk, outs, owner, starts, pooling):
 
 
 def embed_sequences(predictor: Predictor, seqs: list[str], *, pooling: str = "mean",
-                    layer: int = -1, batch_tokens: int | None = None) -> np.ndarray:
-    """(N, hidden) float32 embeddings of sequences held in memory (clean, upper case), with a
-    loaded encoder `Predictor`, as `embed` pools them ('cls' or 'mean')."""
+                    layer: int = -1, batch_tokens: int | None = None) -> np.ndarray | list[np.ndarray]:
+    """Embeddings of sequences held in memory (clean, upper case), with a loaded encoder
+    `Predictor`, as `embed` pools them: (N, hidden) float32 for 'cls' or 'mean', a list of
+    (tokens, hidden) arrays for 'tokens'."""
     from types import SimpleNamespace
 
-    if pooling not in ("cls", "mean"):
-        raise InputError(f"pooling {pooling!r}: embed_sequences gives one vector per sequence (cls, mean)")
+    if pooling not in ("cls", "mean", "tokens"):
+        raise InputError(f"pooling {pooling!r}: expected cls, mean or tokens")
     tok = predictor.tokenizer
     items = [(None, SimpleNamespace(id=str(i)), tok.encode(s, add_special_tokens=False))
              for i, s in enumerate(seqs)]
-    out = np.zeros((len(seqs), predictor.model.config.hidden_size), np.float32)
+    out = ([None] * len(seqs) if pooling == "tokens" else
+           np.zeros((len(seqs), predictor.model.config.hidden_size), np.float32))
     for start in range(0, len(items), CHUNK_RECORDS):
         for _, rid, vec in _embed_batch(predictor, items[start: start + CHUNK_RECORDS], pooling, layer,
                                         batch_tokens):

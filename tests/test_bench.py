@@ -231,12 +231,16 @@ def test_bench_runs_token_pair_and_regression_tasks(tmp_path, monkeypatch):
     monkeypatch.setenv("GENOBERT_CACHE", str(tmp_path / "cache"))
     out = str(tmp_path / "out")
     report = open(bench.run_bench("fake", str(data), out, profile="test", seeds=2, pretrained="fresh", log=lambda _: None,
-                                  methods=("kmer-lr", "onehot-lr", "bert-scratch", "bert-pretrained"))).read()
+                                  methods=("kmer-lr", "onehot-lr", "bert-scratch", "bert-pretrained",
+                                           "bert-probe", "bert-probe-scratch"))).read()
     rows = [json.loads(line) for line in open(os.path.join(out, "results.jsonl"))]
-    assert len(rows) == 3 * 2 * 4
-    # kmer-lr has a pair and a regression form, onehot-lr a token one
+    assert len(rows) == 3 * 2 * 6
+    # kmer-lr has a pair and a regression form, onehot-lr and the probes a token one
     assert sorted({(r["task"], r["method"]) for r in rows if "skipped" in r}) == [
-        ("pair", "onehot-lr"), ("reg", "onehot-lr"), ("tok", "kmer-lr")]
+        ("pair", "bert-probe"), ("pair", "bert-probe-scratch"), ("pair", "onehot-lr"),
+        ("reg", "bert-probe"), ("reg", "bert-probe-scratch"), ("reg", "onehot-lr"), ("tok", "kmer-lr")]
+    probes = [r for r in rows if r["task"] == "tok" and r["method"].startswith("bert-probe")]
+    assert len(probes) == 4 and all(r["test"]["macro_f1"] > 0.8 for r in probes)  # the letter is in its vector
     assert {r["task"] for r in rows if r["method"] == "kmer-lr" and "test" in r} == {"pair", "reg"}
     assert [r["test"]["macro_f1"] for r in rows if r["method"] == "onehot-lr" and "test" in r] == [1.0, 1.0]
     assert "## macro-F1 on `test`" in report and "## Spearman on `test`" in report

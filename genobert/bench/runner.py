@@ -275,12 +275,14 @@ def _pretrained_model(choice: str, suite: Suite, alphabet: str, data_dir: str, o
 
 def _run_probe(method, task, files, seed, names, pretrained: str, out: str) -> dict:
     """`bert-probe` on the pretrained encoder, `bert-probe-scratch` on its random-weight twin."""
-    from ..probe import BertProbe, random_twin
+    from ..probe import BertProbe, TokenProbe, random_twin
 
-    if task.kind != "sequence":
-        raise NotApplicable(f"{method} probes a class per sequence; this is a {task.kind} task")
+    if task.kind not in ("sequence", "token"):
+        raise NotApplicable(f"{method} probes a class per sequence or per letter; this is a {task.kind} task")
     model = pretrained if method == "bert-probe" else random_twin(  # a random init per seed
         pretrained, os.path.join(out, "random_init", task.alphabet, f"seed{seed}"), seed=seed)
+    if task.kind == "token":
+        return _fit_task_model(TokenProbe(model, alphabet=task.alphabet, seed=seed), task, files)
     train, valid = _load(files["train"], task.alphabet, names), _load(files["valid"], task.alphabet, names)
     probe = BertProbe(model, alphabet=task.alphabet, seed=seed).fit(train, valid)
     return {"chosen": probe.chosen_, **_score_splits(probe, task, files, names, valid)}
@@ -319,12 +321,18 @@ def _predictions(probs, labels) -> dict:
 
 def _run_task_baseline(method, task, files, seed, max_len: int) -> dict:
     """A baseline of a regression, pair or token task, scored as that task scores BERT."""
-    from ..tasks import get_task
-
     cls = TASK_BASELINES.get(task.kind, {}).get(method)
     if cls is None:
         raise NotApplicable(f"{method} has no {task.kind}-task form here (those that do: "
                             f"{', '.join(TASK_BASELINES.get(task.kind, {})) or 'none'})")
+    return _fit_task_model(cls(alphabet=task.alphabet, seed=seed), task, files, max_len)
+
+
+def _fit_task_model(model, task, files, max_len: int = 0) -> dict:
+    """Fit ``model`` (``fit(train, valid)``, ``predict(seqs)``) on a regression, pair or token
+    task's files and score it as that task scores BERT."""
+    from ..tasks import get_task
+
     kind = get_task(task.kind)
     train_data = _read_task(task, files["train"])
     names = kind.class_names(train_data)
@@ -342,7 +350,7 @@ def _run_task_baseline(method, task, files, seed, max_len: int) -> dict:
     train, valid = split("train"), split("valid")
     if task.kind != "token":
         train.labels, valid.labels = np.asarray(train.labels), np.asarray(valid.labels)
-    model = cls(alphabet=task.alphabet, seed=seed).fit(train, valid)
+    model.fit(train, valid)
     result = {"chosen": model.chosen_}
     for key in ("valid", "test"):
         data = valid if key == "valid" else split("test")
