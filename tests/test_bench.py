@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import json
 import os
+import re
 import shutil
 
 import numpy as np
@@ -606,3 +607,16 @@ def test_a_task_training_on_the_same_files_reuses_the_fine_tunings_and_only_test
     trained_on = json.load(open(tmp_path / "a" / "runs" / "motif" / "bert-scratch" / "seed1" / "bench_run.json"))["trained_on"]
     assert runner._finetunings(trained_on) is not None  # code with uncommitted changes shares nothing:
     assert runner._finetunings({**trained_on, "code": {"package": "p", "dirty": True}}) is None
+
+
+def test_the_probe_verdict_stands_without_fine_tuned_rows():
+    """A task whose BERT grid has not finished (secondary structure: hours a rate) still gets
+    the cheap probe's paired verdict."""
+    from genobert.bench.report import _verdicts
+
+    rows = [{"task": "ss3", "method": m, "seed": sd, "test": {"macro_f1": f + 0.01 * sd * (m == "bert-probe")}}
+            for sd in range(3) for m, f in (("bert-probe", 0.6), ("bert-probe-scratch", 0.5), ("onehot-lr", 0.55))]
+    text = "\n".join(_verdicts(rows, ["ss3"]))
+    assert "- **ss3**" in text
+    assert re.search(r"frozen-embedding probe, pretrained vs random weights: \+0\.110, .*3 paired seeds: helped", text)
+    assert "vs scratch" not in text and "best without pretraining" not in text

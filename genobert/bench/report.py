@@ -290,18 +290,20 @@ def _verdicts(results, tasks, setup: dict | None = None) -> list[str]:
         if not any("test" in r for r in results if r["task"] == task):
             continue
         metric = _score(results, task)
-        pre = by.get((task, "bert-pretrained"))
-        if not pre:
+        pre = by.get((task, "bert-pretrained")) or {}
+        probes = {m: by.get((task, m)) for m in ("bert-probe", "bert-probe-scratch")}
+        probed = all(probes.values()) and metric in next(iter(probes["bert-probe"].values()))["test"]
+        if not pre and not probed:
             continue
         scores = {seed: r["test"] for seed, r in pre.items()}
         lines.append(f"- **{task}**")
-        if (task, "bert-scratch") in by:
+        if pre and (task, "bert-scratch") in by:
             v = paired(scores, {sd: r["test"] for sd, r in by[(task, "bert-scratch")].items()}, metric,
                        ("pretrained", "scratch"))
             wins["scratch"][0] += v.verdict == "helped"
             wins["scratch"][1] += 1
             lines.append(f"  - vs scratch: {v.text(' ' + METRICS[metric])}")
-        best = best_rival(by, task, metric)
+        best = best_rival(by, task, metric) if pre else None
         if best:
             v = paired(scores, {sd: r["test"] for sd, r in by[(task, best)].items()}, metric,
                        ("pretrained", best))
@@ -312,7 +314,7 @@ def _verdicts(results, tasks, setup: dict | None = None) -> list[str]:
                   if failed_to_train(r["test"])]
         if failed:
             lines.append(f"  - failed to train (one class predicted): {', '.join(failed)}")
-        if (task, "bert-adapted") in by:
+        if pre and (task, "bert-adapted") in by:
             v = paired({sd: r["test"] for sd, r in by[(task, "bert-adapted")].items()}, scores, metric,
                        ("adapted", "pretrained"))
             lines.append(f"  - task-adaptive MLM first (bert-adapted) vs bert-pretrained: {v.text()}")
@@ -321,8 +323,7 @@ def _verdicts(results, tasks, setup: dict | None = None) -> list[str]:
                        {sd: r["test"] for sd, r in by[(task, "english-scratch")].items()}, metric,
                        ("English-pretrained", "its random-weight twin"))
             lines.append(f"  - Kao & Lee: bert-english vs english-scratch (same model, tokens, budget): {v.text()}")
-        probes = {m: by.get((task, m)) for m in ("bert-probe", "bert-probe-scratch")}
-        if all(probes.values()) and metric in next(iter(probes["bert-probe"].values()))["test"]:
+        if probed:
             v = paired({sd: r["test"] for sd, r in probes["bert-probe"].items()},
                        {sd: r["test"] for sd, r in probes["bert-probe-scratch"].items()}, metric,
                        ("probe", "probe of random weights"))
