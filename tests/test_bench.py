@@ -620,3 +620,12 @@ def test_the_probe_verdict_stands_without_fine_tuned_rows():
     assert "- **ss3**" in text
     assert re.search(r"frozen-embedding probe, pretrained vs random weights: \+0\.110, .*3 paired seeds: helped", text)
     assert "vs scratch" not in text and "best without pretraining" not in text
+
+
+def test_a_released_model_is_recorded_by_its_path_in_the_repository(tmp_path):
+    """bench.json is committed under docs/bench: no machine's (or worktree's) absolute path."""
+    from genobert.bench.runner import CHECKOUT, _origin
+
+    assert _origin({}, os.path.join(CHECKOUT, "models", "genobert-dna"))["path"] == os.path.join("models", "genobert-dna")
+    (tmp_path / "model.safetensors").write_bytes(b"x")
+    assert _origin({}, str(tmp_path))["path"] == str(tmp_path)  # a user's model elsewhere keeps its path

@@ -20,6 +20,9 @@ from .report import write_report
 from .splits import _load, _path, _read_task, _splits, _task_path
 from .suites import METHODS, METRICS, PROFILES, SUITES, Profile, Suite, Task
 
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository
+
+
 def _pretrained(suite: Suite, alphabet: str, data_dir: str, out: str, profile: Profile,
                 seed: int = 0) -> str:
     """The suite's own pretraining (``--pretrained fresh``) with pretraining seed ``seed``."""
@@ -230,11 +233,9 @@ def git_state() -> dict:
     process filling a folder would otherwise mark every run of the first dirty."""
     import subprocess
 
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the checkout
-
     def git(*args):
         try:
-            return subprocess.run(["git", "-C", root, *args], capture_output=True, text=True,
+            return subprocess.run(["git", "-C", CHECKOUT, *args], capture_output=True, text=True,
                                   timeout=30).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return ""
@@ -688,7 +689,9 @@ def _origin(meta: dict, path: str) -> dict:
     t = meta.get("training", {})
     decon = t.get("corpus", {}).get("decontamination") or {}
     curve = t.get("heldout", {}).get("curve") or []
-    return {"path": path, "sha256": file_sha256(os.path.join(path, "model.safetensors")),
+    inside = os.path.relpath(os.path.abspath(path), CHECKOUT)  # a release: no machine's path in docs/bench
+    return {"path": path if inside.startswith("..") else inside,
+            "sha256": file_sha256(os.path.join(path, "model.safetensors")),
             "preset": meta.get("preset"), "tokens_seen": t.get("tokens_seen"),
             "letters_removed_as_test_overlap": decon.get("letters_removed"),
             "records_dropped_as_test_overlap": decon.get("records_dropped"),
