@@ -110,6 +110,8 @@ class TokenProbe:
         return self
 
     def predict(self, seqs: list[str]) -> list[np.ndarray]:
+        if not seqs:
+            return []
         x = self._x(seqs, self.chosen_["layer"])
         ends = np.cumsum([len(s) for s in seqs])[:-1]
         return np.split(letter_log_probs(self.model_, x), ends)

@@ -614,12 +614,15 @@ def test_the_probe_verdict_stands_without_fine_tuned_rows():
     the cheap probe's paired verdict."""
     from genobert.bench.report import _verdicts
 
-    rows = [{"task": "ss3", "method": m, "seed": sd, "test": {"macro_f1": f + 0.01 * sd * (m == "bert-probe")}}
-            for sd in range(3) for m, f in (("bert-probe", 0.6), ("bert-probe-scratch", 0.5), ("onehot-lr", 0.55))]
+    rows = [{"task": "ss3", "method": m, "seed": sd, "valid": {"macro_f1": f},
+             "test": {"macro_f1": f + 0.01 * sd * (m == "bert-probe")}}
+            for sd in range(3) for m, f in (("bert-probe", 0.5), ("bert-probe-scratch", 0.4), ("onehot-lr", 0.55))]
     text = "\n".join(_verdicts(rows, ["ss3"]))
     assert "- **ss3**" in text
     assert re.search(r"frozen-embedding probe, pretrained vs random weights: \+0\.110, .*3 paired seeds: helped", text)
-    assert "vs scratch" not in text and "best without pretraining" not in text
+    assert "vs scratch" not in text
+    assert re.search(r"probe vs onehot-lr \(best without pretraining on validation; no fine-tuned BERT yet\): "
+                     r"-0\.040, .*hurt", text)
 
 
 def test_a_released_model_is_recorded_by_its_path_in_the_repository(tmp_path):

@@ -324,10 +324,16 @@ def _verdicts(results, tasks, setup: dict | None = None) -> list[str]:
                        ("English-pretrained", "its random-weight twin"))
             lines.append(f"  - Kao & Lee: bert-english vs english-scratch (same model, tokens, budget): {v.text()}")
         if probed:
-            v = paired({sd: r["test"] for sd, r in probes["bert-probe"].items()},
-                       {sd: r["test"] for sd, r in probes["bert-probe-scratch"].items()}, metric,
+            probe = {sd: r["test"] for sd, r in probes["bert-probe"].items()}
+            v = paired(probe, {sd: r["test"] for sd, r in probes["bert-probe-scratch"].items()}, metric,
                        ("probe", "probe of random weights"))
             lines.append(f"  - frozen-embedding probe, pretrained vs random weights: {v.text()}")
+            rival = best_rival(by, task, metric) if not pre else None  # no fine-tuned rows yet
+            if rival:
+                v = paired(probe, {sd: r["test"] for sd, r in by[(task, rival)].items()}, metric,
+                           ("probe", rival))
+                lines.append(f"  - probe vs {rival} (best without pretraining on validation; no "
+                             f"fine-tuned BERT yet): {v.text()}")
     if wins["scratch"][1]:
         lines += ["", f"Pretrained beat scratch on {wins['scratch'][0]} of {wins['scratch'][1]} tasks "
                   f"and the best method without pretraining on {wins['best'][0]} of {wins['best'][1]} "

@@ -689,8 +689,9 @@ def _origin(meta: dict, path: str) -> dict:
     t = meta.get("training", {})
     decon = t.get("corpus", {}).get("decontamination") or {}
     curve = t.get("heldout", {}).get("curve") or []
-    inside = os.path.relpath(os.path.abspath(path), CHECKOUT)  # a release: no machine's path in docs/bench
-    return {"path": path if inside.startswith("..") else inside,
+    path = os.path.abspath(path)
+    inside = os.path.commonpath([path, CHECKOUT]) == CHECKOUT  # a release: no machine's path in docs/bench
+    return {"path": os.path.relpath(path, CHECKOUT) if inside else path,
             "sha256": file_sha256(os.path.join(path, "model.safetensors")),
             "preset": meta.get("preset"), "tokens_seen": t.get("tokens_seen"),
             "letters_removed_as_test_overlap": decon.get("letters_removed"),
@@ -702,8 +703,9 @@ def _same_model(was: dict, now: dict) -> bool:
     """By the weights' sha256; by path and tokens seen for folders filled before it was recorded."""
     if "sha256" in was:
         return was["sha256"] == now["sha256"]
-    return (os.path.realpath(was["path"]), was.get("tokens_seen")) == (os.path.realpath(now["path"]),
-                                                                      now.get("tokens_seen"))
+    def real(path: str) -> str:  # a relative path is inside the checkout (see _origin)
+        return os.path.realpath(os.path.join(CHECKOUT, path))
+    return (real(was["path"]), was.get("tokens_seen")) == (real(now["path"]), now.get("tokens_seen"))
 
 
 def _machine() -> str:
