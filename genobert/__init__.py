@@ -24,9 +24,9 @@ _API = {
     "build_tokenizer": "tokenize", "load_tokenizer": "tokenize", "SequenceTokenizer": "tokenize",
     "TokenizerSpec": "tokenize",
     "inspect_file": "stats", "FileStats": "stats",
-    "pretrain": "train", "finetune": "train", "evaluate": "train", "PretrainConfig": "train", "FinetuneConfig": "train",
+    "pretrain": "train", "finetune": "train", "PretrainConfig": "train", "FinetuneConfig": "train",
     "PRESETS": "model", "load_model": "model",
-    "classify": "infer", "embed": "infer", "embed_arrays": "infer", "Prediction": "infer",
+    "classify": "infer", "evaluate": "infer", "embed": "infer", "embed_arrays": "infer", "Prediction": "infer",
     "write_classification": "infer", "write_embeddings": "infer",
 }
 __all__ = sorted(_API)

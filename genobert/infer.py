@@ -170,6 +170,20 @@ def classify(model_dir: str, inputs: str | Iterable[str], *, batch_tokens: int |
             yield _prediction(task.name, p.labels, path, rec, out)
 
 
+def evaluate(model_dir: str, path: str) -> dict:
+    """A fine-tuned model's scores on a labelled file, computed as `finetune` scores its test
+    file, with the columns it was trained with: say, a promoter model of one organism tested on
+    another's promoters."""
+    from .config import FinetuneConfig
+    from .train import score_sequences
+
+    p = Predictor(model_dir)
+    kept = (p.meta.get("training") or {}).get("config") or {}  # the columns it was trained on
+    settings = FinetuneConfig(**{k: v for k, v in kept.items() if k in FinetuneConfig.__dataclass_fields__})
+    data = p.task.read(path, p.alphabet, settings)
+    return score_sequences(p.task, p.model, p.tokenizer, data.seqs, p.task.encode(data, p.labels), p.window)
+
+
 def _prediction(task: str, labels: list[str], path: str, rec, out: np.ndarray) -> Prediction:
     if task == "span":
         a, b = best_span(out)

@@ -26,7 +26,7 @@ from .model import (build_config, load_config, load_model, mlm_class, provenance
 from .registry import resolve
 from .rundir import RunDir
 from .tables import Labelled, class_names, read_labelled_file
-from .tasks import TASKS, get_task, window_logits
+from .tasks import get_task, window_logits
 from .tokenize import SequenceTokenizer, TokenizerSpec, build_tokenizer, load_tokenizer
 
 
@@ -585,7 +585,7 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     if not trainer.is_world_process_zero():
         return out
     model = trainer.model
-    metrics = {split: _score(task, model, tok, s, lab, max_len) for split, (s, lab) in splits.items()}
+    metrics = {split: score_sequences(task, model, tok, s, lab, max_len) for split, (s, lab) in splits.items()}
     history = trainer.state.log_history
     metrics["loss_curve"] = [{"step": h["step"], "loss": h["loss"]} for h in history if "loss" in h]
     metrics["valid_curve"] = [{"step": h["step"], "epoch": i + 1, "loss": h["eval_loss"],  # round i + 1
@@ -611,26 +611,9 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     return run.finish()
 
 
-def _score(task, model, tok, seqs: list, targets: list, max_len: int) -> dict:
-    """A model's scores on labelled sequences: windows, logits put together per sequence."""
+def score_sequences(task, model, tok, seqs: list, targets: list, max_len: int) -> dict:
+    """A model's scores on labelled sequences: windows, logits put together per sequence (how
+    `finetune` scores its splits and `infer.evaluate` any labelled file)."""
     dataset = task.dataset(seqs, targets, tok, max_len)
     return task.score(task.predict(window_logits(model, dataset), dataset), targets)
 
-
-def evaluate(model_dir: str, path: str) -> dict:
-    """A fine-tuned model's scores on a labelled file, computed as `finetune` scores its test
-    file, with the columns it was trained with: say, a promoter model of one organism tested on
-    another's promoters."""
-    model_dir = resolve(model_dir)
-    meta = read_meta(model_dir)
-    if meta.get("task") not in TASKS:
-        raise InputError(f"not a fine-tuned model (genobert.json task is {meta.get('task')!r}); "
-                         "`genobert finetune` makes one", path=model_dir)
-    task = get_task(meta["task"])
-    kept = (meta.get("training") or {}).get("config") or {}  # the columns it was trained on
-    settings = FinetuneConfig(**{k: v for k, v in kept.items() if k in FinetuneConfig.__dataclass_fields__})
-    data = task.read(path, meta["alphabet"], settings)
-    model = load_model(model_dir, task.head)
-    max_len = min(int(meta["window"]), model.config.max_position_embeddings)
-    return _score(task, model, load_tokenizer(model_dir), data.seqs, task.encode(data, meta["labels"]),
-                  max_len)

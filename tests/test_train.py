@@ -401,7 +401,7 @@ def test_tied_validation_scores_keep_the_epoch_with_the_lowest_loss(labelled, wr
 
 
 def test_evaluate_scores_a_file_as_finetune_scored_its_test_file(models):
-    from genobert.train import evaluate
+    from genobert.infer import evaluate
 
     kept = json.load(open(os.path.join(models["clf"], "metrics.json")))["test"]
     again = evaluate(models["clf"], models["table"])

@@ -15,7 +15,7 @@ from ..baselines import BASELINES, TASK_BASELINES, Split
 from ..errors import InputError, NotApplicable
 from ..io import file_sha256, write_json
 from ..metrics import classification_metrics, selection_score
-from ..train import best_round, evaluate, finetune, label_names, pretrain
+from ..train import best_round, finetune, label_names, pretrain
 from .report import write_report
 from .splits import _load, _path, _read_task, _splits, _task_path
 from .suites import METHODS, METRICS, PROFILES, SUITES, Profile, Suite, Task
@@ -173,7 +173,7 @@ def _test_scores(task, model: str, files: dict, names: list[str], test: dict | N
     """A fine-tuned model's scores on the test file (``test``: already computed) and every test
     subset; for a cross-validated task also its test predictions, pooled over the folds by the
     report."""
-    from ..infer import classify
+    from ..infer import classify, evaluate
 
     result = {"test": test if test is not None else evaluate(model, files["test"])}
     if task.folds:
