@@ -175,17 +175,16 @@ def _test_scores(task, model: str, files: dict, names: list[str], test: dict | N
     report."""
     from ..infer import classify, evaluate
 
+    def classified(path: str) -> tuple[np.ndarray, np.ndarray]:
+        preds = list(classify(model, path))
+        return np.stack([p.probs for p in preds]), np.asarray([names.index(p.true_label) for p in preds])
+
     result = {"test": test if test is not None else evaluate(model, files["test"])}
     if task.folds:
-        preds = list(classify(model, files["test"]))
-        result["test_pred"] = _predictions(np.stack([p.probs for p in preds]),
-                                           [names.index(p.true_label) for p in preds])
+        result["test_pred"] = _predictions(*classified(files["test"]))
     for key in files:
         if key.startswith("test_"):
-            preds = list(classify(model, files[key]))
-            probs = np.stack([p.probs for p in preds])
-            y = np.asarray([names.index(p.true_label) for p in preds])
-            result[key] = classification_metrics(probs, y)
+            result[key] = classification_metrics(*classified(files[key]))
     return result
 
 
@@ -283,7 +282,8 @@ def _run_probe(method, task, files, seed, names, pretrained: str, out: str) -> d
     model = pretrained if method == "bert-probe" else random_twin(  # a random init per seed
         pretrained, os.path.join(out, "random_init", task.alphabet, f"seed{seed}"), seed=seed)
     if task.kind == "token":
-        return _fit_task_model(TokenProbe(model, alphabet=task.alphabet, seed=seed), task, files)
+        return _fit_task_model(TokenProbe(model, alphabet=task.alphabet, seed=seed), task, files,
+                               max_len=None)  # pairs only are cut to the window
     train, valid = _load(files["train"], task.alphabet, names), _load(files["valid"], task.alphabet, names)
     probe = BertProbe(model, alphabet=task.alphabet, seed=seed).fit(train, valid)
     return {"chosen": probe.chosen_, **_score_splits(probe, task, files, names, valid)}
@@ -329,9 +329,9 @@ def _run_task_baseline(method, task, files, seed, max_len: int) -> dict:
     return _fit_task_model(cls(alphabet=task.alphabet, seed=seed), task, files, max_len)
 
 
-def _fit_task_model(model, task, files, max_len: int = 0) -> dict:
+def _fit_task_model(model, task, files, max_len: int | None) -> dict:
     """Fit ``model`` (``fit(train, valid)``, ``predict(seqs)``) on a regression, pair or token
-    task's files and score it as that task scores BERT."""
+    task's files and score it as that task scores BERT; a pair is cut to BERT's ``max_len``."""
     from ..tasks import get_task
 
     kind = get_task(task.kind)
