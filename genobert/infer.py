@@ -309,21 +309,23 @@ def _pool(chunk, outs, owner, starts, pooling):
             vec = np.mean([o for _, o in mine], axis=0)
         else:
             n = max(s + len(o) for s, o in mine)
-            total = np.zeros((n, mine[0][1].shape[1]), dtype=np.float64)
+            total = np.zeros((n, *mine[0][1].shape[1:]), dtype=np.float64)  # (letters, [layers,] hidden)
             count = np.zeros(n)
             for s, o in mine:
                 total[s: s + len(o)] += o
                 count[s: s + len(o)] += 1
-            per_token = total / np.maximum(count, 1)[:, None]
+            per_token = total / np.maximum(count, 1).reshape(-1, *[1] * (total.ndim - 1))
             vec = per_token.mean(0) if pooling == "mean" else per_token
         yield path, rec.id, np.asarray(vec, dtype=np.float32)
 
 
 def embed_sequences(predictor: Predictor, seqs: list[str], *, pooling: str = "mean",
-                    layer: int = -1, batch_tokens: int | None = None) -> np.ndarray | list[np.ndarray]:
+                    layer: int | tuple[int, ...] = -1,
+                    batch_tokens: int | None = None) -> np.ndarray | list[np.ndarray]:
     """Embeddings of sequences held in memory (clean, upper case), with a loaded encoder
     `Predictor`, as `embed` pools them: (N, hidden) float32 for 'cls' or 'mean', a list of
-    (tokens, hidden) arrays for 'tokens'."""
+    (tokens, hidden) arrays for 'tokens'. A tuple of layers gives (N, layers, hidden) and
+    (tokens, layers, hidden) from one forward pass (a probe's layer search)."""
     from types import SimpleNamespace
 
     if pooling not in ("cls", "mean", "tokens"):
@@ -332,7 +334,8 @@ def embed_sequences(predictor: Predictor, seqs: list[str], *, pooling: str = "me
     items = [(None, SimpleNamespace(id=str(i)), tok.encode(s, add_special_tokens=False))
              for i, s in enumerate(seqs)]
     out = ([None] * len(seqs) if pooling == "tokens" else
-           np.zeros((len(seqs), predictor.model.config.hidden_size), np.float32))
+           np.zeros((len(seqs), *([] if isinstance(layer, int) else [len(layer)]),
+                     predictor.model.config.hidden_size), np.float32))
     for start in range(0, len(items), CHUNK_RECORDS):
         for _, rid, vec in _embed_batch(predictor, items[start: start + CHUNK_RECORDS], pooling, layer,
                                         batch_tokens):

@@ -268,12 +268,13 @@ def default_batch_tokens(device) -> int:
 
 
 def forward_windows(model, windows: list[np.ndarray], *, batch_tokens: int | None = None,
-                    pooling: str | None = None, layer: int = -1,
+                    pooling: str | None = None, layer: int | tuple[int, ...] = -1,
                     segments: list[np.ndarray] | None = None, bf16: bool | None = None):
     """Run ``model`` on windows in token-budget batches; yield ``(indices, output)`` per batch.
 
     ``output`` is float32 on the CPU: the logits, or with ``pooling='cls'|'mean'|'tokens'`` the
-    hidden states of ``layer`` pooled ([CLS], the mean over real tokens, or all of them as a list).
+    hidden states of ``layer`` pooled ([CLS], the mean over real tokens, or all of them as a list);
+    a tuple of layers stacks theirs on an axis before the hidden one, from one forward pass.
     ``segments``: token type ids per window (sequence pairs). ``bf16``: autocast to bfloat16
     (default: on CUDA only). A CUDA out-of-memory error halves the budget and retries the batch.
     """
@@ -304,7 +305,9 @@ def forward_windows(model, windows: list[np.ndarray], *, batch_tokens: int | Non
                       torch.stack([out.start_logits, out.end_logits], -1))
             yield idx, logits.float().cpu().numpy()
             continue
-        states = out.hidden_states[layer].float()  # (B, T, H)
+        hidden = out.hidden_states
+        states = (hidden[layer] if isinstance(layer, int)  # (B, T, H), or (B, T, layers, H)
+                  else torch.stack([hidden[i] for i in layer], 2)).float()
         if pooling == "cls":
             yield idx, states[:, 0].cpu().numpy()
         else:
@@ -312,7 +315,7 @@ def forward_windows(model, windows: list[np.ndarray], *, batch_tokens: int | Non
             ends = attention.to(device).sum(1, keepdim=True) - 1  # where each [SEP] sits
             real = (pos >= 1) & (pos < ends)  # (B, T): between [CLS] and [SEP], pads excluded
             if pooling == "mean":
-                m = real.unsqueeze(-1).float()
+                m = real.reshape(*real.shape, *[1] * (states.dim() - 2)).float()
                 yield idx, ((states * m).sum(1) / m.sum(1).clamp(min=1)).cpu().numpy()
             else:
                 yield idx, [states[b][real[b]].cpu().numpy() for b in range(len(idx))]

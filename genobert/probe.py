@@ -1,10 +1,9 @@
-"""`bert-probe`: a frozen encoder's mean-pooled embeddings into a logistic regression (and, for
-per-letter tasks, each letter's vector into one: `TokenProbe`).
+"""`bert-probe`: a frozen encoder's vectors into a linear model, with no fine-tuning.
 
-What many protein-language-model users do instead of fine-tuning, and cheap: the encoder runs
-once per layer over the data, and only a scikit-learn model is trained. The layer and the
-regularisation C are chosen by validation MCC (ties: the lower validation loss). Run on the pretrained model and on the same
-architecture with random weights, the probe shows what pretraining put into the vectors.
+What many protein-language-model users do instead of fine-tuning, and cheap: the encoder runs once
+over the data (every layer from that one pass) and only a scikit-learn model is trained. The layer
+and the penalty are chosen on validation. Run on the pretrained model and on the same architecture
+with random weights, the probe shows what pretraining put into the vectors.
 """
 
 from __future__ import annotations
@@ -19,41 +18,90 @@ from .errors import InputError
 from .io import write_json
 
 
+def _best_layer(x: np.ndarray, y, xv: np.ndarray, make, score, penalties) -> tuple:
+    """``(selection, layer, penalty, model)`` of the best linear model over layers (axis 1 of
+    ``x`` and ``xv``, layer 1 first) and ``penalties``: ``make(penalty)`` builds one, ``score(model,
+    xv_layer)`` rates it on validation (higher is better)."""
+    best = None
+    for i in range(x.shape[1]):
+        for penalty in penalties:
+            model = make(penalty).fit(x[:, i], y)
+            selection = score(model, xv[:, i])
+            if best is None or selection > best[0]:
+                best = (selection, i + 1, penalty, model)
+    return best
+
+
 @dataclass
 class BertProbe:
+    """`bert-probe` for a class or a value per sequence, or a class per pair.
+
+    Sequences: mean-pooled vectors into a logistic regression (layer and C by validation MCC, ties
+    by the lower loss) or, for regression, a ridge (layer and alpha = 1/C by validation Spearman).
+    Pairs: each member's mean-pooled vector, summed and as an absolute difference (either order
+    reads the same, as `kmer-lr`'s pair form), into a logistic regression."""
+
     model_dir: str  # an encoder: pretrained, or random weights of the same config (`random_twin`)
     alphabet: str = "dna"
     seed: int = 0
+    kind: str = "sequence"  # sequence, regression or pair (genobert.tasks)
     Cs: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0)
     chosen_: dict = field(default_factory=dict)
 
-    def fit(self, train: Split, valid: Split) -> BertProbe:
-        from sklearn.linear_model import LogisticRegression
+    def __post_init__(self):
+        if self.kind not in ("sequence", "regression", "pair"):
+            raise ValueError(f"BertProbe kind {self.kind!r}: expected sequence, regression or pair")
+
+    def _x(self, seqs: list, layers: tuple[int, ...]) -> np.ndarray:
+        """(N, layers, features)."""
+        from .infer import embed_sequences
+
+        if self.kind != "pair":
+            return embed_sequences(self.predictor_, seqs, layer=layers)
+        a, b = (embed_sequences(self.predictor_, [p[i] for p in seqs], layer=layers) for i in (0, 1))
+        return np.concatenate([a + b, np.abs(a - b)], -1)
+
+    def _make(self, C: float):
+        from sklearn.linear_model import LogisticRegression, Ridge
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        from .infer import Predictor, embed_sequences
+        return make_pipeline(StandardScaler(), Ridge(alpha=1 / C) if self.kind == "regression" else
+                             LogisticRegression(C=C, max_iter=2000, random_state=self.seed))
+
+    def fit(self, train: Split, valid: Split) -> BertProbe:
+        from scipy.stats import spearmanr
+
+        from .infer import Predictor
 
         self.predictor_ = Predictor(self.model_dir, kind="encoder", device="cpu")
-        best = None
-        for layer in range(1, self.predictor_.model.config.num_hidden_layers + 1):
-            xt = embed_sequences(self.predictor_, train.seqs, layer=layer)
-            xv = embed_sequences(self.predictor_, valid.seqs, layer=layer)
-            for C in self.Cs:
-                model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000,
-                                                                           random_state=self.seed))
-                model.fit(xt, train.labels)
-                mcc, select = _valid_score(valid.labels, model.predict_proba(xv))
-                if best is None or select > best[0]:
-                    best = (select, layer, C, model, mcc)
-        self.chosen_ = {"layer": best[1], "C": best[2], "valid_mcc": best[4]}
-        self.model_ = best[3]
+        layers = tuple(range(1, self.predictor_.model.config.num_hidden_layers + 1))
+        x, xv = self._x(train.seqs, layers), self._x(valid.seqs, layers)
+        if self.kind == "regression":
+            def score(model, xv_layer):
+                rho = spearmanr(model.predict(xv_layer), valid.labels).statistic
+                return (float(rho) if np.isfinite(rho) else -1.0,)
+            metric = "valid_spearman"
+        else:
+            def score(model, xv_layer):
+                mcc, selection = _valid_score(valid.labels, model.predict_proba(xv_layer))
+                return selection, mcc
+            metric = "valid_mcc"
+        selection, layer, C, self.model_ = _best_layer(x, train.labels, xv, self._make, score, self.Cs)
+        self.chosen_ = {"layer": layer, "C": C, metric: selection[-1]}
         return self
 
-    def predict_proba(self, seqs: list[str]) -> np.ndarray:
-        from .infer import embed_sequences
+    def _chosen_x(self, seqs: list) -> np.ndarray:
+        return self._x(seqs, (self.chosen_["layer"],))[:, 0]
 
-        return self.model_.predict_proba(embed_sequences(self.predictor_, seqs, layer=self.chosen_["layer"]))
+    def predict_proba(self, seqs: list) -> np.ndarray:
+        return self.model_.predict_proba(self._chosen_x(seqs))
+
+    def predict(self, seqs: list) -> np.ndarray:
+        """What the task's fine-tuned model outputs: a value column, or log-probabilities."""
+        if self.kind == "regression":
+            return self.model_.predict(self._chosen_x(seqs))[:, None]
+        return np.log(np.clip(self.predict_proba(seqs), 1e-9, None))
 
 
 @dataclass
@@ -71,17 +119,28 @@ class TokenProbe:
     Cs: tuple[float, ...] = (1.0,)
     max_letters: int = 200_000
     chosen_: dict = field(default_factory=dict)
+    chunk: int = 256  # sequences embedded at once: all layers of every letter would not fit in memory
 
-    def _x(self, seqs: list[str], layer: int) -> np.ndarray:
+    def _x(self, seqs: list[str], layers: tuple[int, ...], keep: np.ndarray | None = None) -> np.ndarray:
+        """(letters, layers, hidden) of the concatenated letters of ``seqs``, only those indexed
+        by ``keep`` (sorted) when given."""
         from .infer import embed_sequences
 
-        vecs = embed_sequences(self.predictor_, seqs, pooling="tokens", layer=layer)
-        for s, v in zip(seqs, vecs, strict=True):
-            if len(v) != len(s):
-                raise InputError(f"{len(v)} token vectors for {len(s)} letters: a per-letter probe "
-                                 "needs a model with one token per letter (tokenizer char)",
-                                 path=self.model_dir)
-        return np.concatenate(vecs)
+        parts, offset = [], 0
+        for start in range(0, len(seqs), self.chunk):
+            chunk = seqs[start: start + self.chunk]
+            vecs = embed_sequences(self.predictor_, chunk, pooling="tokens", layer=layers)
+            for s, v in zip(chunk, vecs, strict=True):
+                if len(v) != len(s):
+                    raise InputError(f"{len(v)} token vectors for {len(s)} letters: a per-letter probe "
+                                     "needs a model with one token per letter (tokenizer char)",
+                                     path=self.model_dir)
+            x = np.concatenate(vecs)
+            if keep is not None:
+                x = x[keep[(keep >= offset) & (keep < offset + len(x))] - offset]
+            parts.append(x)
+            offset += sum(len(s) for s in chunk)
+        return np.concatenate(parts)
 
     def fit(self, train: Split, valid: Split) -> TokenProbe:
         from sklearn.linear_model import LogisticRegression
@@ -92,27 +151,25 @@ class TokenProbe:
         from .infer import Predictor
 
         self.predictor_ = Predictor(self.model_dir, kind="encoder", device="cpu")
+        layers = tuple(range(1, self.predictor_.model.config.num_hidden_layers + 1))
         y, yv = np.concatenate(train.labels), np.concatenate(valid.labels)
         keep, keep_v = labelled_letters(y, self.max_letters, self.seed), labelled_letters(yv, None, 0)
-        best = None
-        for layer in range(1, self.predictor_.model.config.num_hidden_layers + 1):
-            x, xv = self._x(train.seqs, layer)[keep], self._x(valid.seqs, layer)[keep_v]
-            for C in self.Cs:
-                model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=1000,
-                                                                           random_state=self.seed))
-                model.fit(x, y[keep])
-                score = float(f1_score(yv[keep_v], model.predict(xv), average="macro"))
-                if best is None or score > best[0]:
-                    best = (score, layer, C, model)
-        self.chosen_ = {"layer": best[1], "C": best[2], "valid_macro_f1": best[0],
-                        "training_letters": len(keep)}
-        self.model_ = best[3]
+        x, xv = self._x(train.seqs, layers, keep), self._x(valid.seqs, layers, keep_v)
+
+        def make(C):
+            return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=1000, random_state=self.seed))
+
+        def score(model, xv_layer):
+            return float(f1_score(yv[keep_v], model.predict(xv_layer), average="macro"))
+
+        f1, layer, C, self.model_ = _best_layer(x, y[keep], xv, make, score, self.Cs)
+        self.chosen_ = {"layer": layer, "C": C, "valid_macro_f1": f1, "training_letters": len(keep)}
         return self
 
     def predict(self, seqs: list[str]) -> list[np.ndarray]:
         if not seqs:
             return []
-        x = self._x(seqs, self.chosen_["layer"])
+        x = self._x(seqs, (self.chosen_["layer"],))[:, 0]
         ends = np.cumsum([len(s) for s in seqs])[:-1]
         return np.split(letter_log_probs(self.model_, x), ends)
 

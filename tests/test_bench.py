@@ -236,12 +236,14 @@ def test_bench_runs_token_pair_and_regression_tasks(tmp_path, monkeypatch):
                                            "bert-probe", "bert-probe-scratch"))).read()
     rows = [json.loads(line) for line in open(os.path.join(out, "results.jsonl"))]
     assert len(rows) == 3 * 2 * 6
-    # kmer-lr has a pair and a regression form, onehot-lr and the probes a token one
+    # kmer-lr has a pair and a regression form, onehot-lr a token one; the probes all three
     assert sorted({(r["task"], r["method"]) for r in rows if "skipped" in r}) == [
-        ("pair", "bert-probe"), ("pair", "bert-probe-scratch"), ("pair", "onehot-lr"),
-        ("reg", "bert-probe"), ("reg", "bert-probe-scratch"), ("reg", "onehot-lr"), ("tok", "kmer-lr")]
+        ("pair", "onehot-lr"), ("reg", "onehot-lr"), ("tok", "kmer-lr")]
     probes = [r for r in rows if r["task"] == "tok" and r["method"].startswith("bert-probe")]
     assert len(probes) == 4 and all(r["test"]["macro_f1"] > 0.8 for r in probes)  # the letter is in its vector
+    probes = [r for r in rows if r["task"] == "reg" and r["method"].startswith("bert-probe")]
+    assert len(probes) == 4 and all(r["test"]["spearman"] > 0.5 for r in probes)  # so is the share of A
+    assert all("mcc" in r["test"] for r in rows if r["task"] == "pair" and r["method"].startswith("bert-probe"))
     assert {r["task"] for r in rows if r["method"] == "kmer-lr" and "test" in r} == {"pair", "reg"}
     assert [r["test"]["macro_f1"] for r in rows if r["method"] == "onehot-lr" and "test" in r] == [1.0, 1.0]
     assert "## macro-F1 on `test`" in report and "## Spearman on `test`" in report

@@ -163,6 +163,20 @@ def test_mean_pooling_excludes_specials_and_pads(models):
     assert first.shape == (64,)
 
 
+def test_several_layers_from_one_pass_equal_one_layer_at_a_time(models):
+    """A probe's layer search embeds every layer at once; each must be what asking for it alone
+    gives, for every pooling, with sequences longer than the window."""
+    p = Predictor(models["pre"], kind="encoder")
+    seqs = ["ACGTACGTAA", "ACGT" * 20, "GATTACA"]  # 80 letters: several windows of 32
+    for pooling in ("mean", "cls", "tokens"):
+        both = infer.embed_sequences(p, seqs, pooling=pooling, layer=(1, 2))
+        for i, layer in enumerate((1, 2)):
+            one = infer.embed_sequences(p, seqs, pooling=pooling, layer=layer)
+            for a, b in zip(both, one, strict=True):
+                np.testing.assert_allclose(a[..., i, :], b, atol=1e-5)
+    assert infer.embed_sequences(p, seqs, layer=(1, 2)).shape == (3, 2, 64)
+
+
 def _fa(root, seq):
     path = root / f"one_{seq}.fa"
     path.write_text(f">one\n{seq}\n")

@@ -273,19 +273,23 @@ def _pretrained_model(choice: str, suite: Suite, alphabet: str, data_dir: str, o
     return path
 
 
-def _run_probe(method, task, files, seed, names, pretrained: str, out: str) -> dict:
+def _run_probe(method, task, files, seed, names, pretrained: str, out: str, max_len: int) -> dict:
     """`bert-probe` on the pretrained encoder, `bert-probe-scratch` on its random-weight twin."""
     from ..probe import BertProbe, TokenProbe, random_twin
 
-    if task.kind not in ("sequence", "token"):
-        raise NotApplicable(f"{method} probes a class per sequence or per letter; this is a {task.kind} task")
+    if task.kind not in ("sequence", "token", "regression", "pair"):
+        raise NotApplicable(f"{method} probes a class or value per sequence, a class per pair or per "
+                            f"letter; this is a {task.kind} task")
     model = pretrained if method == "bert-probe" else random_twin(  # a random init per seed
         pretrained, os.path.join(out, "random_init", task.alphabet, f"seed{seed}"), seed=seed)
     if task.kind == "token":
         return _fit_task_model(TokenProbe(model, alphabet=task.alphabet, seed=seed), task, files,
                                max_len=None)  # pairs only are cut to the window
+    probe = BertProbe(model, alphabet=task.alphabet, seed=seed, kind=task.kind)
+    if task.kind != "sequence":  # pair members cut to the window fine-tuned BERT sees
+        return _fit_task_model(probe, task, files, max_len=max_len)
     train, valid = _load(files["train"], task.alphabet, names), _load(files["valid"], task.alphabet, names)
-    probe = BertProbe(model, alphabet=task.alphabet, seed=seed).fit(train, valid)
+    probe.fit(train, valid)
     return {"chosen": probe.chosen_, **_score_splits(probe, task, files, names, valid)}
 
 
@@ -464,7 +468,8 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
                                             code=provenance)
                 elif method.startswith("bert-probe"):
                     try:
-                        result = _run_probe(method, task, files, seed, names, inits[task.alphabet], out)
+                        result = _run_probe(method, task, files, seed, names, inits[task.alphabet], out,
+                                            prof.max_len)
                     except NotApplicable as e:
                         result = {"skipped": str(e)}
                 else:
