@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import numbers
 import os
 import sys
 import time
@@ -333,11 +334,12 @@ def embed_sequences(predictor: Predictor, seqs: list[str], *, pooling: str = "me
     tok = predictor.tokenizer
     items = [(None, SimpleNamespace(id=str(i)), tok.encode(s, add_special_tokens=False))
              for i, s in enumerate(seqs)]
+    layers = [] if isinstance(layer, numbers.Integral) else [len(layer)]
     out = ([None] * len(seqs) if pooling == "tokens" else
-           np.zeros((len(seqs), *([] if isinstance(layer, int) else [len(layer)]),
-                     predictor.model.config.hidden_size), np.float32))
-    for start in range(0, len(items), CHUNK_RECORDS):
-        for _, rid, vec in _embed_batch(predictor, items[start: start + CHUNK_RECORDS], pooling, layer,
+           np.zeros((len(seqs), *layers, predictor.model.config.hidden_size), np.float32))
+    chunk = CHUNK_RECORDS // max([1, *layers])  # a chunk's token vectors are held until pooled
+    for start in range(0, len(items), chunk):
+        for _, rid, vec in _embed_batch(predictor, items[start: start + chunk], pooling, layer,
                                         batch_tokens):
             out[int(rid)] = vec
     return out

@@ -10,6 +10,7 @@ load it with no custom code.
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import platform
 from dataclasses import dataclass
@@ -306,7 +307,7 @@ def forward_windows(model, windows: list[np.ndarray], *, batch_tokens: int | Non
             yield idx, logits.float().cpu().numpy()
             continue
         hidden = out.hidden_states
-        states = (hidden[layer] if isinstance(layer, int)  # (B, T, H), or (B, T, layers, H)
+        states = (hidden[layer] if isinstance(layer, numbers.Integral)  # (B, T, H), or (B, T, layers, H)
                   else torch.stack([hidden[i] for i in layer], 2)).float()
         if pooling == "cls":
             yield idx, states[:, 0].cpu().numpy()

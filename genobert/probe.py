@@ -58,7 +58,10 @@ class BertProbe:
 
         if self.kind != "pair":
             return embed_sequences(self.predictor_, seqs, layer=layers)
-        a, b = (embed_sequences(self.predictor_, [p[i] for p in seqs], layer=layers) for i in (0, 1))
+        members = list(dict.fromkeys(s for pair in seqs for s in pair))  # a protein of many pairs once
+        row = {s: i for i, s in enumerate(members)}
+        vecs = embed_sequences(self.predictor_, members, layer=layers)
+        a, b = (vecs[[row[pair[i]] for pair in seqs]] for i in (0, 1))
         return np.concatenate([a + b, np.abs(a - b)], -1)
 
     def _make(self, C: float):
@@ -80,15 +83,14 @@ class BertProbe:
         if self.kind == "regression":
             def score(model, xv_layer):
                 rho = spearmanr(model.predict(xv_layer), valid.labels).statistic
-                return (float(rho) if np.isfinite(rho) else -1.0,)
-            metric = "valid_spearman"
+                return (float(rho) if np.isfinite(rho) else 0.0,)  # constant: 0, as the task scores it
         else:
             def score(model, xv_layer):
                 mcc, selection = _valid_score(valid.labels, model.predict_proba(xv_layer))
                 return selection, mcc
-            metric = "valid_mcc"
         selection, layer, C, self.model_ = _best_layer(x, train.labels, xv, self._make, score, self.Cs)
-        self.chosen_ = {"layer": layer, "C": C, metric: selection[-1]}
+        self.chosen_ = ({"layer": layer, "alpha": 1 / C, "valid_spearman": selection[-1]}
+                        if self.kind == "regression" else {"layer": layer, "C": C, "valid_mcc": selection[-1]})
         return self
 
     def _chosen_x(self, seqs: list) -> np.ndarray:
@@ -109,7 +111,8 @@ class TokenProbe:
     """`bert-probe` for per-letter tasks (secondary structure): each letter's vector from a frozen
     encoder with one token per letter into a logistic regression, the linear probe protein
     language models are judged by. The layer is chosen by validation macro-F1; at most
-    ``max_letters`` training letters (a seeded sample), as `onehot-lr` for token tasks."""
+    ``max_letters`` training letters (a seeded sample), as `onehot-lr` for token tasks, and as many
+    validation letters."""
 
     model_dir: str
     alphabet: str = "protein"
@@ -153,7 +156,8 @@ class TokenProbe:
         self.predictor_ = Predictor(self.model_dir, kind="encoder", device="cpu")
         layers = tuple(range(1, self.predictor_.model.config.num_hidden_layers + 1))
         y, yv = np.concatenate(train.labels), np.concatenate(valid.labels)
-        keep, keep_v = labelled_letters(y, self.max_letters, self.seed), labelled_letters(yv, None, 0)
+        keep, keep_v = (labelled_letters(y, self.max_letters, self.seed),  # memory: every layer is held
+                        labelled_letters(yv, self.max_letters, self.seed))
         x, xv = self._x(train.seqs, layers, keep), self._x(valid.seqs, layers, keep_v)
 
         def make(C):

@@ -357,8 +357,8 @@ def _fit_task_model(model, task, files, max_len: int | None) -> dict:
         train.labels, valid.labels = np.asarray(train.labels), np.asarray(valid.labels)
     model.fit(train, valid)
     result = {"chosen": model.chosen_}
-    for key in ("valid", "test"):
-        data = valid if key == "valid" else split("test")
+    for key in ("valid", "test", *[k for k in files if k.startswith("test_")]):  # and test subsets
+        data = valid if key == "valid" else split(key)
         result[key] = kind.score(model.predict(data.seqs), data.labels)
     return result
 
