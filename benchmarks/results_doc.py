@@ -81,12 +81,63 @@ def scoreboard(folders: list[str]) -> list[str]:
     return lines + [""]
 
 
+def probe_board(folders: list[str]) -> list[str]:
+    """One row per folder and task (all training labels) with both probes: the frozen pretrained
+    encoder's probe minus the same probe of random weights, and minus the best method without
+    pretraining (by validation), paired by seed. Cheap, so it covers tasks whose fine-tuning grid
+    has not run; it asks what pretraining put into the vectors, not what fine-tuning makes of it."""
+    from genobert.bench.report import METRICS, _score, best_rival
+    from genobert.verdict import paired
+
+    lines = ["## Frozen-embedding probes", "",
+             "What pretraining put into the vectors, on every task a probe applies to (all but the span "
+             "task): test score of `bert-probe` (the frozen pretrained encoder, layer and penalty chosen "
+             "on validation, into a linear model) minus `bert-probe-scratch` (the same probe of the same "
+             "architecture with random weights), and minus the best method without pretraining (by mean "
+             "validation score), paired by seed with a 95 % t interval.", "",
+             "| pretrained model | task | labels | metric | probe | − probe of random weights | "
+             "− best without pretraining |", "|---|---|---|---|---|---|---|"]
+    tally = []
+    for folder in folders:
+        setup = json.load(open(os.path.join(folder, "bench.json")))
+        rows = [json.loads(line) for line in open(os.path.join(folder, "results.jsonl"))
+                if '"test"' in line]
+        rows = [r for r in rows if r.get("fraction", 1.0) == 1.0 and "test" in r]
+        model = model_name(setup) or setup.get("pretrained", "")
+        for task in dict.fromkeys(r["task"] for r in rows):
+            by = {}
+            for r in rows:
+                if r["task"] == task:
+                    by.setdefault((task, r["method"]), {})[r["seed"]] = r
+            probe, random = by.get((task, "bert-probe")), by.get((task, "bert-probe-scratch"))
+            if not probe or not random:
+                continue
+            metric = _score([r for r in rows if r["task"] == task], task)
+            scores = {sd: r["test"] for sd, r in probe.items()}
+            v = paired(scores, {sd: r["test"] for sd, r in random.items()}, metric, ("probe", "random"))
+            best = best_rival(by, task, metric)
+            b = paired(scores, {sd: r["test"] for sd, r in by[(task, best)].items()}, metric,
+                       ("probe", best)) if best else None
+            mean = sum(s[metric] for s in scores.values()) / len(scores)
+            n_train = next(iter(probe.values())).get("n_train")
+            lines.append(f"| {model} | {task} | {f'{n_train:,}' if n_train else '?'} | {METRICS[metric]} | "
+                         f"{mean:.3f} | {cell(v)} | " + (f"{best}: {cell(b)}" if b else "–") + " |")
+            tally.append((v.verdict, b.verdict if b else None))
+    if len(lines) == 6:
+        return []
+    lines += ["", f"The pretrained vectors beat random ones on {sum(v == 'helped' for v, _ in tally)} of "
+              f"{len(tally)} task × model rows (worse on {sum(v == 'hurt' for v, _ in tally)}), and the best "
+              f"method without pretraining on {sum(b == 'helped' for _, b in tally)} of "
+              f"{sum(b is not None for _, b in tally)} (worse on {sum(b == 'hurt' for _, b in tally)})."]
+    return lines + [""]
+
+
 def main(folders: list[str]) -> None:
     print("# Benchmark results\n")
     print("Written by `python benchmarks/results_doc.py " + " ".join(folders) + "` from the reports "
           "of `genobert bench`; each section names the command, machine, seeds and date of its run. "
           "Re-run a command to reproduce its section.\n")
-    print("\n".join(scoreboard(folders)))
+    print("\n".join(scoreboard(folders) + probe_board(folders)))
     for folder in folders:
         setup = json.load(open(os.path.join(folder, "bench.json")))
         runs = [json.loads(line) for line in open(os.path.join(folder, "results.jsonl"))]

@@ -165,3 +165,30 @@ def test_context_table_scores_the_models_held_out_split_with_counts(tmp_path, pr
     markov, random = re.search(r"^\| 1 \| ([\d.]+) \([\d,]+\) \| ([\d.]+) \([\d,]+\) \|$", out, re.M).groups()
     # one table of both files: on the random one it expects the chain's successors, and does worse than 2 bits
     assert float(markov) < 1.2 and float(random) > 1.95, out
+
+
+def test_results_doc_probe_board_pairs_probes_by_seed(tmp_path):
+    import json
+
+    sys.path.insert(0, BENCHMARKS)
+    try:
+        import results_doc
+    finally:
+        sys.path.remove(BENCHMARKS)
+
+    def row(method, seed, mcc, valid):
+        return {"task": "t", "method": method, "seed": seed, "fraction": 1.0, "n_train": 100,
+                "valid": {"mcc": valid}, "test": {"mcc": mcc, "predicted_classes": 2}}
+
+    rows = [row("bert-probe", s, 0.6 + 0.1 * s, 0.5) for s in range(3)]
+    rows += [row("bert-probe-scratch", s, 0.5 + 0.1 * s + 0.001 * s, 0.4) for s in range(3)]
+    rows += [row("kmer-lr", s, 0.7 + 0.1 * s, 0.6) for s in range(3)]
+    rows += [row("onehot-lr", s, 0.0, 0.1) for s in range(3)]  # worse on validation: not the rival
+    (tmp_path / "bench.json").write_text(json.dumps({"suite": "dna", "pretrained_models": {"dna": {"path": "models/m"}}}))
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    text = "\n".join(results_doc.probe_board([str(tmp_path)]))
+    # +0.1 over random weights on every seed (the seeds' spread cancels), -0.1 against kmer-lr
+    assert re.search(r"\| m \| t \| 100 \| MCC \| 0\.700 \| \+0\.099 \[\+0\.09\d, \+0\.10\d\], 3 seeds: \*\*helped\*\* "
+                     r"\| kmer-lr: -0\.100 \[-0\.100, -0\.100\], 3 seeds: \*\*hurt\*\* \|", text), text
+    assert "beat random ones on 1 of 1 task × model rows (worse on 0), and the best method without " \
+           "pretraining on 0 of 1 (worse on 1)" in text
