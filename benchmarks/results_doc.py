@@ -122,11 +122,13 @@ def probe_board(folders: list[str]) -> list[str]:
             n_train = next(iter(probe.values())).get("n_train")
             lines.append(f"| {model} | {task} | {f'{n_train:,}' if n_train else '?'} | {METRICS[metric]} | "
                          f"{mean:.3f} | {cell(v)} | " + (f"{best}: {cell(b)}" if b else "–") + " |")
-            tally.append((v.verdict, b.verdict if b else None))
+            if v.verdict != "too few seeds":  # a task whose seeds are still running
+                tally.append((v.verdict, b.verdict if b else None))
     if len(lines) == 6:
         return []
     lines += ["", f"The pretrained vectors beat random ones on {sum(v == 'helped' for v, _ in tally)} of "
-              f"{len(tally)} task × model rows (worse on {sum(v == 'hurt' for v, _ in tally)}), and the best "
+              f"{len(tally)} task × model rows with two seeds or more (worse on "
+              f"{sum(v == 'hurt' for v, _ in tally)}), and the best "
               f"method without pretraining on {sum(b == 'helped' for _, b in tally)} of "
               f"{sum(b is not None for _, b in tally)} (worse on {sum(b == 'hurt' for _, b in tally)})."]
     return lines + [""]
