@@ -34,7 +34,7 @@ def scoreboard(folders: list[str]) -> list[str]:
     """One row per folder, task and share of the labels: pretrained minus scratch BERT, and minus
     the best method without pretraining (by validation), paired by seed, as each report has them;
     then the tally on the full training sets against the goal of issue 18."""
-    from genobert.bench.report import METRICS, _score, best_rival, pretrained_vs_scratch
+    from genobert.bench.report import METRICS, _score, best_rival, by_method, pretrained_vs_scratch
     from genobert.verdict import paired
 
     lines = ["## Scoreboard", "",
@@ -59,9 +59,7 @@ def scoreboard(folders: list[str]) -> list[str]:
                     continue
                 metric = _score(share, task)
                 v = pretrained_vs_scratch(share, metric)
-                by = {}
-                for r in share:
-                    by.setdefault((task, r["method"]), {})[r["seed"]] = r
+                by = by_method(share)
                 best = best_rival(by, task, metric)
                 b = paired({r["seed"]: r["test"] for r in pre},
                            {sd: r["test"] for sd, r in by[(task, best)].items()}, metric,
@@ -86,10 +84,10 @@ def probe_board(folders: list[str]) -> list[str]:
     encoder's probe minus the same probe of random weights, and minus the best method without
     pretraining (by validation), paired by seed. Cheap, so it covers tasks whose fine-tuning grid
     has not run; it asks what pretraining put into the vectors, not what fine-tuning makes of it."""
-    from genobert.bench.report import METRICS, _score, best_rival
+    from genobert.bench.report import METRICS, _score, best_rival, by_method
     from genobert.verdict import paired
 
-    lines = ["## Frozen-embedding probes", "",
+    header = ["## Frozen-embedding probes", "",
              "What pretraining put into the vectors, on every task a probe applies to (all but the span "
              "task): test score of `bert-probe` (the frozen pretrained encoder, layer and penalty chosen "
              "on validation, into a linear model) minus `bert-probe-scratch` (the same probe of the same "
@@ -97,22 +95,18 @@ def probe_board(folders: list[str]) -> list[str]:
              "validation score), paired by seed with a 95 % t interval.", "",
              "| pretrained model | task | labels | metric | probe | − probe of random weights | "
              "− best without pretraining |", "|---|---|---|---|---|---|---|"]
-    tally = []
+    lines, tally = list(header), []
     for folder in folders:
         setup = json.load(open(os.path.join(folder, "bench.json")))
-        rows = [json.loads(line) for line in open(os.path.join(folder, "results.jsonl"))
-                if '"test"' in line]
+        rows = [json.loads(line) for line in open(os.path.join(folder, "results.jsonl"))]
         rows = [r for r in rows if r.get("fraction", 1.0) == 1.0 and "test" in r]
         model = model_name(setup) or setup.get("pretrained", "")
+        by = by_method(rows)
         for task in dict.fromkeys(r["task"] for r in rows):
-            by = {}
-            for r in rows:
-                if r["task"] == task:
-                    by.setdefault((task, r["method"]), {})[r["seed"]] = r
             probe, random = by.get((task, "bert-probe")), by.get((task, "bert-probe-scratch"))
             if not probe or not random:
                 continue
-            metric = _score([r for r in rows if r["task"] == task], task)
+            metric = _score(rows, task)
             scores = {sd: r["test"] for sd, r in probe.items()}
             v = paired(scores, {sd: r["test"] for sd, r in random.items()}, metric, ("probe", "random"))
             best = best_rival(by, task, metric)
@@ -124,7 +118,7 @@ def probe_board(folders: list[str]) -> list[str]:
                          f"{mean:.3f} | {cell(v)} | " + (f"{best}: {cell(b)}" if b else "–") + " |")
             if v.verdict != "too few seeds":  # a task whose seeds are still running
                 tally.append((v.verdict, b.verdict if b else None))
-    if len(lines) == 6:
+    if lines == header:
         return []
     lines += ["", f"The pretrained vectors beat random ones on {sum(v == 'helped' for v, _ in tally)} of "
               f"{len(tally)} task × model rows with two seeds or more (worse on "

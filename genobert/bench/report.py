@@ -259,6 +259,16 @@ def _score(results, task: str) -> str:
     return next(m for m in ("mcc", "macro_f1", "spearman", "iou", "accuracy") if m in present)
 
 
+def by_method(results) -> dict:
+    """The rows with a test score as ``(task, method) -> seed -> row`` (a seed run twice: the
+    later row), what the paired comparisons look up."""
+    by = {}
+    for r in results:
+        if "test" in r:
+            by.setdefault((r["task"], r["method"]), {})[r["seed"]] = r
+    return by
+
+
 def best_rival(by: dict, task: str, metric: str) -> str | None:
     """The method without pretraining with the best mean validation ``metric`` on ``task``
     (``by``: (task, method) -> seed -> results row); None when none has one."""
@@ -281,10 +291,7 @@ def _verdicts(results, tasks, setup: dict | None = None) -> list[str]:
              "its seed is left out, never counted as a win. Both sides scoring the same on every seed (deterministic "
              "on a fixed split) is one measurement: no interval, no verdict. The second line compares with the best "
              "method without pretraining, picked by mean validation score.", ""]
-    by = {}
-    for r in results:
-        if "test" in r:
-            by.setdefault((r["task"], r["method"]), {})[r["seed"]] = r
+    by = by_method(results)
     wins = {"scratch": [0, 0], "best": [0, 0]}
     for task in tasks:
         if not any("test" in r for r in results if r["task"] == task):
