@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .alphabets import get_alphabet
 from .config import FinetuneConfig
 from .errors import InputError, NotApplicable
-from .metrics import log_loss, selection_score
+from .metrics import log_loss, regression_metrics, selection_score
 
 
 @dataclass
@@ -418,7 +418,6 @@ class KmerRidge:
     chosen_: dict = field(default_factory=dict)
 
     def fit(self, train: Split, valid: Split) -> KmerRidge:
-        from scipy.stats import spearmanr
         from sklearn.linear_model import Ridge
 
         best = None
@@ -426,8 +425,7 @@ class KmerRidge:
             for alpha in self.alphas:
                 model = Pipeline([("kmers", KmerCounter(k=k)), ("tfidf", TfidfTransformer(sublinear_tf=True)),
                                   ("ridge", Ridge(alpha=alpha))]).fit(train.seqs, train.labels)
-                score = spearmanr(model.predict(valid.seqs), valid.labels).statistic
-                score = -1.0 if not np.isfinite(score) else float(score)
+                score = regression_metrics(model.predict(valid.seqs), valid.labels)["spearman"]
                 if best is None or score > best[0]:
                     best = (score, k, alpha, model)
         self.chosen_ = {"k": best[1], "alpha": best[2], "valid_spearman": best[0]}

@@ -1,5 +1,6 @@
 """Scores of classifiers: accuracy, MCC, macro-F1, AUROC, and the number of classes a model
-predicted (1: it failed to train); and the validation score that chooses among fits."""
+predicted (1: it failed to train); of regressions: Spearman, Pearson, R², MSE; and the validation
+score that chooses among fits."""
 
 from __future__ import annotations
 
@@ -45,3 +46,18 @@ def classification_metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
         out["auroc"] = float(roc_auc_score(labels, probs[:, 1]) if probs.shape[1] == 2 else
                              roc_auc_score(labels, probs, multi_class="ovr", average="macro"))
     return out
+
+
+def regression_metrics(pred: np.ndarray, y: np.ndarray) -> dict:
+    """Spearman, Pearson, R² and MSE of ``pred`` against ``y``. A constant prediction (the model
+    failed to train) or constant targets correlate 0, not NaN, so it ranks below any real fit
+    and above an inverted one, in the task's test scores and in every validation choice alike."""
+    from scipy.stats import pearsonr, spearmanr
+    from sklearn.metrics import mean_squared_error, r2_score
+
+    pred, y = np.asarray(pred, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    constant = np.ptp(pred) == 0 or np.ptp(y) == 0
+    return {"n": int(len(y)), "spearman": 0.0 if constant else float(spearmanr(pred, y).statistic),
+            "pearson": 0.0 if constant else float(pearsonr(pred, y).statistic),
+            "r2": float(r2_score(y, pred)), "mse": float(mean_squared_error(y, pred)),
+            "constant_prediction": bool(np.ptp(pred) == 0)}  # the model failed to train

@@ -16,6 +16,7 @@ import numpy as np
 from .baselines import Split, _valid_score, labelled_letters, letter_log_probs
 from .errors import InputError
 from .io import write_json
+from .metrics import regression_metrics
 
 
 def _best_layer(x: np.ndarray, y, xv: np.ndarray, make, score, penalties) -> tuple:
@@ -73,8 +74,6 @@ class BertProbe:
                              LogisticRegression(C=C, max_iter=2000, random_state=self.seed))
 
     def fit(self, train: Split, valid: Split) -> BertProbe:
-        from scipy.stats import spearmanr
-
         from .infer import Predictor
 
         self.predictor_ = Predictor(self.model_dir, kind="encoder", device="cpu")
@@ -82,8 +81,7 @@ class BertProbe:
         x, xv = self._x(train.seqs, layers), self._x(valid.seqs, layers)
         if self.kind == "regression":
             def score(model, xv_layer):
-                rho = spearmanr(model.predict(xv_layer), valid.labels).statistic
-                return (float(rho) if np.isfinite(rho) else 0.0,)  # constant: 0, as the task scores it
+                return (regression_metrics(model.predict(xv_layer), valid.labels)["spearman"],)
         else:
             def score(model, xv_layer):
                 mcc, selection = _valid_score(valid.labels, model.predict_proba(xv_layer))

@@ -29,7 +29,7 @@ import torch
 from .data import LabelledWindows, average_windows, pad, window_starts, windows_of
 from .errors import InputError
 from .io import read_records
-from .metrics import classification_metrics, softmax
+from .metrics import classification_metrics, regression_metrics, softmax
 from .tables import Labelled, class_names, normalise_label, read_labelled_file, read_pairs
 from .tokenize import CLS_ID, SEP_ID
 
@@ -128,15 +128,7 @@ class RegressionTask(SequenceTask):
         return {"num_labels": 1, "problem_type": "regression"}
 
     def score(self, outputs: np.ndarray, targets) -> dict:
-        from scipy.stats import pearsonr, spearmanr
-        from sklearn.metrics import mean_squared_error, r2_score
-
-        pred, y = outputs[:, 0], np.asarray(targets, dtype=np.float64)
-        constant = np.ptp(pred) == 0 or np.ptp(y) == 0
-        return {"n": int(len(y)), "spearman": 0.0 if constant else float(spearmanr(pred, y).statistic),
-                "pearson": 0.0 if constant else float(pearsonr(pred, y).statistic),
-                "r2": float(r2_score(y, pred)), "mse": float(mean_squared_error(y, pred)),
-                "constant_prediction": bool(np.ptp(pred) == 0)}  # the model failed to train
+        return regression_metrics(outputs[:, 0], targets)
 
 
 class TokenWindows(torch.utils.data.Dataset):

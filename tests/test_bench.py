@@ -305,6 +305,19 @@ def test_task_baselines_learn_what_they_can_see():
     assert [p.shape for p in tagger.predict(seqs[:2])] == [(60, 2), (60, 2)]
 
 
+def test_a_constant_regression_scores_zero_everywhere_so_it_ranks_below_a_real_fit():
+    from genobert.baselines import KmerRidge
+    from genobert.metrics import regression_metrics
+
+    y = np.array([0.1, 0.5, 0.2, 0.9])
+    assert regression_metrics(np.full(4, 0.3), y)["spearman"] == 0.0  # not NaN
+    assert regression_metrics(-y, y)["spearman"] == -1.0
+    # validation labels all equal: every fit correlates 0 (was -1 in KmerRidge, 0 in the probe and task)
+    ridge = KmerRidge(alphabet="dna", ks=(1,)).fit(Split(["ACGT", "GGGC", "ATTA", "CCGA"], y),
+                                                   Split(["ACCA", "GTGT"], np.array([0.4, 0.4])))
+    assert ridge.chosen_["valid_spearman"] == 0.0
+
+
 def test_the_token_budget_cuts_train_and_valid_but_never_test(fake_suite, tmp_path):
     task = bench.SUITES["fake"].tasks[0]
     full = bench._splits(task, fake_suite, str(tmp_path / "a"), 0, bench.PROFILES["test"])  # no budget
