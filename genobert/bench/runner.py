@@ -15,7 +15,7 @@ from ..baselines import BASELINES, TASK_BASELINES, Split
 from ..errors import InputError, NotApplicable
 from ..io import file_sha256, write_json
 from ..metrics import classification_metrics, selection_score
-from ..train import best_round, finetune, label_names, pretrain
+from ..train import best_epoch, finetune, label_names, pretrain
 from .report import write_report
 from .splits import _load, _path, _read_task, _splits, _task_path
 from .suites import METHODS, METRICS, PROFILES, SUITES, Profile, Suite, Task
@@ -188,16 +188,6 @@ def _test_scores(task, model: str, files: dict, names: list[str], test: dict | N
     return result
 
 
-def best_epoch(curve: list[dict], metric: str, cap: int) -> dict:
-    """Where the validation score peaked: ``best_is_last`` when that was the last epoch run and
-    the cap ended the run (the model was still improving when it stopped)."""
-    best = best_round(curve, metric)
-    if best is None:
-        return {}
-    return {"best_epoch": best + 1, "epochs_run": len(curve),
-            "best_is_last": best == len(curve) - 1 and len(curve) >= cap}
-
-
 def _run_bert_grid(task, files, init, run_dir, profile, seed, names, shape, chosen_lr,
                    adapt_steps: int = 0, *, code: dict) -> dict:
     """Seed 0 tries every learning rate of the profile and keeps the best on validation; later
@@ -293,17 +283,25 @@ def _run_probe(method, task, files, seed, names, pretrained: str, out: str, max_
     return {"chosen": probe.chosen_, **_score_splits(probe, task, files, names, valid)}
 
 
-def _run_baseline(method, task, files, seed, names, profile: Profile) -> dict:
+def _run_baseline(method, task, files, seed, names, profile: Profile, chosen_lr: float | None = None) -> dict:
+    """A baseline of a sequence task. Those trained by epochs (cnn, bert-english, english-scratch)
+    get BERT's protocol: the cap and patience of the profile, a learning-rate grid searched on
+    seed 0 (the first of ties: the smallest rate) and seed 0's rate (``chosen_lr``) for the others."""
     if task.kind != "sequence":
         return _run_task_baseline(method, task, files, seed, profile.max_len)
     train, valid = _load(files["train"], task.alphabet, names), _load(files["valid"], task.alphabet, names)
-    extra = {"epochs": profile.english_epochs} if method in ("bert-english", "english-scratch") else {}
-    if method in ("cnn", "bert-english", "english-scratch"):  # trained by epochs
-        extra["min_epoch_rows"] = profile.min_epoch_rows
-    model = BASELINES[method](alphabet=task.alphabet, seed=seed, **extra).fit(train, valid)
-    result = {"chosen": model.chosen_}
-    if getattr(model, "curve_", None):
-        result["curve"] = {"valid": model.curve_}
+    lrs = {"cnn": profile.cnn_lrs, "bert-english": profile.english_lrs, "english-scratch": profile.english_lrs}
+    if method not in lrs:
+        model = BASELINES[method](alphabet=task.alphabet, seed=seed).fit(train, valid)
+        return {"chosen": model.chosen_, **_score_splits(model, task, files, names, valid)}
+    fits = {lr: BASELINES[method](alphabet=task.alphabet, seed=seed, epochs=profile.epochs, patience=profile.patience,
+                                  lr=lr, min_epoch_rows=profile.min_epoch_rows).fit(train, valid)
+            for lr in ((chosen_lr,) if chosen_lr is not None else lrs[method])}
+    model = max(fits.values(), key=lambda m: m.chosen_["select"])  # max keeps the first of ties
+    result = {"chosen": model.chosen_, "lr": model.lr, "curve": {"valid": model.curve_},
+              **best_epoch(model.curve_, "valid_mcc", profile.epochs, loss="valid_loss")}
+    if len(fits) > 1:
+        result["grid"] = {f"{lr:g}": m.chosen_["valid_mcc"] for lr, m in fits.items()}
     return {**result, **_score_splits(model, task, files, names, valid)}
 
 
@@ -474,7 +472,9 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
                         result = {"skipped": str(e)}
                 else:
                     try:
-                        result = _run_baseline(method, task, files, seed, names, prof)
+                        first = done().get((task.name, method, 0, fraction)) if seed else None
+                        result = _run_baseline(method, task, files, seed, names, prof,
+                                               first.get("lr") if first else None)
                     except NotApplicable as e:  # e.g. onehot-lr on variable lengths
                         result = {"skipped": str(e)}
                 result.update(task=task.name, method=method, seed=seed, fraction=fraction,
