@@ -396,6 +396,13 @@ def test_own_task_with_folds_from_the_command_line(models, tmp_path, monkeypatch
     assert open(out / "results.jsonl").read() == before
     assert main(["bench", "--task", f"mine={table}", "--out", str(out)]) == 2  # a test file is needed
     assert "expected NAME=TRAIN,TEST" in capsys.readouterr().err
+    numbers = tmp_path / "gc.tsv"  # a regression table: its folds cannot be stratified by class
+    numbers.write_text("id\tsequence\tlabel\n" + "".join(f"r{i}\tACGTGC\t{i / 7:.3f}\n" for i in range(30)))
+    assert main(["bench", "--task", f"gc={numbers}", "--folds", "3", "--out", str(tmp_path / "gc")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "folds are stratified by class, for sequence and pair tasks; this is a regression " \
+        "task (every label a number)" in err[0] and str(numbers) in err[0]
+    assert not (tmp_path / "gc").exists()
 
 
 def test_transfer_suite_tests_on_another_organism(shared_data):

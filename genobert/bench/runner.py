@@ -357,7 +357,10 @@ def _fit_task_model(model, task, files, max_len: int | None) -> dict:
     result = {"chosen": model.chosen_}
     for key in ("valid", "test", *[k for k in files if k.startswith("test_")]):  # and test subsets
         data = valid if key == "valid" else split(key)
-        result[key] = kind.score(model.predict(data.seqs), data.labels)
+        outputs = model.predict(data.seqs)
+        result[key] = kind.score(outputs, data.labels)
+        if key == "test" and task.folds:  # a pair task (folds are for classes): pooled by the report
+            result["test_pred"] = _predictions(outputs, data.labels)
     return result
 
 
@@ -517,6 +520,10 @@ def user_task(spec: str, *, kind: str | None = None, alphabet: str | None = None
     header, rows = _table(train)
     if kind is None:
         kind = "pair" if {"sequence_a", "sequence_b"} <= set(header) else _guess_kind(rows)
+    if folds and kind not in ("sequence", "pair"):
+        raise InputError(f"--folds {folds}: folds are stratified by class, for sequence and pair tasks; this "
+                         f"is a {kind} task" + (" (every label a number)" if kind == "regression" else "")
+                         + ": give NAME=TRAIN,TEST or NAME=TRAIN,VALID,TEST", path=train)
     if alphabet is None:
         if kind == "pair":
             raise InputError("give --alphabet for pair tasks", path=train)
