@@ -60,3 +60,26 @@ def test_an_unknown_name_is_one_line(released, tmp_path, capsys):
     assert main(["embed", "genobert-nope", str(fasta), "-o", str(tmp_path / "x.h5")]) == 2
     err = capsys.readouterr().err
     assert "no released model of that name (released: genobert-toy" in err and len(err.splitlines()) == 1
+
+
+def test_the_committed_releases_verify_and_load_with_no_remote_code(capsys, monkeypatch):
+    """The models in the repository's models/ folder: every file matches its sha256 and each loads
+    as a plain transformers masked LM (BERT or ModernBERT) that predicts a masked letter."""
+    import torch
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    monkeypatch.delenv("GENOBERT_MODELS", raising=False)
+    names = ["genobert-dna", "genobert-protein", "genobert-dna-modernbert", "genobert-protein-modernbert"]
+    assert main(["models"]) == 0
+    listing = capsys.readouterr().out
+    for name in names:
+        assert any(line.startswith(name + "\t") and "\tok\t" in line for line in listing.splitlines()), name
+        path = resolve(name)
+        model = AutoModelForMaskedLM.from_pretrained(path, trust_remote_code=False).eval()
+        assert type(model).__name__ in ("BertForMaskedLM", "ModernBertForMaskedLM")
+        tok = AutoTokenizer.from_pretrained(path)
+        ids = tok("ACGTAGCTAGGA" if "dna" in name else "MKTAYIAKQRQI", return_tensors="pt")["input_ids"]
+        ids[0, 3] = tok.mask_token_id
+        with torch.inference_mode():
+            logits = model(input_ids=ids).logits
+        assert logits.shape == (1, ids.shape[1], model.config.vocab_size) and torch.isfinite(logits).all()

@@ -261,12 +261,18 @@ def test_resume_after_sigkill_gives_the_same_weights(corpus, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (b / "model.safetensors").exists(), "the run finished before it could be killed"
+    done = max(int(c.name.split("-")[1]) for c in (tmp_path / "b.work" / "checkpoints").glob("checkpoint-*"))
     subprocess.run(_cli(*common, "--out", str(b), "--resume"), check=True, env=env,
                    capture_output=True)
     wa, wb = load_file(tmp_path / "a" / "model.safetensors"), load_file(b / "model.safetensors")
     assert wa.keys() == wb.keys()
     for name in wa:
         assert torch.equal(wa[name], wb[name]), name
+    # tokens/s of the resumed run: the tokens of its own 40 - done steps over its own time
+    ma, mb = (json.load(open(d / "genobert.json"))["training"]["metrics"] for d in (tmp_path / "a", b))
+    per_step_a = ma["tokens_per_second"] * ma["train_runtime"] / 40
+    per_step_b = mb["tokens_per_second"] * mb["train_runtime"] / (40 - done)
+    assert per_step_b == pytest.approx(per_step_a, rel=1e-3)
 
 
 def test_ddp_two_cpu_processes(corpus, tmp_path):
