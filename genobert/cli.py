@@ -59,7 +59,7 @@ def create_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("pretrain", help="pretrain a BERT by masked-language modelling on sequences",
                        description="Masked-language pretraining on unlabeled FASTA (a genome, a "
-                       "proteome): random windows, 15%% masking (whole k-mer spans for overlapping "
+                       "proteome): random windows, 15% masking by default (whole k-mer spans for overlapping "
                        "k-mers), HF Trainer with checkpoints. Runs under torchrun for DDP.")
     p.add_argument("--corpus", nargs="+", required=True, metavar="FILE", help="FASTA/FASTQ/TSV, .gz")
     p.add_argument("--out", required=True, metavar="DIR", help="model directory to write")
@@ -194,14 +194,17 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(run=_bench)
 
-    p = sub.add_parser("demo", help="the whole story in minutes on a CPU: simulated data, no network",
-                       description="Pretrain a tiny BERT on a simulated genome, fine-tune it and "
-                       "the same BERT from scratch, fit a k-mer baseline, print the comparison, draw "
-                       "the curves (with matplotlib) and classify a file. The data are SIMULATED "
-                       "(motifs whose order and spacing decide the label); --data-dir runs on a "
-                       "real task instead.")
+    p = sub.add_parser("demo", help="the whole story in minutes on a CPU: real data where present, else simulated; no network",
+                       description="Fine-tune a pretrained BERT and the same BERT from scratch, fit "
+                       "a k-mer baseline, print the comparison, draw the curves (with matplotlib) and "
+                       "classify a file. Where the E. coli promoter table is present (in --data-dir, or "
+                       "fetched into ~/.cache/genobert/data) it runs on that real task with the released "
+                       "genobert-dna; otherwise on SIMULATED data (motifs whose order and spacing decide "
+                       "the label) with a tiny BERT pretrained on a simulated genome. Its first line "
+                       "says which.")
     p.add_argument("--out", default="genobert-demo", metavar="DIR", help="default: ./genobert-demo")
-    p.add_argument("--data-dir", default=None, help="run on the real E. coli promoter task instead")
+    p.add_argument("--data-dir", default=None, help="where to look for the E. coli promoter table "
+                   "(default: ~/.cache/genobert/data)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_demo)
 
