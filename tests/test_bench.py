@@ -694,3 +694,18 @@ def test_protocol_checks_count_every_method_trained_by_epochs_and_every_commit()
     assert "fixed number of epochs (before these methods had BERT's grid and patience): amp bert-english." in text
     assert ": 2.00 h; per task: amp 2.00 h." in text  # 1 h + 0.5 h + the share's 0.5 h
     assert f"{'a' * 12} 1, {'b' * 12} 2 (1 with uncommitted changes)" in text
+
+
+def test_released_for_an_alphabet_without_a_release_is_one_line(tmp_path, capsys):
+    from genobert.cli import main
+
+    rows = "id\tsequence\tlabel\n" + "".join(f"r{i}\tACGUACGUAC{'UU' if i % 2 else 'GG'}\t{i % 2}\n" for i in range(20))
+    (tmp_path / "train.tsv").write_text(rows)
+    (tmp_path / "test.tsv").write_text(rows)
+    argv = ["bench", "--task", f"rna={tmp_path / 'train.tsv'},{tmp_path / 'test.tsv'}", "--methods", "bert-probe",
+            "--out", str(tmp_path / "out")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0] == "genobert: task rna: rna, sequence" and len(err) == 2  # what was read, then the error
+    assert "--pretrained released: no released rna model (released: genobert-dna" in err[-1]
+    assert not (tmp_path / "out").exists()

@@ -248,13 +248,17 @@ def _pretrained_model(choice: str, suite: Suite, alphabet: str, data_dir: str, o
     """The model `bert-pretrained` starts from: the released one of the alphabet, the suite's
     own (``fresh``), or a given directory."""
     from ..model import read_meta
-    from ..registry import resolve
+    from ..registry import released, resolve
 
     if choice == "fresh":
         if alphabet not in suite.corpora:
             raise InputError(f"--pretrained fresh: suite {suite.name!r} names no {alphabet} corpus to "
                              "pretrain on; use --pretrained released or a model directory")
         return _pretrained(suite, alphabet, data_dir, out, profile)
+    names = sorted(r.name for r in released())
+    if choice == "released" and f"genobert-{alphabet}" not in names:
+        raise InputError(f"--pretrained released: no released {alphabet} model (released: {', '.join(names)}); "
+                         f"give --pretrained DIR, a pretrained {alphabet} model, or --pretrained fresh")
     path = resolve(f"genobert-{alphabet}" if choice == "released" else choice)
     meta = read_meta(path)
     if meta.get("alphabet") != alphabet:
@@ -410,7 +414,6 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
             raise InputError(f"holds runs of task {t.name} with {changed} {old[changed]!r}, now "
                              f"{now[changed]!r}, and one table would mix the two: give a new --out", path=out)
         tasks_in[t.name] = now  # and the tasks of earlier processes stay on record
-    os.makedirs(out, exist_ok=True)
     results_path = os.path.join(out, "results.jsonl")
 
     def done() -> dict:
@@ -421,6 +424,7 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
     bert = [m for m in methods if m.startswith("bert-") and m != "bert-english"]  # need genobert's models
     inits = {a: _pretrained_model(pretrained, s, a, data_dir, out, prof)
              for a in sorted({t.alphabet for t in s.tasks if not tasks or t.name in tasks}) if bert}
+    os.makedirs(out, exist_ok=True)  # after the models are found: a refused run leaves no folder
     from ..model import read_meta
 
     origin = {a: _origin(read_meta(path), path) for a, path in inits.items()}
