@@ -56,6 +56,9 @@ def regression_metrics(pred: np.ndarray, y: np.ndarray) -> dict:
     from sklearn.metrics import mean_squared_error, r2_score
 
     pred, y = np.asarray(pred, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if not np.isfinite(pred).all():  # a diverged fit: no fit at all, scored as a constant one
+        return {"n": int(len(y)), "spearman": 0.0, "pearson": 0.0, "r2": None, "mse": None,
+                "constant_prediction": False, "nonfinite_prediction": True}
     constant = np.ptp(pred) == 0 or np.ptp(y) == 0
     return {"n": int(len(y)), "spearman": 0.0 if constant else float(spearmanr(pred, y).statistic),
             "pearson": 0.0 if constant else float(pearsonr(pred, y).statistic),

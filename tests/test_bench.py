@@ -91,7 +91,8 @@ def test_english_bert_learns_words_for_letters():
     train, valid = _task(rng, 64, length=20, motif_pos=5), _task(rng, 32, length=20, motif_pos=5)
     model = EnglishBERT(seed=0, epochs=3, patience=1, lr=1e-4, batch_size=16, mapping="words").fit(train, valid)
     assert (model.predict_proba(valid.seqs).argmax(1) == valid.labels).mean() >= 0.9
-    assert model.chosen_["lr"] == 1e-4 and len(model.curve_) <= 3
+    assert model.chosen_["lr"] == 1e-4
+    assert len(model.curve_) == 3 or len(model.curve_) - model.chosen_["epoch"] == 1  # the cap, or patience
     table = random_table("dna", 30522, seed=0)
     rand = EnglishBERT(seed=0, epochs=1, batch_size=16).fit(train, valid)
     assert rand._encode("ACG")["input_ids"][1:4] == [table["A"], table["C"], table["G"]]
@@ -157,7 +158,7 @@ def test_bench_report_is_complete_and_resumes(fake_suite, tmp_path):
     # the cnn gets BERT's protocol: a grid on seed 0, its choice on seed 1, the cap and patience
     cnn = {r["seed"]: r for r in rows if r["method"] == "cnn"}
     assert set(cnn[0]["grid"]) == {"0.001", "0.003"} and "grid" not in cnn[1]
-    assert cnn[1]["lr"] == cnn[0]["lr"] and cnn[0]["epochs_run"] <= TEST_PROFILE.epochs
+    assert cnn[1]["lr"] == cnn[0]["lr"] and cnn[0]["epochs_run"] == len(cnn[0]["curve"]["valid"])
     assert "runs trained by epochs (cap 2 epochs, patience 1)" in text
     assert all(r["test_unseen"]["n"] == 26 for r in rows if "test" in r)  # rows with in_train_exact == 0
     # the random-weight probe draws its weights per seed, so its spread includes the init's
@@ -332,6 +333,7 @@ def test_a_constant_regression_scores_zero_everywhere_so_it_ranks_below_a_real_f
     y = np.array([0.1, 0.5, 0.2, 0.9])
     assert regression_metrics(np.full(4, 0.3), y)["spearman"] == 0.0  # not NaN
     assert regression_metrics(-y, y)["spearman"] == -1.0
+    assert regression_metrics(np.array([0.1, np.nan, 0.2, 0.3]), y)["spearman"] == 0.0  # diverged: no fit
     # validation labels all equal: every fit correlates 0 (was -1 in KmerRidge, 0 in the probe and task)
     ridge = KmerRidge(alphabet="dna", ks=(1,)).fit(Split(["ACGT", "GGGC", "ATTA", "CCGA"], y),
                                                    Split(["ACCA", "GTGT"], np.array([0.4, 0.4])))
@@ -683,17 +685,22 @@ def test_protocol_checks_count_every_method_trained_by_epochs_and_every_commit()
     from genobert.bench.report import _protocol
 
     rising = [{"epoch": e, "valid_mcc": 0.1 * e, "valid_loss": 1 - 0.1 * e} for e in (1, 2, 3)]
+    # the oldest cnn rows: no validation loss, and the first of tied epochs kept (3 of 5 here)
+    tied = [{"epoch": e, "loss": 1 - 0.1 * e, "valid_mcc": min(e, 3) / 4} for e in range(1, 6)]
+    oldest = {"task": "amp", "method": "cnn", "seed": 1, "curve": {"valid": tied}, "chosen": {"epoch": 3},
+              "commit": "a" * 40}
     peaked = [{"epoch": e, "valid_mcc": m, "valid_loss": 0.5} for e, m in ((1, 0.2), (2, 0.5), (3, 0.4), (4, 0.4))]
     old = {"task": "amp", "method": "bert-english", "seed": 0, "curve": {"valid": rising}, "commit": "a" * 40,
-           "cpu_seconds": 3600}
+           "cpu_seconds": 3600, "chosen": {"epoch": 3}}
     new = {"task": "amp", "method": "cnn", "seed": 0, "lr": 1e-3, "curve": {"valid": peaked}, "commit": "b" * 40,
            "best_epoch": 2, "epochs_run": 4, "best_is_last": False, "cpu_seconds": 1800}
     share = {**new, "fraction": 0.1, "dirty": True}
-    text = "\n".join(_protocol([old, new], [old, new, share], {"profile": {"epochs": 40, "patience": 2}}))
-    assert "last one, at the cap, in 1 of 2 runs trained by epochs (cap 40 epochs, patience 2): amp bert-english 1 of 1" in text
-    assert "fixed number of epochs (before these methods had BERT's grid and patience): amp bert-english." in text
+    text = "\n".join(_protocol([old, new, oldest], [old, new, share, oldest], {"profile": {"epochs": 40, "patience": 2}}))
+    assert "last one, at the cap, in 1 of 3 runs trained by epochs (cap 40 epochs, patience 2; the rows run " \
+        "the old way, named below, their fixed epochs): amp bert-english 1 of 1." in text
+    assert "fixed number of epochs (before these methods had BERT's grid and patience): amp bert-english; amp cnn." in text
     assert ": 2.00 h; per task: amp 2.00 h." in text  # 1 h + 0.5 h + the share's 0.5 h
-    assert f"{'a' * 12} 1, {'b' * 12} 2 (1 with uncommitted changes)" in text
+    assert f"{'a' * 12} 2, {'b' * 12} 2 (1 with uncommitted changes)" in text
 
 
 def test_released_for_an_alphabet_without_a_release_is_one_line(tmp_path, capsys):
@@ -709,3 +716,15 @@ def test_released_for_an_alphabet_without_a_release_is_one_line(tmp_path, capsys
     assert err[0] == "genobert: task rna: rna, sequence" and len(err) == 2  # what was read, then the error
     assert "--pretrained released: no released rna model (released: genobert-dna" in err[-1]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_later_seed_is_refused_beside_a_seed_0_run_the_old_way(fake_suite, tmp_path):
+    out = str(tmp_path / "out")
+    bench.run_bench("fake", fake_suite, out, profile="test", seeds=1, methods=("cnn",), log=lambda _: None)
+    path = os.path.join(out, "results.jsonl")
+    row = json.loads(open(path).read())
+    assert row["lr"] in TEST_PROFILE.cnn_lrs and set(row["grid"]) == {"0.001", "0.003"}
+    del row["lr"]  # as cnn rows were written before it had a grid
+    open(path, "w").write(json.dumps(row) + "\n")
+    with pytest.raises(InputError, match="holds cnn runs of motif from before it had a learning-rate grid"):
+        bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, methods=("cnn",), log=lambda _: None)

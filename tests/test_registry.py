@@ -64,7 +64,8 @@ def test_an_unknown_name_is_one_line(released, tmp_path, capsys):
 
 def test_the_committed_releases_verify_and_load_with_no_remote_code(capsys, monkeypatch):
     """The models in the repository's models/ folder: every file matches its sha256 and each loads
-    as a plain transformers masked LM (BERT or ModernBERT) that predicts a masked letter."""
+    as a plain transformers masked LM (BERT or ModernBERT) whose best guess for a masked letter is
+    a letter of its alphabet."""
     import torch
     from transformers import AutoModelForMaskedLM, AutoTokenizer
 
@@ -83,3 +84,5 @@ def test_the_committed_releases_verify_and_load_with_no_remote_code(capsys, monk
         with torch.inference_mode():
             logits = model(input_ids=ids).logits
         assert logits.shape == (1, ids.shape[1], model.config.vocab_size) and torch.isfinite(logits).all()
+        guess = tok.convert_ids_to_tokens(int(logits[0, 3].argmax()))
+        assert guess in (set("ACGT") if "dna" in name else set("ACDEFGHIKLMNPQRSTVWY")), (name, guess)

@@ -10,8 +10,7 @@ import os
 import numpy as np
 
 from ..io import write_json, write_text
-from ..train import best_epoch
-from .suites import METHODS, METRICS, PRETRAINED_METHODS, SUITES
+from .suites import FINETUNED, METHODS, METRICS, PRETRAINED_METHODS, RETUNED, SUITES
 
 def _mean_std(values: list[float], seeds: int) -> str:
     """Mean ± std over seeds; a cell holding another number of seeds than the run's says so (one
@@ -150,7 +149,8 @@ def _label_efficiency(out: str, results, tasks, methods, n_runs: dict) -> tuple[
                                  means.get("bert-pretrained"), n))
         scratch = sorted(curves.get(task, {}).get("bert-scratch", []))
         lines += [text + f" {_labels_needed(scratch, target, n)} |" for text, target, n in rows_of_task]
-        small = [r for r in results if r["task"] == task and r.get("fraction", 1.0) < 1 and "best_epoch" in r]
+        small = [r for r in results if r["task"] == task and r.get("fraction", 1.0) < 1 and "best_epoch" in r
+                 and r["method"] in FINETUNED]
         ties = sum(bool(r.get("select")) for r in small)
         lines += ["", *_first_epoch_stops([r for r in results if r["task"] == task], fractions),
                   *([f"Ties of the validation score broken by the lower validation loss in {ties} of {len(small)} "
@@ -165,9 +165,9 @@ def _first_epoch_stops(rows: list[dict], fractions: list[float]) -> list[str]:
     then the stopping rule, not the model, decides the test score."""
     parts = []
     for frac in fractions:
-        bert = [r for r in rows if r.get("fraction", 1.0) == frac and "best_epoch" in r]
+        bert = [r for r in rows if r.get("fraction", 1.0) == frac and "best_epoch" in r and r["method"] in FINETUNED]
         counts = [f"{m} {sum(r['best_epoch'] == 1 for r in runs)} of {len(runs)}"
-                  for m in ("bert-scratch", "bert-pretrained", "bert-adapted")
+                  for m in FINETUNED
                   if (runs := [r for r in bert if r["method"] == m])]
         if any(r["best_epoch"] == 1 for r in bert):
             valid = sorted({r["n_valid"] for r in bert if "n_valid" in r})
@@ -349,17 +349,13 @@ def _verdicts(results, tasks) -> list[str]:
     return lines + [""]
 
 
-EPOCH_TRAINED = ("bert-scratch", "bert-pretrained", "bert-adapted", "cnn", "bert-english", "english-scratch")
-
-
 def _peak(r: dict) -> dict:
-    """A run's `best_epoch` record; for rows written before cnn and bert-english had patience
-    (fixed epochs, so the cap was the length of the curve), computed from their curve."""
-    if "best_epoch" in r or not (r.get("curve") or {}).get("valid"):
+    """A run's `best_epoch` record; for rows written before cnn and bert-english had patience,
+    the epoch they kept (``chosen``) against the fixed number of epochs they ran."""
+    if "best_epoch" in r or "epoch" not in r.get("chosen", {}) or not (r.get("curve") or {}).get("valid"):
         return r
-    curve = [{"valid_mcc": c.get("valid_mcc"), "loss": c.get("valid_loss", c.get("loss", 0.0))}  # the oldest: no loss
-             for c in r["curve"]["valid"]]
-    return best_epoch(curve, "valid_mcc", len(curve))
+    ran = len(r["curve"]["valid"])
+    return {"best_epoch": r["chosen"]["epoch"], "epochs_run": ran, "best_is_last": r["chosen"]["epoch"] == ran}
 
 
 def _protocol(results, every, setup: dict) -> list[str]:
@@ -367,25 +363,25 @@ def _protocol(results, every, setup: dict) -> list[str]:
     the last one (a run still improving at the cap) per task and method, CPU time per task,
     corpus overlap removed, the commits (``every``: all rows, label-efficiency ones too)."""
     lines = ["## Protocol checks", ""]
-    peaks = [(r, _peak(r)) for r in results if r["method"] in EPOCH_TRAINED]
+    peaks = [(r, _peak(r)) for r in results if r["method"] in FINETUNED + RETUNED]
     peaks = [(r, p) for r, p in peaks if "best_epoch" in p]
     if peaks:
         last = Counter((r["task"], r["method"]) for r, p in peaks if p["best_is_last"])
         runs = Counter((r["task"], r["method"]) for r, _ in peaks)
-        cap = (f" (cap {setup['profile']['epochs']} epochs, patience {setup['profile'].get('patience')})"
+        untuned = sorted({f"{r['task']} {r['method']}" for r, _ in peaks if r["method"] in RETUNED and "lr" not in r})
+        cap = (f" (cap {setup['profile']['epochs']} epochs, patience {setup['profile'].get('patience')}"
+               + ("; the rows run the old way, named below, their fixed epochs" if untuned else "") + ")"
                if "profile" in setup else "")
         lines.append(f"- Best validation epoch was the last one, at the cap, in {sum(last.values())} of "
                      f"{len(peaks)} runs trained by epochs{cap}" + (": " + "; ".join(
                          f"{t} {m} {n} of {runs[t, m]}" for (t, m), n in sorted(last.items())) if last else "") + ".")
-        bert = [r for r, _ in peaks if r["method"] in ("bert-scratch", "bert-pretrained", "bert-adapted")]
+        bert = [r for r, _ in peaks if r["method"] in FINETUNED]
         ties = sum(bool(r.get("select")) for r in bert)
         if bert:
             lines.append(f"- Ties of the validation score (epochs, learning rates) broken by the lower validation "
                          f"loss in {ties} of {len(bert)} BERT runs" + (
                              f"; the other {len(bert) - ties}, run before that rule, took the first of ties (the "
                              "earliest epoch, the smallest learning rate)." if ties < len(bert) else "."))
-        untuned = sorted({f"{r['task']} {r['method']}" for r, _ in peaks if r["method"] in
-                          ("cnn", "bert-english", "english-scratch") and "lr" not in r})
         if untuned:
             lines.append("- Run with one learning rate and a fixed number of epochs (before these methods "
                          "had BERT's grid and patience): " + "; ".join(untuned) + ".")

@@ -18,7 +18,7 @@ from ..metrics import classification_metrics, selection_score
 from ..train import best_epoch, finetune, label_names, pretrain
 from .report import write_report
 from .splits import _load, _path, _read_task, _splits, _task_path
-from .suites import METHODS, METRICS, PROFILES, SUITES, Profile, Suite, Task
+from .suites import FINETUNED, METHODS, METRICS, PROFILES, RETUNED, SUITES, Profile, Suite, Task
 
 CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository
 
@@ -255,10 +255,10 @@ def _pretrained_model(choice: str, suite: Suite, alphabet: str, data_dir: str, o
             raise InputError(f"--pretrained fresh: suite {suite.name!r} names no {alphabet} corpus to "
                              "pretrain on; use --pretrained released or a model directory")
         return _pretrained(suite, alphabet, data_dir, out, profile)
-    names = sorted(r.name for r in released())
-    if choice == "released" and f"genobert-{alphabet}" not in names:
-        raise InputError(f"--pretrained released: no released {alphabet} model (released: {', '.join(names)}); "
-                         f"give --pretrained DIR, a pretrained {alphabet} model, or --pretrained fresh")
+    if choice == "released" and f"genobert-{alphabet}" not in (names := sorted(r.name for r in released())):
+        raise InputError(f"--pretrained released: no released {alphabet} model (released: "
+                         f"{', '.join(names) or 'none found'}); give --pretrained DIR, a pretrained "
+                         f"{alphabet} model, or --pretrained fresh")
     path = resolve(f"genobert-{alphabet}" if choice == "released" else choice)
     meta = read_meta(path)
     if meta.get("alphabet") != alphabet:
@@ -294,13 +294,13 @@ def _run_baseline(method, task, files, seed, names, profile: Profile, chosen_lr:
     if task.kind != "sequence":
         return _run_task_baseline(method, task, files, seed, profile.max_len)
     train, valid = _load(files["train"], task.alphabet, names), _load(files["valid"], task.alphabet, names)
-    lrs = {"cnn": profile.cnn_lrs, "bert-english": profile.english_lrs, "english-scratch": profile.english_lrs}
-    if method not in lrs:
+    if method not in RETUNED:
         model = BASELINES[method](alphabet=task.alphabet, seed=seed).fit(train, valid)
         return {"chosen": model.chosen_, **_score_splits(model, task, files, names, valid)}
     fits = {lr: BASELINES[method](alphabet=task.alphabet, seed=seed, epochs=profile.epochs, patience=profile.patience,
                                   lr=lr, min_epoch_rows=profile.min_epoch_rows).fit(train, valid)
-            for lr in ((chosen_lr,) if chosen_lr is not None else lrs[method])}
+            for lr in ((chosen_lr,) if chosen_lr is not None else
+                       profile.cnn_lrs if method == "cnn" else profile.english_lrs)}
     model = max(fits.values(), key=lambda m: m.chosen_["select"])  # max keeps the first of ties
     result = {"chosen": model.chosen_, "lr": model.lr, "curve": {"valid": model.curve_},
               **best_epoch(model.curve_, "valid_mcc", profile.epochs, loss="valid_loss")}
@@ -364,7 +364,7 @@ def _fit_task_model(model, task, files, max_len: int | None) -> dict:
         outputs = model.predict(data.seqs)
         result[key] = kind.score(outputs, data.labels)
         if key == "test" and task.folds:  # a pair task (folds are for classes): pooled by the report
-            result["test_pred"] = _predictions(outputs, data.labels)
+            result["test_pred"] = _predictions(np.exp(outputs), data.labels)  # log-probabilities in
     return result
 
 
@@ -459,16 +459,20 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
             for method in methods:
                 if (task.name, method, seed, fraction) in done():
                     continue
+                first = done().get((task.name, method, 0, fraction)) if seed else None  # its grid's choice
+                if first and method in RETUNED and "lr" not in first and "skipped" not in first:
+                    raise InputError(f"holds {method} runs of {task.name} from before it had a learning-rate "
+                                     f"grid and patience; seed {seed} would be tuned apart from seed 0, and one "
+                                     "table would mix the two: give a new --out", path=out)
+                chosen_lr = first.get("lr") if first else None
                 start, cpu = time.perf_counter(), time.process_time()
-                if method in ("bert-scratch", "bert-pretrained", "bert-adapted"):
+                if method in FINETUNED:
                     init = (_init_for(pretrained, inits[task.alphabet], s, task.alphabet, data_dir, out,
                                       prof, seed) if method != "bert-scratch" else "scratch")
                     run_dir = os.path.join(out, "runs", task.name, method, f"seed{seed}"
                                            + (f"_f{fraction:g}" if fraction < 1 else ""))
-                    first = done().get((task.name, method, 0, fraction)) if seed else None
                     result = _run_bert_grid(task, files, init, run_dir, prof, seed, names,
-                                            _shape(inits[task.alphabet]),
-                                            first["lr"] if first else None,
+                                            _shape(inits[task.alphabet]), chosen_lr,
                                             prof.adapt_steps if method == "bert-adapted" else 0,
                                             code=provenance)
                 elif method.startswith("bert-probe"):
@@ -479,9 +483,7 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
                         result = {"skipped": str(e)}
                 else:
                     try:
-                        first = done().get((task.name, method, 0, fraction)) if seed else None
-                        result = _run_baseline(method, task, files, seed, names, prof,
-                                               first.get("lr") if first else None)
+                        result = _run_baseline(method, task, files, seed, names, prof, chosen_lr)
                     except NotApplicable as e:  # e.g. onehot-lr on variable lengths
                         result = {"skipped": str(e)}
                 result.update(task=task.name, method=method, seed=seed, fraction=fraction,

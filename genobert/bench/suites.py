@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 METHODS = ("kmer-lr", "onehot-lr", "cnn", "bert-scratch", "bert-pretrained", "bert-adapted",
            "bert-probe-scratch", "bert-probe", "bert-english", "english-scratch")
 PRETRAINED_METHODS = ("bert-pretrained", "bert-adapted", "bert-probe", "bert-english")  # start from pretrained weights
+FINETUNED = ("bert-scratch", "bert-pretrained", "bert-adapted")  # genobert BERTs fine-tuned by `finetune`
+RETUNED = ("cnn", "bert-english", "english-scratch")  # trained by epochs too, under the same protocol
 METRICS = {"mcc": "MCC", "accuracy": "accuracy", "macro_f1": "macro-F1", "spearman": "Spearman",
            "iou": "span IoU", "exact": "exact spans"}
 
