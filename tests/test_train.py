@@ -278,11 +278,14 @@ def test_resume_after_sigkill_gives_the_same_weights(corpus, tmp_path):
 def test_ddp_two_cpu_processes(corpus, tmp_path):
     out = tmp_path / "ddp"
     env = {**os.environ, "GENOBERT_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    # --standalone: a free port of its own (a fixed one may still be held by an earlier run)
     res = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                          "--master_port", "29533", "-m", "genobert", "pretrain", "--corpus", corpus,
+                          "--standalone", "-m", "genobert", "pretrain", "--corpus", corpus,
                           "--out", str(out), "--preset", "tiny", "--seq-len", "64", "--batch-size", "4",
                           "--max-steps", "6"], env=env, capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr[-2000:]
+    # a worker's own error comes first in stderr, the launcher's summary last: show both
+    assert res.returncode == 0, "\n".join(
+        [line for line in res.stderr.splitlines() if "rror" in line or "terminate" in line][:20]) + res.stderr[-1000:]
     state = json.load(open(out / "genobert.json"))
     assert state["training"]["metrics"]["train_runtime"] > 0
     history = json.load(open(out / "log_history.json"))
