@@ -374,15 +374,16 @@ def best_round(curve: list[dict], metric: str, loss: str = "loss") -> int | None
     return int(np.argmax(scores)) if scores and max(scores) > -np.inf else None
 
 
-def best_epoch(curve: list[dict], metric: str, cap: int, loss: str = "loss") -> dict:
-    """Where the validation score peaked (ties: the lower ``loss``): ``best_is_last`` when that
-    was the last epoch run and the cap ended the run (the model was still improving when it
-    stopped)."""
-    best = best_round(curve, metric, loss)
-    if best is None:
-        return {}
-    return {"best_epoch": best + 1, "epochs_run": len(curve),
-            "best_is_last": best == len(curve) - 1 and len(curve) >= cap}
+def stop_record(best: int, ran: int, cap: int) -> dict:
+    """The epoch kept (1-based) of ``ran`` run under a ``cap``: ``best_is_last`` when that was the
+    last one and the cap ended the run (the model was still improving when it stopped)."""
+    return {"best_epoch": best, "epochs_run": ran, "best_is_last": best == ran and ran >= cap}
+
+
+def best_epoch(curve: list[dict], metric: str, cap: int) -> dict:
+    """`stop_record` of a fine-tuning's validation curve (the round `best_round` keeps)."""
+    best = best_round(curve, metric)
+    return {} if best is None else stop_record(best + 1, len(curve), cap)
 
 
 def rng_guard():

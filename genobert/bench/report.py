@@ -10,6 +10,7 @@ import os
 import numpy as np
 
 from ..io import write_json, write_text
+from ..train import stop_record
 from .suites import FINETUNED, METHODS, METRICS, PRETRAINED_METHODS, RETUNED, SUITES
 
 def _mean_std(values: list[float], seeds: int) -> str:
@@ -355,7 +356,7 @@ def _peak(r: dict) -> dict:
     if "best_epoch" in r or "epoch" not in r.get("chosen", {}) or not (r.get("curve") or {}).get("valid"):
         return r
     ran = len(r["curve"]["valid"])
-    return {"best_epoch": r["chosen"]["epoch"], "epochs_run": ran, "best_is_last": r["chosen"]["epoch"] == ran}
+    return stop_record(r["chosen"]["epoch"], ran, cap=ran)  # fixed epochs: the cap was what ran
 
 
 def _protocol(results, every, setup: dict) -> list[str]:

@@ -15,7 +15,7 @@ from ..baselines import BASELINES, TASK_BASELINES, Split
 from ..errors import InputError, NotApplicable
 from ..io import file_sha256, write_json
 from ..metrics import classification_metrics, selection_score
-from ..train import best_epoch, finetune, label_names, pretrain
+from ..train import best_epoch, finetune, label_names, pretrain, stop_record
 from .report import write_report
 from .splits import _load, _path, _read_task, _splits, _task_path
 from .suites import FINETUNED, METHODS, METRICS, PROFILES, RETUNED, SUITES, Profile, Suite, Task
@@ -297,15 +297,18 @@ def _run_baseline(method, task, files, seed, names, profile: Profile, chosen_lr:
     if method not in RETUNED:
         model = BASELINES[method](alphabet=task.alphabet, seed=seed).fit(train, valid)
         return {"chosen": model.chosen_, **_score_splits(model, task, files, names, valid)}
-    fits = {lr: BASELINES[method](alphabet=task.alphabet, seed=seed, epochs=profile.epochs, patience=profile.patience,
-                                  lr=lr, min_epoch_rows=profile.min_epoch_rows).fit(train, valid)
-            for lr in ((chosen_lr,) if chosen_lr is not None else
-                       profile.cnn_lrs if method == "cnn" else profile.english_lrs)}
-    model = max(fits.values(), key=lambda m: m.chosen_["select"])  # max keeps the first of ties
-    result = {"chosen": model.chosen_, "lr": model.lr, "curve": {"valid": model.curve_},
-              **best_epoch(model.curve_, "valid_mcc", profile.epochs, loss="valid_loss")}
-    if len(fits) > 1:
-        result["grid"] = {f"{lr:g}": m.chosen_["valid_mcc"] for lr, m in fits.items()}
+    lrs = (chosen_lr,) if chosen_lr is not None else profile.cnn_lrs if method == "cnn" else profile.english_lrs
+    model, grid = None, {}
+    for lr in lrs:  # only the best fit so far is kept (three English BERTs would be 270 MB)
+        fit = BASELINES[method](alphabet=task.alphabet, seed=seed, epochs=profile.epochs, patience=profile.patience,
+                                lr=lr, min_epoch_rows=profile.min_epoch_rows).fit(train, valid)
+        grid[f"{lr:g}"] = fit.chosen_["valid_mcc"]
+        if model is None or fit.chosen_["select"] > model.chosen_["select"]:  # the first of ties
+            model = fit
+    result = {"chosen": model.chosen_, "lr": model.lr, "curve": {"valid": model.curve_},  # the epoch it kept:
+              **stop_record(model.chosen_["epoch"], len(model.curve_), profile.epochs)}
+    if len(lrs) > 1:
+        result["grid"] = grid
     return {**result, **_score_splits(model, task, files, names, valid)}
 
 
@@ -457,9 +460,10 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
             if fraction < 1:
                 files = {**files, **subset(task, files, fraction, seed)}
             for method in methods:
-                if (task.name, method, seed, fraction) in done():
+                have = done()  # read again before each run: other processes may fill the folder
+                if (task.name, method, seed, fraction) in have:
                     continue
-                first = done().get((task.name, method, 0, fraction)) if seed else None  # its grid's choice
+                first = have.get((task.name, method, 0, fraction)) if seed else None  # its grid's choice
                 if first and method in RETUNED and "lr" not in first and "skipped" not in first:
                     raise InputError(f"holds {method} runs of {task.name} from before it had a learning-rate "
                                      f"grid and patience; seed {seed} would be tuned apart from seed 0, and one "
