@@ -129,10 +129,12 @@ def _chunks(inputs: list[str], cleaner: Cleaner, size: int) -> Iterator[list[tup
 def _pair_chunks(paths: list[str], p: Predictor, cleaner: Cleaner,
                  sequences: str | None) -> Iterator[list[tuple[str, Record]]]:
     columns = tuple(p.meta.get("pair_columns", "sequence_a,sequence_b").split(","))
-    for path in paths:
-        data = read_pairs(path, p.alphabet, columns, None, sequences, cleaner)
-        rows = [(os.fspath(path), Record(i, pair, None, line))  # seq holds the pair here
-                for i, pair, line in zip(data.ids, data.seqs, data.lines, strict=True)]
+    trained = (p.meta.get("training") or {}).get("config") or {}
+    for path in paths:  # labels too, where the table has the column the model was trained on
+        data = read_pairs(path, p.alphabet, columns, trained.get("label_column") or "label", sequences, cleaner,
+                          label_optional=True)
+        rows = [(os.fspath(path), Record(i, pair, label, line))  # seq holds the pair here
+                for i, pair, label, line in zip(data.ids, data.seqs, data.targets, data.lines, strict=True)]
         for start in range(0, len(rows), CHUNK_RECORDS):
             yield rows[start: start + CHUNK_RECORDS]
 
@@ -425,7 +427,7 @@ def write_classification(model_dir: str, inputs, out: str, *, batch_tokens: int 
             if top_k:
                 cells.append(",".join(p.labels[i] for i in np.argsort(-pred.probs, kind="stable")[:top_k]))
             table.writerow(cells)
-            if pred.true_label is not None and p.task.name == "sequence":
+            if pred.true_label is not None and classes:
                 labelled += 1
                 right += normalise_label(pred.true_label) == pred.label  # as finetune compares
             progress.step()

@@ -58,9 +58,11 @@ def _id_column(path: str) -> str:
 
 def read_pairs(path: str, alphabet: str, columns: tuple[str, str] = ("sequence_a", "sequence_b"),
                label_column: str | None = "label", sequences: str | None = None,
-               cleaner: Cleaner | None = None) -> Labelled:
+               cleaner: Cleaner | None = None, label_optional: bool = False) -> Labelled:
     """A table of sequence pairs: ``columns`` hold the two sequences, or, with ``sequences`` (a
-    FASTA/TSV of named sequences; see `_id_column`), their ids. ``label_column=None`` reads pairs to predict."""
+    FASTA/TSV of named sequences; see `_id_column`), their ids. ``label_column=None`` reads pairs to
+    predict; ``label_optional``: pairs to predict, with their labels where the table has that column
+    (an empty cell: no label)."""
     cleaner = cleaner or Cleaner(alphabet)
     lookup = None
     if sequences:
@@ -72,6 +74,8 @@ def read_pairs(path: str, alphabet: str, columns: tuple[str, str] = ("sequence_a
             raise InputError(f"pairs come as a TSV/CSV table with columns {columns[0]!r} and "
                              f"{columns[1]!r}; this is {src.format.upper()}", path=src.name)
         table = read_header(src)
+        if label_optional and label_column not in table.columns:
+            label_column = None
         wanted = [*columns, *([label_column] if label_column else [])]
         for name in wanted:
             if name not in table.columns:
@@ -101,10 +105,10 @@ def read_pairs(path: str, alphabet: str, columns: tuple[str, str] = ("sequence_a
             ids = (row[ia].strip(), row[ib].strip()) if lookup is not None else None
             out.ids.append(row[i_id].strip() if i_id is not None else "|".join(ids) if ids else str(n))
             out.seqs.append(tuple(pair))
-            if i_label is not None and not row[i_label].strip():
+            if i_label is not None and not row[i_label].strip() and not label_optional:
                 raise InputError(f"empty {label_column!r} cell: every training pair needs one",
                                  path=src.name, line=line)
-            out.targets.append(row[i_label].strip() if i_label is not None else None)
+            out.targets.append((row[i_label].strip() or None) if i_label is not None else None)
             out.lines.append(line)
     if not out.seqs:
         raise InputError("no pairs", path=path)

@@ -407,6 +407,34 @@ def test_own_task_with_folds_from_the_command_line(models, tmp_path, monkeypatch
     assert not (tmp_path / "gc").exists()
 
 
+def test_own_pair_task_with_folds_pools_every_pair_once(models, tmp_path, monkeypatch, capsys):
+    from genobert.cli import main
+
+    monkeypatch.setitem(bench.PROFILES, "cpu", TEST_PROFILE)
+    monkeypatch.setenv("GENOBERT_CACHE", str(tmp_path / "cache"))
+    rng = np.random.default_rng(2)
+    rand = lambda n: "".join(rng.choice(list("ACGT"), n))  # noqa: E731
+    table = tmp_path / "pairs.tsv"  # a pair binds when both members carry the motif
+    table.write_text("id\tsequence_a\tsequence_b\tlabel\n" + "".join(
+        f"p{i}\t{rand(14)}{'TATAAA' if i % 2 else 'GCGCGC'}\t{rand(10)}{'TATAAA' if i % 2 else rand(6)}\t{i % 2}\n"
+        for i in range(48)))
+    out = tmp_path / "out"
+    assert main(["bench", "--task", f"pp={table}", "--alphabet", "dna", "--folds", "3", "--methods",
+                 "kmer-lr,bert-scratch,bert-pretrained", "--pretrained", models["pre"], "--epochs", "1",
+                 "--out", str(out)]) == 0
+    assert "task pp: dna, pair, 3-fold cross-validation" in capsys.readouterr().err
+    rows = [json.loads(line) for line in open(out / "results.jsonl")]
+    for m in ("kmer-lr", "bert-scratch", "bert-pretrained"):
+        runs = [r for r in rows if r["method"] == m]
+        assert sorted(r["seed"] for r in runs) == [0, 1, 2]
+        pooled = [y for r in runs for y in r["test_pred"]["labels"]]
+        assert len(pooled) == 48 and sum(pooled) == 24  # every pair scored once, out of its fold
+        probs = np.concatenate([r["test_pred"]["probs"] for r in runs])
+        assert probs.shape == (48, 2) and np.allclose(probs.sum(1), 1)  # probabilities, not log-probabilities
+    pooled_rows = open(out / "results.md").read().split("## Pooled out-of-fold predictions")[1]
+    assert "| pp |" in pooled_rows and pooled_rows.count("(3 folds)") == 3
+
+
 def test_transfer_suite_tests_on_another_organism(shared_data):
     suite = bench.SUITES["transfer"]
     for task in suite.tasks:

@@ -182,12 +182,15 @@ def test_pair_task_from_ids_trains_and_classify_agrees(pair_files, tmp_path, cap
     meta = json.load(open(out / "genobert.json"))
     assert meta["task"] == "pair" and meta["pair_columns"] == "protein_a,protein_b"
     pred = tmp_path / "pred.tsv"
-    assert main(["classify", str(out), pairs, "-o", str(pred), "--quiet", "--sequences", seq_file]) == 0
+    capsys.readouterr()
+    assert main(["classify", str(out), pairs, "-o", str(pred), "--sequences", seq_file]) == 0
     rows = [line.split("\t") for line in open(pred).read().splitlines()]
     assert rows[0] == ["id", "label", "prob_0", "prob_1"] and rows[1][0] == "P0|P3"
     truth = [line.split("\t")[2] for line in open(pairs).read().splitlines()[1:]]
     accuracy = np.mean([r[1] == t for r, t in zip(rows[1:], truth, strict=True)])
     assert accuracy == pytest.approx(metrics["test"]["accuracy"])
+    # the table's labels are read where it has them, as for single sequences
+    assert f"accuracy {accuracy:.4f} on the 80 records that had a label" in capsys.readouterr().err
 
 
 def test_pair_segments_reach_the_model(pair_files):
