@@ -321,6 +321,7 @@ class EnglishBERT:
     batch_size: int = 32
     max_len: int = 512
     mapping: str = "random"  # random: Kao & Lee's seeded permutation of word pieces; words: ENGLISH_WORDS
+    precision: str = "auto"  # as genobert's BERTs train (the benchmark gives both its profile's)
     min_epoch_rows: int = FinetuneConfig.min_epoch_rows  # see FinetuneConfig
     scratch: bool = False  # english-scratch: the English model's config with random weights, the control
     out: str | None = None  # where the Trainer writes its checkpoints (a temporary folder if None)
@@ -335,7 +336,7 @@ class EnglishBERT:
                                   DataCollatorWithPadding, EarlyStoppingCallback, Trainer,
                                   TrainingArguments)
 
-        from .train import best_round, epoch_schedule, tie_break
+        from .train import best_round, epoch_schedule, tie_break, use_bf16
 
         path = english_model_dir()
         self.tokenizer_ = AutoTokenizer.from_pretrained(path)
@@ -361,6 +362,7 @@ class EnglishBERT:
             return {"mcc": _mcc(pred.label_ids, pred.predictions.argmax(1))}
 
         cuda = torch.cuda.is_available()
+        self.bf16_ = use_bf16(self, cuda)
         with tempfile.TemporaryDirectory() as tmp:
             args = TrainingArguments(
                 output_dir=self.out or tmp, seed=self.seed,
@@ -369,7 +371,7 @@ class EnglishBERT:
                 per_device_eval_batch_size=self.batch_size, warmup_steps=0.1, weight_decay=0.01,
                 load_best_model_at_end=True,
                 metric_for_best_model="select", save_total_limit=1, report_to=[], use_cpu=not cuda,
-                bf16=cuda and torch.cuda.is_bf16_supported(), logging_steps=10)
+                bf16=self.bf16_, logging_steps=10)
             trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=valid_ds,
                               data_collator=DataCollatorWithPadding(self.tokenizer_), compute_metrics=metrics,
                               callbacks=[tie_break("mcc")] + ([EarlyStoppingCallback(self.patience)]
@@ -402,7 +404,8 @@ class EnglishBERT:
         with torch.inference_mode():
             for start in range(0, len(seqs), 64):
                 batch = collate([self._encode(s) for s in seqs[start: start + 64]])
-                logits = self.model_(**{k: v.to(device) for k, v in batch.items()}).logits
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.bf16_):
+                    logits = self.model_(**{k: v.to(device) for k, v in batch.items()}).logits
                 out.append(torch.softmax(logits.float(), 1).cpu().numpy())
         return np.concatenate(out)
 

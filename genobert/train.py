@@ -40,7 +40,7 @@ def _training_args(checkpoints: str, cfg, **kwargs):
         per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.batch_size,
         gradient_accumulation_steps=getattr(cfg, "grad_accum", 1), learning_rate=cfg.lr,
         warmup_steps=cfg.warmup, weight_decay=cfg.weight_decay, lr_scheduler_type="linear",
-        optim="adamw_torch_fused" if cuda else "adamw_torch", bf16=_bf16(cfg, cuda),
+        optim="adamw_torch_fused" if cuda else "adamw_torch", bf16=use_bf16(cfg, cuda),
         report_to=[], save_total_limit=2, logging_first_step=True, torch_compile=cfg.compile,
         use_cpu=not cuda, ddp_backend=_ddp_backend(cuda), **_loader(cfg, cuda), **kwargs)
 
@@ -57,7 +57,8 @@ def epoch_schedule(rows: int, batch_size: int, epochs: int, min_rows: int) -> di
             "save_strategy": "steps", "save_steps": steps}
 
 
-def _bf16(cfg, cuda: bool) -> bool:
+def use_bf16(cfg, cuda: bool) -> bool:
+    """Whether training autocasts to bf16: ``cfg.precision`` auto (on a CUDA GPU that has it), bf16 or fp32."""
     precision = getattr(cfg, "precision", "auto")
     if precision not in ("auto", "bf16", "fp32"):
         raise InputError(f"--precision {precision}: expected auto, bf16 or fp32")

@@ -94,8 +94,9 @@ def test_english_bert_learns_words_for_letters():
     assert model.chosen_["lr"] == 1e-4
     assert len(model.curve_) == 3 or len(model.curve_) - model.chosen_["epoch"] == 1  # the cap, or patience
     table = random_table("dna", 30522, seed=0)
-    rand = EnglishBERT(seed=0, epochs=1, batch_size=16).fit(train, valid)
+    rand = EnglishBERT(seed=0, epochs=1, batch_size=16, precision="bf16").fit(train, valid)  # as the cpu profile
     assert rand._encode("ACG")["input_ids"][1:4] == [table["A"], table["C"], table["G"]]
+    assert rand.bf16_ and np.allclose(rand.predict_proba(valid.seqs).sum(1), 1, atol=1e-3)
     scratch = EnglishBERT(seed=0, epochs=1, batch_size=16, scratch=True).fit(train, valid)
     assert scratch.predict_proba(valid.seqs).shape == (32, 2)
 

@@ -300,8 +300,9 @@ def _run_baseline(method, task, files, seed, names, profile: Profile, chosen_lr:
     lrs = (chosen_lr,) if chosen_lr is not None else profile.cnn_lrs if method == "cnn" else profile.english_lrs
     model, grid = None, {}
     for lr in lrs:  # only the best fit so far is kept (three English BERTs would be 270 MB)
+        precision = {} if method == "cnn" else {"precision": profile.precision}  # as genobert's BERTs
         fit = BASELINES[method](alphabet=task.alphabet, seed=seed, epochs=profile.epochs, patience=profile.patience,
-                                lr=lr, min_epoch_rows=profile.min_epoch_rows).fit(train, valid)
+                                lr=lr, min_epoch_rows=profile.min_epoch_rows, **precision).fit(train, valid)
         grid[f"{lr:g}"] = fit.chosen_["valid_mcc"]
         if model is None or fit.chosen_["select"] > model.chosen_["select"]:  # the first of ties
             model = fit
@@ -309,6 +310,8 @@ def _run_baseline(method, task, files, seed, names, profile: Profile, chosen_lr:
               **stop_record(model.chosen_["epoch"], len(model.curve_), profile.epochs)}
     if len(lrs) > 1:
         result["grid"] = grid
+    if method != "cnn":
+        result["precision"] = "bf16" if model.bf16_ else "fp32"
     return {**result, **_score_splits(model, task, files, names, valid)}
 
 
