@@ -37,6 +37,7 @@ BASE = dict(preset="mini", arch="bert", tokenizer="char", seq_len=256, batch_siz
 TRIALS = {
     "control": dict(preset="small", lr=5e-4, dropout=0.1, precision="fp32", batch_size=32),
     "released": {},
+    "tiny": dict(preset="tiny"),  # 2 x 64, the suite's own `--pretrained fresh` shape
     "micro": dict(preset="micro"),  # 4 x 128
     "small": dict(preset="small", lr=5e-4),
     "mask25": dict(mask_rate=0.25),

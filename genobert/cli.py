@@ -175,6 +175,9 @@ def create_parser() -> argparse.ArgumentParser:
                    help="--task: default: read from the table")
     p.add_argument("--epochs", type=positive, help="BERT fine-tuning epoch cap (default: the profile's)")
     p.add_argument("--pretrain-steps", type=positive, help="--pretrained fresh: MLM steps (default: the profile's)")
+    p.add_argument("--english-mapping", choices=["random", "words"],
+                   help="bert-english / english-scratch: letters as a seeded random choice of word pieces "
+                   "(Kao & Lee's, the default) or as fixed common English words")
     p.add_argument("--threads", type=positive, help="CPU threads for torch (default: all cores)")
     p.add_argument("--fractions", default="1", metavar="F,F",
                    help="label efficiency: train on these shares of the labels, e.g. 0.01,0.03,0.1,0.3,1 "
@@ -400,7 +403,8 @@ def _bench(args: argparse.Namespace) -> int:
         print(f"genobert: task {t.name}: {t.alphabet}, {t.kind}"
               + (f", {t.folds}-fold cross-validation" if t.folds else ""), file=sys.stderr)
     methods = tuple(args.methods.split(",")) if args.methods else METHODS
-    overrides = {k: v for k, v in (("epochs", args.epochs), ("pretrain_steps", args.pretrain_steps)) if v}
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("pretrain_steps", args.pretrain_steps),
+                                   ("english_mapping", args.english_mapping)) if v}
     try:
         fractions = tuple(sorted({float(f) for f in args.fractions.split(",")}))
     except ValueError:

@@ -114,6 +114,37 @@ def test_bench_skips_english_bert_without_the_extra(fake_suite, tmp_path, monkey
     assert "bert-english on motif: bert-english needs the optional English BERT" in open(report).read()
 
 
+def test_english_mapping_reaches_both_english_arms_and_the_report(fake_suite, tmp_path, monkeypatch):
+    import genobert.baselines as baselines
+
+    made = []
+
+    @dataclasses.dataclass
+    class Fake(baselines.EnglishBERT):  # records what the runner asked for; predicts the motif
+        def fit(self, train, valid):
+            made.append((self.scratch, self.mapping, self.precision, self.lr))
+            self.bf16_, self.curve_ = False, [{"epoch": 1, "valid_mcc": 0.5, "valid_loss": 0.6}]
+            self.chosen_ = {"epoch": 1, "valid_mcc": 0.5, "lr": self.lr, "select": 0.5}
+            return self
+
+        def predict_proba(self, seqs):
+            return np.array([[0.2, 0.8] if "TATAAT" in s else [0.8, 0.2] for s in seqs])
+
+    monkeypatch.setitem(baselines.BASELINES, "bert-english", Fake)
+    monkeypatch.setitem(baselines.BASELINES, "english-scratch", functools.partial(Fake, scratch=True))
+    out = str(tmp_path / "out")
+    prof = {"english_mapping": "words"}
+    report = bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, overrides=prof,
+                             methods=("bert-english", "english-scratch"), log=lambda _: None)
+    assert sorted(set(made)) == [(False, "words", "auto", 1e-4), (True, "words", "auto", 1e-4)]
+    rows = [json.loads(line) for line in open(os.path.join(out, "results.jsonl"))]
+    assert len(rows) == 4 and {(r["mapping"], r["precision"]) for r in rows} == {("words", "fp32")}
+    assert "Kao & Lee: bert-english vs english-scratch (same model, tokens, budget; letters as fixed " \
+           "English words)" in open(report).read()
+    with pytest.raises(InputError, match="holds runs with english_mapping 'words', now 'random'"):
+        bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, methods=("bert-english",))
+
+
 def test_onehot_refuses_variable_lengths():
     with pytest.raises(InputError, match="needs sequences of one length"):
         OneHotLR().fit(Split(["ACGT", "ACGTA"], np.array([0, 1])), Split(["ACG"], np.array([0])))
@@ -396,6 +427,9 @@ def test_own_task_with_folds_from_the_command_line(models, tmp_path, monkeypatch
     assert command.startswith("genobert bench --task mine=")
     before = open(out / "results.jsonl").read()
     assert main(shlex.split(command)[1:]) == 0  # the printed command re-runs it: nothing left to do
+    assert open(out / "results.jsonl").read() == before
+    assert main([*shlex.split(command)[1:], "--epochs", "2"]) == 2  # another budget: a folder of its own
+    assert "holds runs with epochs 1, now 2 (--profile cpu, --epochs, --pretrain-steps, --english-mapping)" in capsys.readouterr().err
     assert open(out / "results.jsonl").read() == before
     assert main(["bench", "--task", f"mine={table}", "--out", str(out)]) == 2  # a test file is needed
     assert "expected NAME=TRAIN,TEST" in capsys.readouterr().err

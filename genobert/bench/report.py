@@ -302,7 +302,8 @@ def _verdicts(results, tasks) -> list[str]:
         pre = by.get((task, "bert-pretrained")) or {}
         probes = {m: by.get((task, m)) for m in ("bert-probe", "bert-probe-scratch")}
         probed = all(probes.values()) and metric in next(iter(probes["bert-probe"].values()))["test"]
-        if not pre and not probed:
+        english = (task, "bert-english") in by and (task, "english-scratch") in by
+        if not pre and not probed and not english:
             continue
         scores = {seed: r["test"] for seed, r in pre.items()}
         lines.append(f"- **{task}**")
@@ -327,11 +328,13 @@ def _verdicts(results, tasks) -> list[str]:
             v = paired({sd: r["test"] for sd, r in by[(task, "bert-adapted")].items()}, scores, metric,
                        ("adapted", "pretrained"))
             lines.append(f"  - task-adaptive MLM first (bert-adapted) vs bert-pretrained: {v.text()}")
-        if (task, "bert-english") in by and (task, "english-scratch") in by:
+        if english:
             v = paired({sd: r["test"] for sd, r in by[(task, "bert-english")].items()},
                        {sd: r["test"] for sd, r in by[(task, "english-scratch")].items()}, metric,
                        ("English-pretrained", "its random-weight twin"))
-            lines.append(f"  - Kao & Lee: bert-english vs english-scratch (same model, tokens, budget): {v.text()}")
+            words = any(r.get("mapping") == "words" for r in by[(task, "bert-english")].values())
+            lines.append(f"  - Kao & Lee: bert-english vs english-scratch (same model, tokens, budget"
+                         f"{'; letters as fixed English words' if words else ''}): {v.text()}")
         if probed:
             probe = {sd: r["test"] for sd, r in probes["bert-probe"].items()}
             v = paired(probe, {sd: r["test"] for sd, r in probes["bert-probe-scratch"].items()}, metric,

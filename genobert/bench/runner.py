@@ -300,9 +300,9 @@ def _run_baseline(method, task, files, seed, names, profile: Profile, chosen_lr:
     lrs = (chosen_lr,) if chosen_lr is not None else profile.cnn_lrs if method == "cnn" else profile.english_lrs
     model, grid = None, {}
     for lr in lrs:  # only the best fit so far is kept (three English BERTs would be 270 MB)
-        precision = {} if method == "cnn" else {"precision": profile.precision}  # as genobert's BERTs
+        english = {} if method == "cnn" else {"precision": profile.precision, "mapping": profile.english_mapping}
         fit = BASELINES[method](alphabet=task.alphabet, seed=seed, epochs=profile.epochs, patience=profile.patience,
-                                lr=lr, min_epoch_rows=profile.min_epoch_rows, **precision).fit(train, valid)
+                                lr=lr, min_epoch_rows=profile.min_epoch_rows, **english).fit(train, valid)
         grid[f"{lr:g}"] = fit.chosen_["valid_mcc"]
         if model is None or fit.chosen_["select"] > model.chosen_["select"]:  # the first of ties
             model = fit
@@ -311,7 +311,7 @@ def _run_baseline(method, task, files, seed, names, profile: Profile, chosen_lr:
     if len(lrs) > 1:
         result["grid"] = grid
     if method != "cnn":
-        result["precision"] = "bf16" if model.bf16_ else "fp32"
+        result.update(precision="bf16" if model.bf16_ else "fp32", mapping=model.mapping)
     return {**result, **_score_splits(model, task, files, names, valid)}
 
 
@@ -412,6 +412,16 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
     before = json.load(open(setup_path)) if os.path.exists(setup_path) else {}
     if before.get("suite") not in (None, suite):  # one folder, one suite, its tasks as they were
         raise InputError(f"holds runs of suite {before['suite']!r}, not {suite!r}: give a new --out", path=out)
+    results_path = os.path.join(out, "results.jsonl")
+    # bench.json keeps one profile: rows trained under another would pass for its own (settings a
+    # later version added are not a change, but English rows were read through random word pieces)
+    was = before.get("profile", {})
+    was = {"english_mapping": "random", **was} if was else was
+    changed = next((k for k, v in json.loads(json.dumps(asdict(prof))).items() if k in was and was[k] != v), None)
+    if changed and os.path.exists(results_path) and os.path.getsize(results_path):
+        raise InputError(f"holds runs with {changed} {was[changed]!r}, now {getattr(prof, changed)!r} "
+                         f"(--profile {profile}, --epochs, --pretrain-steps, --english-mapping), and one "
+                         "table would mix the two: give a new --out", path=out)
     tasks_in = {t["name"]: t for t in before.get("tasks", [])}
     for t in s.tasks:
         now, old = json.loads(json.dumps(asdict(t))), tasks_in.get(t.name, {})
@@ -420,7 +430,6 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
             raise InputError(f"holds runs of task {t.name} with {changed} {old[changed]!r}, now "
                              f"{now[changed]!r}, and one table would mix the two: give a new --out", path=out)
         tasks_in[t.name] = now  # and the tasks of earlier processes stay on record
-    results_path = os.path.join(out, "results.jsonl")
 
     def done() -> dict:
         if not os.path.exists(results_path):

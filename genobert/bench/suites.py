@@ -117,6 +117,8 @@ class Profile:
     # 5e-5) to the higher ones a randomly initialised 6 × 384 model needs, the same for both
     cnn_lrs: tuple[float, ...] = (3e-4, 1e-3, 3e-3)
     english_lrs: tuple[float, ...] = (3e-5, 1e-4, 3e-4)
+    # how the English pair reads letters: Kao & Lee's seeded random word pieces, or fixed words
+    english_mapping: str = "random"
     # Training files larger than this many tokens (residues; a pair counts up to max_len) are
     # cut to a seeded random subset of their rows within it, validation files to a quarter of it;
     # test files never. None: every row.
