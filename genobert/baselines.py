@@ -404,8 +404,8 @@ class EnglishBERT:
         with torch.inference_mode():
             for start in range(0, len(seqs), 64):
                 batch = collate([self._encode(s) for s in seqs[start: start + 64]])
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.bf16_):
-                    logits = self.model_(**{k: v.to(device) for k, v in batch.items()}).logits
+                # in the precision it trained in: the Trainer leaves its autocast around forward
+                logits = self.model_(**{k: v.to(device) for k, v in batch.items()}).logits
                 out.append(torch.softmax(logits.float(), 1).cpu().numpy())
         return np.concatenate(out)
 

@@ -96,7 +96,12 @@ def test_english_bert_learns_words_for_letters():
     table = random_table("dna", 30522, seed=0)
     rand = EnglishBERT(seed=0, epochs=1, batch_size=16, precision="bf16").fit(train, valid)  # as the cpu profile
     assert rand._encode("ACG")["input_ids"][1:4] == [table["A"], table["C"], table["G"]]
-    assert rand.bf16_ and np.allclose(rand.predict_proba(valid.seqs).sum(1), 1, atol=1e-3)
+    bf16 = rand.predict_proba(valid.seqs)
+    plain = type(rand.model_)(rand.model_.config).eval()  # the same weights, read in fp32
+    plain.load_state_dict(rand.model_.state_dict())
+    rand.model_ = plain
+    fp32 = rand.predict_proba(valid.seqs)
+    assert rand.bf16_ and np.abs(bf16 - fp32).max() < 0.05 and not np.array_equal(bf16, fp32)  # rounding apart
     scratch = EnglishBERT(seed=0, epochs=1, batch_size=16, scratch=True).fit(train, valid)
     assert scratch.predict_proba(valid.seqs).shape == (32, 2)
 
@@ -123,7 +128,7 @@ def test_english_mapping_reaches_both_english_arms_and_the_report(fake_suite, tm
     class Fake(baselines.EnglishBERT):  # records what the runner asked for; predicts the motif
         def fit(self, train, valid):
             made.append((self.scratch, self.mapping, self.precision, self.lr))
-            self.bf16_, self.curve_ = False, [{"epoch": 1, "valid_mcc": 0.5, "valid_loss": 0.6}]
+            self.bf16_, self.curve_ = self.precision == "bf16", [{"epoch": 1, "valid_mcc": 0.5, "valid_loss": 0.6}]
             self.chosen_ = {"epoch": 1, "valid_mcc": 0.5, "lr": self.lr, "select": 0.5}
             return self
 
@@ -133,16 +138,17 @@ def test_english_mapping_reaches_both_english_arms_and_the_report(fake_suite, tm
     monkeypatch.setitem(baselines.BASELINES, "bert-english", Fake)
     monkeypatch.setitem(baselines.BASELINES, "english-scratch", functools.partial(Fake, scratch=True))
     out = str(tmp_path / "out")
-    prof = {"english_mapping": "words"}
+    prof = {"english_mapping": "words", "precision": "bf16"}  # the test profile's is auto, as EnglishBERT's
     report = bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, overrides=prof,
                              methods=("bert-english", "english-scratch"), log=lambda _: None)
-    assert sorted(set(made)) == [(False, "words", "auto", 1e-4), (True, "words", "auto", 1e-4)]
+    assert sorted(set(made)) == [(False, "words", "bf16", 1e-4), (True, "words", "bf16", 1e-4)]
     rows = [json.loads(line) for line in open(os.path.join(out, "results.jsonl"))]
-    assert len(rows) == 4 and {(r["mapping"], r["precision"]) for r in rows} == {("words", "fp32")}
+    assert len(rows) == 4 and {(r["mapping"], r["precision"]) for r in rows} == {("words", "bf16")}
     assert "Kao & Lee: bert-english vs english-scratch (same model, tokens, budget; letters as fixed " \
            "English words)" in open(report).read()
     with pytest.raises(InputError, match="holds runs with english_mapping 'words', now 'random'"):
-        bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, methods=("bert-english",))
+        bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, methods=("bert-english",),
+                        overrides={"precision": "bf16"})
 
 
 def test_onehot_refuses_variable_lengths():
@@ -442,32 +448,42 @@ def test_own_task_with_folds_from_the_command_line(models, tmp_path, monkeypatch
     assert not (tmp_path / "gc").exists()
 
 
-def test_own_pair_task_with_folds_pools_every_pair_once(models, tmp_path, monkeypatch, capsys):
+def test_cross_validated_pair_and_sequence_tasks_pool_every_row_once(models, tmp_path, monkeypatch, capsys):
+    """Folds of a pair task given as ids into a sequence file, and of a sequence task whose labels
+    are in another column: a fine-tuned BERT's out-of-fold predictions carry the labels the task
+    reads, so the report pools every row once."""
     from genobert.cli import main
 
     monkeypatch.setitem(bench.PROFILES, "cpu", TEST_PROFILE)
     monkeypatch.setenv("GENOBERT_CACHE", str(tmp_path / "cache"))
     rng = np.random.default_rng(2)
     rand = lambda n: "".join(rng.choice(list("ACGT"), n))  # noqa: E731
-    table = tmp_path / "pairs.tsv"  # a pair binds when both members carry the motif
-    table.write_text("id\tsequence_a\tsequence_b\tlabel\n" + "".join(
-        f"p{i}\t{rand(14)}{'TATAAA' if i % 2 else 'GCGCGC'}\t{rand(10)}{'TATAAA' if i % 2 else rand(6)}\t{i % 2}\n"
-        for i in range(48)))
+    seqs = {f"s{i}": rand(14) + ("TATAAA" if i % 2 else "GCGCGC") for i in range(24)}
+    (tmp_path / "seqs.tsv").write_text("id\tsequence\n" + "".join(f"{k}\t{v}\n" for k, v in seqs.items()))
+    (tmp_path / "pairs.tsv").write_text("a\tb\tlabel\n" + "".join(  # binds when both carry the motif
+        f"s{i % 24}\ts{(i * 5 + 2 * (i // 24)) % 24}\t{i % 2}\n" for i in range(48)))
+    (tmp_path / "cls.tsv").write_text("id\tsequence\tkind\n" + "".join(
+        f"r{i}\t{v}\t{'tata' if i % 2 else 'gc'}\n" for i, v in enumerate(seqs.values())) * 2)
+    spec = {"name": "mine", "tasks": [
+        {"name": "pp", "train": "pairs.tsv", "folds": 3, "kind": "pair", "alphabet": "dna",
+         "settings": {"pair_columns": "a,b", "sequences": "seqs.tsv"}},
+        {"name": "cls", "train": "cls.tsv", "folds": 3, "settings": {"label_column": "kind"}}]}
+    (tmp_path / "mine.json").write_text(json.dumps(spec))
     out = tmp_path / "out"
-    assert main(["bench", "--task", f"pp={table}", "--alphabet", "dna", "--folds", "3", "--methods",
-                 "kmer-lr,bert-scratch,bert-pretrained", "--pretrained", models["pre"], "--epochs", "1",
-                 "--out", str(out)]) == 0
-    assert "task pp: dna, pair, 3-fold cross-validation" in capsys.readouterr().err
+    assert main(["bench", "--suite", str(tmp_path / "mine.json"), "--methods", "kmer-lr,bert-scratch",
+                 "--pretrained", models["pre"], "--epochs", "1", "--out", str(out)]) == 0
+    assert "task pp: dna, pair" in capsys.readouterr().err
     rows = [json.loads(line) for line in open(out / "results.jsonl")]
-    for m in ("kmer-lr", "bert-scratch", "bert-pretrained"):
-        runs = [r for r in rows if r["method"] == m]
-        assert sorted(r["seed"] for r in runs) == [0, 1, 2]
-        pooled = [y for r in runs for y in r["test_pred"]["labels"]]
-        assert len(pooled) == 48 and sum(pooled) == 24  # every pair scored once, out of its fold
-        probs = np.concatenate([r["test_pred"]["probs"] for r in runs])
-        assert probs.shape == (48, 2) and np.allclose(probs.sum(1), 1)  # probabilities, not log-probabilities
+    for task, n in (("pp", 48), ("cls", 48)):
+        for m in ("kmer-lr", "bert-scratch"):
+            runs = [r for r in rows if r["task"] == task and r["method"] == m]
+            assert sorted(r["seed"] for r in runs) == [0, 1, 2]
+            pooled = [y for r in runs for y in r["test_pred"]["labels"]]
+            assert len(pooled) == n and 0 < sum(pooled) < n  # every row scored once, out of its fold
+            probs = np.concatenate([r["test_pred"]["probs"] for r in runs])
+            assert probs.shape == (n, 2) and np.allclose(probs.sum(1), 1)  # probabilities
     pooled_rows = open(out / "results.md").read().split("## Pooled out-of-fold predictions")[1]
-    assert "| pp |" in pooled_rows and pooled_rows.count("(3 folds)") == 3
+    assert "| pp |" in pooled_rows and "| cls |" in pooled_rows and pooled_rows.count("(3 folds)") == 4
 
 
 def test_transfer_suite_tests_on_another_organism(shared_data):
@@ -656,7 +672,7 @@ def test_a_suite_file_describes_tasks_of_every_kind(tmp_path, capsys):
 
 def test_a_grid_stopped_part_way_redoes_only_the_rates_that_did_not_finish(fake_suite, tmp_path, monkeypatch):
     """A session's end may stop seed 0's learning-rate grid after some rates finished: those are
-    kept in their run folders and not trained again; a changed setting trains again."""
+    kept in their run folders and not trained again; a changed setting needs a folder of its own."""
     from genobert.bench import runner
 
     out = str(tmp_path / "out")
@@ -674,9 +690,8 @@ def test_a_grid_stopped_part_way_redoes_only_the_rates_that_did_not_finish(fake_
     again = json.loads(open(os.path.join(out, "results.jsonl")).read())
     assert calls == [] and again["test"] == json.loads(first)["test"] and again["grid"] == json.loads(first)["grid"]
     assert again["cpu_seconds"] >= json.loads(first)["cpu_seconds"] * 0.5  # the kept runs' CPU time counts
-    os.remove(os.path.join(out, "results.jsonl"))
-    run(overrides={"epochs": 3})  # another epoch cap: not the same run
-    assert sorted(calls) == [0.001, 0.003]
+    with pytest.raises(InputError, match="holds runs with epochs 2, now 3"):  # another cap: another folder
+        run(overrides={"epochs": 3})
 
 
 def test_a_task_training_on_the_same_files_reuses_the_fine_tunings_and_only_tests(fake_suite, tmp_path,

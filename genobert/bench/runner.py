@@ -15,6 +15,7 @@ from ..baselines import BASELINES, TASK_BASELINES, Split
 from ..errors import InputError, NotApplicable
 from ..io import file_sha256, write_json
 from ..metrics import classification_metrics, selection_score
+from ..tables import normalise_label
 from ..train import best_epoch, finetune, label_names, pretrain, stop_record
 from .report import write_report
 from .splits import _load, _path, _read_task, _splits, _task_path
@@ -174,10 +175,11 @@ def _test_scores(task, model: str, files: dict, names: list[str], test: dict | N
     subset; for a cross-validated task also its test predictions, pooled over the folds by the
     report."""
     from ..infer import classify, evaluate
+    from ..tasks import get_task
 
-    def classified(path: str) -> tuple[np.ndarray, np.ndarray]:
-        preds = list(classify(model, path))
-        return np.stack([p.probs for p in preds]), np.asarray([names.index(p.true_label) for p in preds])
+    def classified(path: str) -> tuple[np.ndarray, np.ndarray]:  # the labels as the task reads them
+        probs = [p.probs for p in classify(model, path, sequences=dict(task.settings).get("sequences"))]
+        return np.stack(probs), np.asarray(get_task(task.kind).encode(_read_task(task, path), names))
 
     result = {"test": test if test is not None else evaluate(model, files["test"])}
     if task.folds:
@@ -282,7 +284,7 @@ def _run_probe(method, task, files, seed, names, pretrained: str, out: str, max_
     probe = BertProbe(model, alphabet=task.alphabet, seed=seed, kind=task.kind)
     if task.kind != "sequence":  # pair members cut to the window fine-tuned BERT sees
         return _fit_task_model(probe, task, files, max_len=max_len)
-    train, valid = _load(files["train"], task.alphabet, names), _load(files["valid"], task.alphabet, names)
+    train, valid = _load(task, files["train"], names), _load(task, files["valid"], names)
     probe.fit(train, valid)
     return {"chosen": probe.chosen_, **_score_splits(probe, task, files, names, valid)}
 
@@ -293,7 +295,7 @@ def _run_baseline(method, task, files, seed, names, profile: Profile, chosen_lr:
     seed 0 (the first of ties: the smallest rate) and seed 0's rate (``chosen_lr``) for the others."""
     if task.kind != "sequence":
         return _run_task_baseline(method, task, files, seed, profile.max_len)
-    train, valid = _load(files["train"], task.alphabet, names), _load(files["valid"], task.alphabet, names)
+    train, valid = _load(task, files["train"], names), _load(task, files["valid"], names)
     if method not in RETUNED:
         model = BASELINES[method](alphabet=task.alphabet, seed=seed).fit(train, valid)
         return {"chosen": model.chosen_, **_score_splits(model, task, files, names, valid)}
@@ -320,7 +322,7 @@ def _score_splits(model, task, files: dict, names: list[str], valid: Split) -> d
     cross-validated task also its test predictions, pooled over the folds by the report."""
     result = {}
     for key in ("valid", "test", *[k for k in files if k.startswith("test_")]):
-        split = valid if key == "valid" else _load(files[key], task.alphabet, names)
+        split = valid if key == "valid" else _load(task, files[key], names)
         probs = model.predict_proba(split.seqs)
         result[key] = classification_metrics(probs, split.labels)
         if key == "test" and task.folds:
@@ -417,9 +419,10 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
     # later version added are not a change, but English rows were read through random word pieces)
     was = before.get("profile", {})
     was = {"english_mapping": "random", **was} if was else was
-    changed = next((k for k, v in json.loads(json.dumps(asdict(prof))).items() if k in was and was[k] != v), None)
-    if changed and os.path.exists(results_path) and os.path.getsize(results_path):
-        raise InputError(f"holds runs with {changed} {was[changed]!r}, now {getattr(prof, changed)!r} "
+    now = json.loads(json.dumps(asdict(prof)))  # tuples as lists, as bench.json holds them
+    changed = next((k for k, v in now.items() if k in was and was[k] != v), None)
+    if changed:  # whether or not rows are in yet: another process may be training the first
+        raise InputError(f"holds runs with {changed} {was[changed]!r}, now {now[changed]!r} "
                          f"(--profile {profile}, --epochs, --pretrain-steps, --english-mapping), and one "
                          "table would mix the two: give a new --out", path=out)
     tasks_in = {t["name"]: t for t in before.get("tasks", [])}
@@ -466,7 +469,8 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
         if tasks and task.name not in tasks:
             continue
         data = _read_task(task, _task_path(task, data_dir, out, task.train))
-        names = label_names(data.targets) if task.kind in ("sequence", "pair") else []
+        names = (label_names([normalise_label(t) for t in data.targets])  # as finetune names them
+                 if task.kind in ("sequence", "pair") else [])
         for seed, fraction in [(sd, fr) for sd in range(task.folds or seeds) for fr in fractions]:
             files = _splits(task, data_dir, out, seed, prof)  # with folds, seed k is fold k
             if fraction < 1:

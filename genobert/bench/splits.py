@@ -12,7 +12,7 @@ import numpy as np
 from ..baselines import Split
 from ..errors import InputError
 from ..io import read_records, write_text
-from ..train import label_names, read_labelled, stratified_split
+from ..train import label_names, stratified_split
 from .suites import Profile, Task
 
 def _path(data_dir: str, rel: str) -> str:
@@ -157,6 +157,9 @@ def _protein_disjoint_split(ids: list[str], fraction: float, seed: int) -> tuple
     return train, valid
 
 
-def _load(path: str, alphabet: str, names: list[str]) -> Split:
-    _, seqs, labels, _ = read_labelled(path, alphabet)
-    return Split(seqs, np.asarray([names.index(lab) for lab in labels]))
+def _load(task: Task, path: str, names: list[str]) -> Split:
+    """A sequence task's file as the baselines and probes take it: its label column, as class ids."""
+    from ..tasks import get_task
+
+    data = _read_task(task, path)
+    return Split(data.seqs, np.asarray(get_task(task.kind).encode(data, names)))
