@@ -94,6 +94,7 @@ class Predictor:
         self.bf16 = self.device.type == "cuda" if precision == "auto" else precision == "bf16"
         self.window = min(int(meta.get("window", 512)), self.model.config.max_position_embeddings)
         self.labels = meta.get("labels") or []
+        self.trained = (meta.get("training") or {}).get("config") or {}  # e.g. the columns it read
 
 
 def pick_device(device: str | None):
@@ -129,9 +130,8 @@ def _chunks(inputs: list[str], cleaner: Cleaner, size: int) -> Iterator[list[tup
 def _pair_chunks(paths: list[str], p: Predictor, cleaner: Cleaner,
                  sequences: str | None) -> Iterator[list[tuple[str, Record]]]:
     columns = tuple(p.meta.get("pair_columns", "sequence_a,sequence_b").split(","))
-    trained = (p.meta.get("training") or {}).get("config") or {}
     for path in paths:  # labels too, where the table has the column the model was trained on
-        data = read_pairs(path, p.alphabet, columns, trained.get("label_column") or "label", sequences, cleaner,
+        data = read_pairs(path, p.alphabet, columns, p.trained.get("label_column") or "label", sequences, cleaner,
                           label_optional=True)
         rows = [(os.fspath(path), Record(i, pair, label, line))  # seq holds the pair here
                 for i, pair, label, line in zip(data.ids, data.seqs, data.targets, data.lines, strict=True)]
@@ -181,8 +181,8 @@ def evaluate(model_dir: str, path: str) -> dict:
     from .train import score_sequences
 
     p = Predictor(model_dir)
-    kept = (p.meta.get("training") or {}).get("config") or {}  # the columns it was trained on
-    settings = FinetuneConfig(**{k: v for k, v in kept.items() if k in FinetuneConfig.__dataclass_fields__})
+    settings = FinetuneConfig(**{k: v for k, v in p.trained.items()  # the columns it was trained on
+                                 if k in FinetuneConfig.__dataclass_fields__})
     data = p.task.read(path, p.alphabet, settings)
     return score_sequences(p.task, p.model, p.tokenizer, data.seqs, p.task.encode(data, p.labels), p.window)
 

@@ -175,11 +175,10 @@ def _test_scores(task, model: str, files: dict, names: list[str], test: dict | N
     subset; for a cross-validated task also its test predictions, pooled over the folds by the
     report."""
     from ..infer import classify, evaluate
-    from ..tasks import get_task
 
     def classified(path: str) -> tuple[np.ndarray, np.ndarray]:  # the labels as the task reads them
         probs = [p.probs for p in classify(model, path, sequences=dict(task.settings).get("sequences"))]
-        return np.stack(probs), np.asarray(get_task(task.kind).encode(_read_task(task, path), names))
+        return np.stack(probs), _load(task, path, names).labels
 
     result = {"test": test if test is not None else evaluate(model, files["test"])}
     if task.folds:
@@ -300,9 +299,9 @@ def _run_baseline(method, task, files, seed, names, profile: Profile, chosen_lr:
         model = BASELINES[method](alphabet=task.alphabet, seed=seed).fit(train, valid)
         return {"chosen": model.chosen_, **_score_splits(model, task, files, names, valid)}
     lrs = (chosen_lr,) if chosen_lr is not None else profile.cnn_lrs if method == "cnn" else profile.english_lrs
+    english = {} if method == "cnn" else {"precision": profile.precision, "mapping": profile.english_mapping}
     model, grid = None, {}
     for lr in lrs:  # only the best fit so far is kept (three English BERTs would be 270 MB)
-        english = {} if method == "cnn" else {"precision": profile.precision, "mapping": profile.english_mapping}
         fit = BASELINES[method](alphabet=task.alphabet, seed=seed, epochs=profile.epochs, patience=profile.patience,
                                 lr=lr, min_epoch_rows=profile.min_epoch_rows, **english).fit(train, valid)
         grid[f"{lr:g}"] = fit.chosen_["valid_mcc"]
@@ -419,10 +418,10 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
     # later version added are not a change, but English rows were read through random word pieces)
     was = before.get("profile", {})
     was = {"english_mapping": "random", **was} if was else was
-    now = json.loads(json.dumps(asdict(prof)))  # tuples as lists, as bench.json holds them
-    changed = next((k for k, v in now.items() if k in was and was[k] != v), None)
+    asked = json.loads(json.dumps(asdict(prof)))  # tuples as lists, as bench.json holds them
+    changed = next((k for k, v in asked.items() if k in was and was[k] != v), None)
     if changed:  # whether or not rows are in yet: another process may be training the first
-        raise InputError(f"holds runs with {changed} {was[changed]!r}, now {now[changed]!r} "
+        raise InputError(f"holds runs with {changed} {was[changed]!r}, now {asked[changed]!r} "
                          f"(--profile {profile}, --epochs, --pretrain-steps, --english-mapping), and one "
                          "table would mix the two: give a new --out", path=out)
     tasks_in = {t["name"]: t for t in before.get("tasks", [])}

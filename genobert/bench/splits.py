@@ -158,7 +158,8 @@ def _protein_disjoint_split(ids: list[str], fraction: float, seed: int) -> tuple
 
 
 def _load(task: Task, path: str, names: list[str]) -> Split:
-    """A sequence task's file as the baselines and probes take it: its label column, as class ids."""
+    """A sequence or pair task's file as the baselines, probes and pooled scores take it: its
+    label column, as class ids."""
     from ..tasks import get_task
 
     data = _read_task(task, path)
