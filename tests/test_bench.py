@@ -272,20 +272,22 @@ def test_bench_runs_token_pair_and_regression_tasks(tmp_path, monkeypatch):
     for name, n in (("train", 60), ("test", 20)):
         seqs = [seq(int(rng.integers(10, 30))) for _ in range(n)]
         with open(data / "t" / f"tok_{name}.tsv", "w") as f:
-            f.write("id\tsequence\tss\n")
-            f.writelines(f"{name}{i}\t{s}\t{''.join('H' if c in 'ACDE' else 'C' for c in s)}\n"
+            f.write("id\tsequence\tss\tshort\n")
+            f.writelines(f"{name}{i}\t{s}\t{''.join('H' if c in 'ACDE' else 'C' for c in s)}\t{len(s) < 20:d}\n"
                          for i, s in enumerate(seqs))
         with open(data / "t" / f"pair_{name}.tsv", "w") as f:
             f.write("sequence_a\tsequence_b\tlabel\n")
             f.writelines(f"{seq(12)}\t{seq(12)}\t{i % 2}\n" for i in range(n))
         with open(data / "t" / f"reg_{name}.tsv", "w") as f:
-            f.write("id\tsequence\tlabel\n")
-            f.writelines(f"r{name}{i}\t{s}\t{s.count('A') / len(s):.3f}\n" for i, s in enumerate(seqs))
+            f.write("id\tsequence\tlabel\tshort\n")
+            f.writelines(f"r{name}{i}\t{s}\t{s.count('A') / len(s):.3f}\t{len(s) < 20:d}\n"
+                         for i, s in enumerate(seqs))
     (data / "p.fa").write_text(">p\n" + seq(3000) + "\n")
+    short = (("short", "short", "1"),)  # test rows reported apart, scored as each task scores its test file
     tasks = (bench.Task("tok", "protein", "t/tok_train.tsv", "t/tok_test.tsv", kind="token",
-                        settings=(("label_column", "ss"),)),
+                        settings=(("label_column", "ss"),), subsets=short),
              bench.Task("pair", "protein", "t/pair_train.tsv", "t/pair_test.tsv", kind="pair"),
-             bench.Task("reg", "protein", "t/reg_train.tsv", "t/reg_test.tsv", kind="regression"))
+             bench.Task("reg", "protein", "t/reg_train.tsv", "t/reg_test.tsv", kind="regression", subsets=short))
     monkeypatch.setitem(bench.SUITES, "fake", bench.Suite("fake", tasks, {"protein": ("p.fa",)}))
     monkeypatch.setitem(bench.PROFILES, "test", TEST_PROFILE)
     monkeypatch.setenv("GENOBERT_CACHE", str(tmp_path / "cache"))
@@ -308,7 +310,12 @@ def test_bench_runs_token_pair_and_regression_tasks(tmp_path, monkeypatch):
     assert "## macro-F1 on `test`" in report and "## Spearman on `test`" in report
     assert "## MCC on `test`" in report and "| pair |" in report
     assert "- **tok**" in report and "macro-F1, 95 % CI" in report and "- **reg**" in report
-    for r in rows:
+    short = [line.split("\t")[1] for line in open(data / "t" / "tok_test.tsv") if line.endswith("\t1\n")]
+    assert 0 < len(short) < 20
+    for r in rows:  # every method scores the subset as the test file: residues, or records
+        if r["task"] in ("tok", "reg") and "test" in r:
+            assert set(r["test_short"]) == set(r["test"])
+            assert r["test_short"]["n"] == (sum(map(len, short)) if r["task"] == "tok" else len(short))
         if r["task"] == "tok" and "test" in r:
             assert r["test"]["n"] == sum(1 for line in open(data / "t" / "tok_test.tsv")
                                          for _ in line.split("\t")[1]) - len("sequence")

@@ -184,8 +184,9 @@ def _test_scores(task, model: str, files: dict, names: list[str], test: dict | N
     if task.folds:
         result["test_pred"] = _predictions(*classified(files["test"]))
     for key in files:
-        if key.startswith("test_"):
-            result[key] = classification_metrics(*classified(files[key]))
+        if key.startswith("test_"):  # a letter, number or span per record: scored as the test file is
+            result[key] = (classification_metrics(*classified(files[key])) if task.kind in ("sequence", "pair")
+                           else evaluate(model, files[key]))
     return result
 
 
