@@ -584,7 +584,8 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     schedule = epoch_schedule(len(train_ds), cfg.batch_size, cfg.epochs, cfg.min_epoch_rows)
     args = _training_args(run.checkpoints, cfg, **schedule, logging_strategy="steps", logging_steps=10,
                           load_best_model_at_end=True, metric_for_best_model="select",
-                          greater_is_better=True)
+                          greater_is_better=True,
+                          restore_callback_states_from_checkpoint=True)  # patience counts on over a resume
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=valid_ds,
                       data_collator=task.collate, compute_metrics=compute_metrics,
                       callbacks=[tie_break(task.metric), EarlyStoppingCallback(early_stopping_patience=cfg.patience)])

@@ -418,3 +418,39 @@ def test_evaluate_scores_a_file_as_finetune_scored_its_test_file(models):
     assert all(abs(again[k] - kept[k]) < 1e-6 for k in kept)
     with pytest.raises(InputError, match="not a fine-tuned model"):
         evaluate(models["pre"], models["table"])
+
+
+def test_a_resumed_finetuning_keeps_counting_its_patience(tmp_path, monkeypatch):
+    """Cut one epoch after the best and resumed, a fine-tuning stops where the uninterrupted run
+    did: early stopping's count of epochs without improvement is restored from the checkpoint."""
+    from transformers import Trainer
+
+    from genobert.train import best_epoch
+
+    rng = np.random.default_rng(3)  # random labels: validation stops improving within a few epochs
+    table = tmp_path / "t.tsv"
+    table.write_text("id\tsequence\tlabel\n" + "".join(
+        f"s{i}\t{''.join(rng.choice(list('ACGT'), 30))}\t{i % 2}\n" for i in range(120)))
+    kw = dict(preset="tiny", tokenizer="char", alphabet="dna", epochs=30, batch_size=8, patience=2,
+              max_len=32, lr=1e-3, seed=1)
+    a = json.load(open(os.path.join(finetune(str(table), str(tmp_path / "a"), **kw), "metrics.json")))
+    stop = best_epoch(a["valid_curve"], a["score"], 30)
+    assert stop["epochs_run"] == stop["best_epoch"] + 2 < 30  # it stopped early, by its patience
+
+    class Cut(Exception):
+        pass
+
+    save = Trainer._save_checkpoint
+
+    def save_then_cut(self, *args, **kwargs):  # the checkpoint one epoch after the best is whole
+        save(self, *args, **kwargs)
+        if sum("eval_loss" in h for h in self.state.log_history) == stop["best_epoch"] + 1:
+            raise Cut
+
+    monkeypatch.setattr(Trainer, "_save_checkpoint", save_then_cut)
+    with pytest.raises(Cut):
+        finetune(str(table), str(tmp_path / "b"), **kw)
+    monkeypatch.undo()
+    b = json.load(open(os.path.join(finetune(str(table), str(tmp_path / "b"), resume=True, **kw), "metrics.json")))
+    assert len(b["valid_curve"]) == stop["epochs_run"]
+    assert b["valid"] == a["valid"]
