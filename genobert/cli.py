@@ -185,6 +185,9 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None, help="folder of the datasets (default: ~/.cache/genobert/data)")
     p.add_argument("--profile", default="cpu", choices=["cpu", "gpu"])
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--only-seeds", metavar="K,K", help="run just these of the seeds 0 .. --seeds - 1 "
+                   "(or folds), e.g. one process per core on seeds 1 and 2 once seed 0 has chosen the "
+                   "learning rates (default: all)")
     p.add_argument("--methods", default=None, help="comma-separated methods, e.g. kmer-lr,bert-scratch,"
                    "bert-pretrained (default: all; docs/benchmark.md lists them, and an unknown name "
                    "is answered with the allowed ones)")
@@ -409,11 +412,15 @@ def _bench(args: argparse.Namespace) -> int:
         fractions = tuple(sorted({float(f) for f in args.fractions.split(",")}))
     except ValueError:
         raise InputError(f"--fractions {args.fractions}: expected shares such as 0.1,0.3,1") from None
+    try:
+        only_seeds = tuple(sorted({int(k) for k in args.only_seeds.split(",")})) if args.only_seeds else None
+    except ValueError:
+        raise InputError(f"--only-seeds {args.only_seeds}: expected seeds such as 1,2") from None
     report = run_bench(suite, str(args.data_dir or default_data_dir()), args.out,
                        profile=args.profile, seeds=args.seeds, methods=methods,
                        tasks=tuple(args.tasks.split(",")) if args.tasks else None,
                        pretrained=args.pretrained, overrides=overrides, fractions=fractions,
-                       command="genobert " + shlex.join(args.argv),
+                       only_seeds=only_seeds, command="genobert " + shlex.join(args.argv),
                        log=lambda line: print(f"genobert: {line}", file=sys.stderr))
     print(report)
     return 0

@@ -813,3 +813,19 @@ def test_a_later_seed_is_refused_beside_a_seed_0_run_the_old_way(fake_suite, tmp
     open(path, "w").write(json.dumps(row) + "\n")
     with pytest.raises(InputError, match="holds cnn runs of motif from before it had a learning-rate grid"):
         bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, methods=("cnn",), log=lambda _: None)
+
+
+def test_only_seeds_splits_a_suite_between_processes(fake_suite, tmp_path):
+    """--only-seeds runs just those seeds; a later seed of a tuned method waits for seed 0's grid."""
+    out, quiet = str(tmp_path / "out"), (lambda _: None)
+    with pytest.raises(InputError, match=r"--only-seeds 2: expected seeds from 0 to 1"):
+        bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, only_seeds=(2,), log=quiet)
+    with pytest.raises(InputError, match=r"cnn on motif, seed 1, takes seed 0's learning rate"):
+        bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, methods=("cnn",), only_seeds=(1,), log=quiet)
+    bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, methods=("kmer-lr", "cnn"), only_seeds=(0,), log=quiet)
+    rows = [json.loads(line) for line in open(os.path.join(out, "results.jsonl"))]
+    assert sorted((r["method"], r["seed"]) for r in rows) == [("cnn", 0), ("kmer-lr", 0)]
+    bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, methods=("kmer-lr", "cnn"), only_seeds=(1,), log=quiet)
+    rows = {(r["method"], r["seed"]): r for r in map(json.loads, open(os.path.join(out, "results.jsonl")))}
+    assert set(rows) == {("cnn", 0), ("kmer-lr", 0), ("cnn", 1), ("kmer-lr", 1)}
+    assert rows["cnn", 1]["lr"] == rows["cnn", 0]["lr"] and "grid" not in rows["cnn", 1]  # seed 0's choice

@@ -174,6 +174,10 @@ CASES = [
     ("finetune --sequences without pairs", ft("--out", "m", "--sequences", "reads.fa"), "--sequences is for --task pair"),
     ("bench --seeds 0", ["bench", "--suite", "quick", "--seeds", "0", "--out", "b", "--methods", "kmer-lr"],
      "--seeds 0"),
+    ("bench --only-seeds x", ["bench", "--suite", "quick", "--only-seeds", "1,x", "--out", "b", "--methods", "kmer-lr"],
+     "--only-seeds 1,x: expected seeds such as 1,2"),
+    ("bench --only-seeds 3 of 3", ["bench", "--suite", "quick", "--only-seeds", "3", "--out", "b", "--methods", "kmer-lr"],
+     "--only-seeds 3: expected seeds from 0 to 2"),
     # 8. data and cache
     ("data verify unknown name", ["data", "verify", "no_such_dataset"], "no dataset named no_such_dataset"),
     ("data fetch a path", ["data", "fetch", "../etc"], "unknown dataset"),

@@ -379,7 +379,8 @@ def _fit_task_model(model, task, files, max_len: int | None) -> dict:
 def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cpu", seeds: int = 3,
               methods: tuple[str, ...] = METHODS, tasks: tuple[str, ...] | None = None,
               pretrained: str = "released", overrides: dict | None = None, command: str | None = None,
-              fractions: tuple[float, ...] = (1.0,), log=print) -> str:
+              fractions: tuple[float, ...] = (1.0,), only_seeds: tuple[int, ...] | None = None,
+              log=print) -> str:
     """Run (or resume) a suite, or the named ``tasks`` of it; returns the path of ``results.md``.
 
     ``pretrained``: what `bert-pretrained` starts from: ``released`` (models/genobert-ALPHABET),
@@ -389,6 +390,7 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
     (epochs, pretrain_steps, ...); ``command`` is the command line the report prints to re-run it.
     ``fractions``: train every method on seeded, stratified subsets of each training (and
     validation) file, the same subsets for every method, and test on the whole test file.
+    ``only_seeds``: run just these of the seeds (folds), leaving the others to other processes.
 
     Runs already in ``OUT/results.jsonl`` are skipped, checked before each run, so several
     processes (say, one per core, each with its own ``tasks``) can fill one folder."""
@@ -401,6 +403,9 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
         raise InputError(f"unknown method {bad[0]!r}; allowed: {', '.join(METHODS)}")
     if seeds < 1:
         raise InputError(f"--seeds {seeds}: expected 1 or more")
+    if only_seeds is not None and (not only_seeds or any(not 0 <= k < seeds for k in only_seeds)):
+        raise InputError(f"--only-seeds {','.join(map(str, only_seeds))}: expected seeds from 0 to {seeds - 1} "
+                         f"(--seeds {seeds}; the folds of a cross-validated task are its seeds)")
     if not fractions or any(not 0 < f <= 1 for f in fractions):
         raise InputError(f"--fractions {','.join(map(str, fractions))}: expected shares in (0, 1]")
     s = SUITES[suite] if isinstance(suite, str) else suite
@@ -471,7 +476,8 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
         data = _read_task(task, _task_path(task, data_dir, out, task.train))
         names = (label_names([normalise_label(t) for t in data.targets])  # as finetune names them
                  if task.kind in ("sequence", "pair") else [])
-        for seed, fraction in [(sd, fr) for sd in range(task.folds or seeds) for fr in fractions]:
+        for seed, fraction in [(sd, fr) for sd in range(task.folds or seeds) for fr in fractions
+                               if only_seeds is None or sd in only_seeds]:
             files = _splits(task, data_dir, out, seed, prof)  # with folds, seed k is fold k
             if fraction < 1:
                 files = {**files, **subset(task, files, fraction, seed)}
@@ -484,6 +490,9 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
                     raise InputError(f"holds {method} runs of {task.name} from before it had a learning-rate "
                                      f"grid and patience; seed {seed} would be tuned apart from seed 0, and one "
                                      "table would mix the two: give a new --out", path=out)
+                if seed and not first and only_seeds is not None and method in FINETUNED + RETUNED:
+                    raise InputError(f"--only-seeds: {method} on {task.name}, seed {seed}, takes seed 0's "
+                                     "learning rate, and seed 0 is not in the folder yet: run it first", path=out)
                 chosen_lr = first.get("lr") if first else None
                 start, cpu = time.perf_counter(), time.process_time()
                 if method in FINETUNED:
