@@ -40,13 +40,16 @@ def _read(path: str) -> dict:
 
 class RunDir:
     def __init__(self, out: str | os.PathLike, *, kind: str, overwrite: bool = False,
-                 resume: bool = False, init: str | None = None, keep_checkpoints: bool = False):
+                 resume: bool = False, init: str | None = None, keep_checkpoints: bool = False,
+                 settings: dict | None = None):
         self.out = os.fspath(out).rstrip("/") or os.fspath(out)
         self.work = self.out + ".work"
         self.kind, self.overwrite, self.resume, self.keep = kind, overwrite, resume, keep_checkpoints
         self.checkpoints = os.path.join(self.work, "checkpoints")
         self.staging = os.path.join(self.work, "model")
         self.complete = False  # --resume of a run that had finished: OUT is the model
+        # what the run trains with: a resume must ask for the same (kept in the mark, as JSON reads it)
+        self.settings = json.loads(json.dumps(settings)) if settings is not None else None
         if _is_rank0():
             self._check(init)  # nothing is created until `start`, just before training
 
@@ -80,6 +83,12 @@ class RunDir:
             if os.path.lexists(self.work):
                 raise InputError(f"{self.work} exists and genobert did not make it; move it away", path=out)
             return  # killed before its first step: start afresh
+        was = _read(mark).get("settings") if self.resume else None  # runs before 2026-12-07 kept none
+        changed = next((k for k in self.settings or {} if was and k in was and was[k] != self.settings[k]), None)
+        if changed:
+            raise InputError(f"--resume: the unfinished run in {self.work} was started with {changed} "
+                             f"{was[changed]!r}, now {self.settings[changed]!r}; resume it with the same "
+                             "settings, or delete that folder to start again", path=out)
         if not self.resume and os.path.lexists(self.work):
             if os.path.isfile(mark):
                 kept = _read(mark).get("finished")
@@ -100,7 +109,7 @@ class RunDir:
         mark = os.path.join(self.work, MARK)
         if not os.path.exists(mark):
             write_json(mark, {"kind": self.kind, "out": os.path.abspath(self.out),
-                              "started": time.strftime("%Y-%m-%d %H:%M:%S")})
+                              "started": time.strftime("%Y-%m-%d %H:%M:%S"), "settings": self.settings})
 
     def finish(self) -> str:
         """Move the model in ``staging`` into ``OUT`` (swapping out an old one) and tidy up."""

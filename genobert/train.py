@@ -12,12 +12,12 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, fields, replace
 
 import numpy as np
 
 from .data import MLMCollator, WindowDataset, prepare_corpus, pretraining_split
-from .config import FinetuneConfig, PretrainConfig
+from .config import FinetuneConfig, PretrainConfig, RunConfig
 from .errors import InputError
 from .io import read_records, write_json
 from .metrics import selection_score
@@ -109,7 +109,8 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
         if not os.path.isfile(path):
             raise InputError("no such file" if not os.path.exists(path) else "not a file", path=path)
     run = RunDir(out, kind="pretrain", overwrite=cfg.overwrite, resume=cfg.resume, init=cfg.init,
-                 keep_checkpoints=cfg.keep_checkpoints)
+                 keep_checkpoints=cfg.keep_checkpoints,
+                 settings=_resumable(cfg, corpus=[os.path.abspath(f) for f in files]))
     if run.complete:
         return out
     if cfg.init:
@@ -411,6 +412,13 @@ def rng_guard():
     return RngGuard()
 
 
+def _resumable(cfg, **files: str | list[str]) -> dict:
+    """What a resumed run must share with the run it continues: its input files and every setting
+    but those of `RunConfig` (how a run treats its folder and its machine)."""
+    machine = {f.name for f in fields(RunConfig)}
+    return {**{k: v for k, v in asdict(cfg).items() if k not in machine}, **files}
+
+
 def _config(cls, settings: dict):
     unknown = set(settings) - set(cls.__dataclass_fields__)
     if unknown:
@@ -558,7 +566,9 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
         s_data = read(test)
         splits["test"] = (s_data.seqs, task.encode(s_data, names))
     run = RunDir(out, kind="finetune", overwrite=cfg.overwrite, resume=cfg.resume,
-                 init=cfg.init if pretrained else None, keep_checkpoints=cfg.keep_checkpoints)
+                 init=cfg.init if pretrained else None, keep_checkpoints=cfg.keep_checkpoints,
+                 settings=_resumable(cfg, **{k: os.path.abspath(v) for k, v in
+                                             (("train", train), ("valid", valid), ("test", test)) if v}))
     if run.complete:
         return out
     if cfg.adapt_steps < 0 or (cfg.adapt_steps and not pretrained):

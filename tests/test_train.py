@@ -454,3 +454,29 @@ def test_a_resumed_finetuning_keeps_counting_its_patience(tmp_path, monkeypatch)
     b = json.load(open(os.path.join(finetune(str(table), str(tmp_path / "b"), resume=True, **kw), "metrics.json")))
     assert len(b["valid_curve"]) == stop["epochs_run"]
     assert b["valid"] == a["valid"]
+
+
+def test_resume_with_other_settings_is_refused(labelled, tmp_path, monkeypatch):
+    """--resume continues the run in OUT.work only with the settings it started with."""
+    from transformers import Trainer
+
+    class Cut(Exception):
+        pass
+
+    def cut(self, *args, **kwargs):
+        raise Cut
+
+    kw = dict(preset="tiny", tokenizer="char", alphabet="dna", epochs=2, batch_size=8, max_len=64, lr=1e-3)
+    monkeypatch.setattr(Trainer, "train", cut)  # cut before the first step: OUT.work holds the mark
+    with pytest.raises(Cut):
+        finetune(labelled, str(tmp_path / "m"), **kw)
+    monkeypatch.undo()
+    with pytest.raises(InputError, match=r"m.work was started with lr 0.001, now 0.0003; resume it with the same"):
+        finetune(labelled, str(tmp_path / "m"), resume=True, **{**kw, "lr": 3e-4})
+    other = tmp_path / "other.tsv"
+    other.write_text(open(labelled).read())
+    with pytest.raises(InputError, match=r"was started with train '.*train.tsv', now '.*other.tsv'"):
+        finetune(str(other), str(tmp_path / "m"), resume=True, **kw)
+    # what only changes how the run uses the machine may differ; the rest resumes
+    assert os.path.exists(os.path.join(finetune(labelled, str(tmp_path / "m"), resume=True, workers=0,
+                                                verbose=True, **kw), "metrics.json"))
