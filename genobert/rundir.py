@@ -86,9 +86,10 @@ class RunDir:
         was = _read(mark).get("settings") if self.resume else None  # runs before 2026-12-07 kept none
         changed = next((k for k in self.settings or {} if was and k in was and was[k] != self.settings[k]), None)
         if changed:
-            raise InputError(f"--resume: the unfinished run in {self.work} was started with {changed} "
-                             f"{was[changed]!r}, now {self.settings[changed]!r}; resume it with the same "
-                             "settings, or delete that folder to start again", path=out)
+            what = (f"{changed} {was[changed]!r}, now {self.settings[changed]!r}" if "sha256:" not in str(was[changed])
+                    else f"another {changed} (by content: {was[changed]}, now {self.settings[changed]})")
+            raise InputError(f"--resume: the unfinished run in {self.work} was started with {what}; resume it "
+                             "with the same files and settings, or delete that folder to start again", path=out)
         if not self.resume and os.path.lexists(self.work):
             if os.path.isfile(mark):
                 kept = _read(mark).get("finished")

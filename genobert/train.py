@@ -19,7 +19,7 @@ import numpy as np
 from .data import MLMCollator, WindowDataset, prepare_corpus, pretraining_split
 from .config import FinetuneConfig, PretrainConfig, RunConfig
 from .errors import InputError
-from .io import read_records, write_json
+from .io import file_sha256, read_records, write_json
 from .metrics import selection_score
 from .model import (build_config, load_config, load_model, mlm_class, provenance, read_meta,
                     save_model_dir, set_dropout)
@@ -110,7 +110,7 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
             raise InputError("no such file" if not os.path.exists(path) else "not a file", path=path)
     run = RunDir(out, kind="pretrain", overwrite=cfg.overwrite, resume=cfg.resume, init=cfg.init,
                  keep_checkpoints=cfg.keep_checkpoints,
-                 settings=_resumable(cfg, corpus=[os.path.abspath(f) for f in files]))
+                 settings=_resumable(cfg, corpus=files))
     if run.complete:
         return out
     if cfg.init:
@@ -412,11 +412,19 @@ def rng_guard():
     return RngGuard()
 
 
-def _resumable(cfg, **files: str | list[str]) -> dict:
-    """What a resumed run must share with the run it continues: its input files and every setting
-    but those of `RunConfig` (how a run treats its folder and its machine)."""
+def _resumable(cfg, **files: str | list[str] | None) -> dict:
+    """What a resumed run must share with the run it continues: every setting but those of
+    `RunConfig` (how a run treats its folder and its machine), and its input files and initial
+    weights by content (a moved file is the same file, an edited one is not)."""
+    def content(path: str) -> str:
+        return "sha256:" + file_sha256(path)[:16]
+
     machine = {f.name for f in fields(RunConfig)}
-    return {**{k: v for k, v in asdict(cfg).items() if k not in machine}, **files}
+    settings = {k: v for k, v in asdict(cfg).items() if k not in machine}
+    if settings.get("init") not in (None, "scratch"):
+        settings["init"] = content(os.path.join(settings["init"], "model.safetensors"))
+    return {**settings, **{k: ([content(f) for f in v] if isinstance(v, list) else content(v))
+                           for k, v in files.items() if v}}
 
 
 def _config(cls, settings: dict):
@@ -567,8 +575,7 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
         splits["test"] = (s_data.seqs, task.encode(s_data, names))
     run = RunDir(out, kind="finetune", overwrite=cfg.overwrite, resume=cfg.resume,
                  init=cfg.init if pretrained else None, keep_checkpoints=cfg.keep_checkpoints,
-                 settings=_resumable(cfg, **{k: os.path.abspath(v) for k, v in
-                                             (("train", train), ("valid", valid), ("test", test)) if v}))
+                 settings=_resumable(cfg, train=train, valid=valid, test=test))
     if run.complete:
         return out
     if cfg.adapt_steps < 0 or (cfg.adapt_steps and not pretrained):

@@ -473,10 +473,12 @@ def test_resume_with_other_settings_is_refused(labelled, tmp_path, monkeypatch):
     monkeypatch.undo()
     with pytest.raises(InputError, match=r"m.work was started with lr 0.001, now 0.0003; resume it with the same"):
         finetune(labelled, str(tmp_path / "m"), resume=True, **{**kw, "lr": 3e-4})
-    other = tmp_path / "other.tsv"
-    other.write_text(open(labelled).read())
-    with pytest.raises(InputError, match=r"was started with train '.*train.tsv', now '.*other.tsv'"):
-        finetune(str(other), str(tmp_path / "m"), resume=True, **kw)
-    # what only changes how the run uses the machine may differ; the rest resumes
-    assert os.path.exists(os.path.join(finetune(labelled, str(tmp_path / "m"), resume=True, workers=0,
+    edited = tmp_path / "edited.tsv"
+    edited.write_text(open(labelled).read().replace("\tyes\n", "\tno\n", 1))
+    with pytest.raises(InputError, match=r"was started with another train \(by content: sha256:\w+, now sha256:\w+\)"):
+        finetune(str(edited), str(tmp_path / "m"), resume=True, **kw)
+    # a moved copy is the same file; what only changes how the run uses the machine may differ
+    moved = tmp_path / "moved.tsv"
+    moved.write_text(open(labelled).read())
+    assert os.path.exists(os.path.join(finetune(str(moved), str(tmp_path / "m"), resume=True, workers=0,
                                                 verbose=True, **kw), "metrics.json"))
