@@ -416,8 +416,8 @@ def _resumable(cfg, **files: str | list[str] | None) -> dict:
     """What a resumed run must share with the run it continues: every setting but those of
     `RunConfig` (how a run treats its folder and its machine), and its input files and initial
     weights by content (a moved file is the same file, an edited one is not)."""
-    def content(path: str) -> str:
-        return "sha256:" + file_sha256(path)[:16]
+    def content(path: str) -> str:  # stdin or a pipe was read once, and is named
+        return "sha256:" + file_sha256(path)[:16] if os.path.isfile(path) else path
 
     machine = {f.name for f in fields(RunConfig)}
     settings = {k: v for k, v in asdict(cfg).items() if k not in machine}

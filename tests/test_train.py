@@ -482,3 +482,13 @@ def test_resume_with_other_settings_is_refused(labelled, tmp_path, monkeypatch):
     moved.write_text(open(labelled).read())
     assert os.path.exists(os.path.join(finetune(str(moved), str(tmp_path / "m"), resume=True, workers=0,
                                                 verbose=True, **kw), "metrics.json"))
+
+
+def test_finetune_reads_its_training_table_from_stdin(labelled, tmp_path):
+    """`--train -`: the table comes from a pipe (read once; a resume cannot check it by content)."""
+    env = {**os.environ, "GENOBERT_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run(_cli("finetune", "--train", "-", "--preset", "tiny", "--epochs", "1", "--max-len", "48",
+                               "--out", str(tmp_path / "m")), input=open(labelled, "rb").read(), env=env,
+                          capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()
+    assert json.load(open(tmp_path / "m" / "metrics.json"))["valid"]
