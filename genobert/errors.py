@@ -27,6 +27,11 @@ class InputError(ValueError):
         return f"{where}{record}{self.message}"
 
 
+class ResumeMismatch(InputError):
+    """``--resume`` of a run that was started with other files or settings. The benchmark, which
+    resumes its own runs unasked, starts those afresh instead."""
+
+
 class NotApplicable(InputError):
     """A method that does not apply to a task (one-hot features on sequences of many lengths, a
     missing optional extra). The benchmark records it as skipped, with this text; any other error

@@ -20,7 +20,7 @@ import os
 import shutil
 import time
 
-from .errors import InputError
+from .errors import InputError, ResumeMismatch
 from .io import write_json
 
 MARK = "genobert-run.json"
@@ -86,9 +86,10 @@ class RunDir:
         was = _read(mark).get("settings") if self.resume else None  # runs before 2026-12-07 kept none
         changed = next((k for k in self.settings or {} if was and k in was and was[k] != self.settings[k]), None)
         if changed:
-            what = (f"{changed} {was[changed]!r}, now {self.settings[changed]!r}" if "sha256:" not in str(was[changed])
-                    else f"another {changed} (by content: {was[changed]}, now {self.settings[changed]})")
-            raise InputError(f"--resume: the unfinished run in {self.work} was started with {what}; resume it "
+            old, new = was[changed], self.settings[changed]
+            what = (f"another {changed} (by content{', in order' if isinstance(new, list) else ''}: {old}, now {new})"
+                    if "sha256:" in str(old) + str(new) else f"{changed} {old!r}, now {new!r}")
+            raise ResumeMismatch(f"--resume: the unfinished run in {self.work} was started with {what}; resume it "
                              "with the same files and settings, or delete that folder to start again", path=out)
         if not self.resume and os.path.lexists(self.work):
             if os.path.isfile(mark):

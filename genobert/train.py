@@ -8,6 +8,7 @@ accumulation, bf16 on GPU, checkpoints and ``resume``, a progress bar, and DDP w
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -110,7 +111,7 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
             raise InputError("no such file" if not os.path.exists(path) else "not a file", path=path)
     run = RunDir(out, kind="pretrain", overwrite=cfg.overwrite, resume=cfg.resume, init=cfg.init,
                  keep_checkpoints=cfg.keep_checkpoints,
-                 settings=_resumable(cfg, corpus=files))
+                 settings={**_resumable(cfg, corpus=files), "exclude": _digest(sorted(exclude or ()))})
     if run.complete:
         return out
     if cfg.init:
@@ -412,6 +413,10 @@ def rng_guard():
     return RngGuard()
 
 
+def _digest(strings: list[str]) -> str:
+    return "sha256:" + hashlib.sha256("\n".join(strings).encode()).hexdigest()[:16]
+
+
 def _resumable(cfg, **files: str | list[str] | None) -> dict:
     """What a resumed run must share with the run it continues: every setting but those of
     `RunConfig` (how a run treats its folder and its machine), and its input files and initial
@@ -419,12 +424,18 @@ def _resumable(cfg, **files: str | list[str] | None) -> dict:
     def content(path: str) -> str:  # stdin or a pipe was read once, and is named
         return "sha256:" + file_sha256(path)[:16] if os.path.isfile(path) else path
 
-    machine = {f.name for f in fields(RunConfig)}
-    settings = {k: v for k, v in asdict(cfg).items() if k not in machine}
+    # not compared: how the run uses its folder and machine; a time budget (a resumed budget run
+    # starts its clock again: the remaining time is the user's to give)
+    skip = {f.name for f in fields(RunConfig)} | {"time_budget"}
+    if cfg.init not in (None, "scratch"):  # the initial model brings these
+        skip |= {"tokenizer", "alphabet", "preset", "arch"}
+    settings = {k: v for k, v in asdict(cfg).items() if k not in skip}
     if settings.get("init") not in (None, "scratch"):
         settings["init"] = content(os.path.join(settings["init"], "model.safetensors"))
-    return {**settings, **{k: ([content(f) for f in v] if isinstance(v, list) else content(v))
-                           for k, v in files.items() if v}}
+    if settings.get("sequences"):  # a pair task's sequence file
+        settings["sequences"] = content(settings["sequences"])
+    return {**settings, **{k: ([content(f) for f in v] if isinstance(v, list) else v and content(v))
+                           for k, v in files.items()}}  # None too: a validation file given or not
 
 
 def _config(cls, settings: dict):
@@ -474,7 +485,10 @@ def _adapt(cfg, seqs: list, run: RunDir, max_len: int) -> str:
     ``cfg.init`` on the training split's sequences only (never validation or test), in the run's
     working folder; returns the adapted model directory."""
     folder = os.path.join(run.work, "adapt")
-    os.makedirs(folder, exist_ok=True)
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)  # a resumed fine-tuning adapts afresh (seeded: the same model)
+    os.makedirs(folder)
     corpus = os.path.join(folder, "train_sequences.fa")
     with open(corpus, "w") as f:
         for i, s in enumerate(seqs):

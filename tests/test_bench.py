@@ -820,8 +820,9 @@ def test_only_seeds_splits_a_suite_between_processes(fake_suite, tmp_path):
     out, quiet = str(tmp_path / "out"), (lambda _: None)
     with pytest.raises(InputError, match=r"--only-seeds 2: expected seeds from 0 to 1"):
         bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, only_seeds=(2,), log=quiet)
-    with pytest.raises(InputError, match=r"cnn on motif, seed 1, takes seed 0's learning rate"):
+    with pytest.raises(InputError, match=r"cnn on motif takes seed 0's learning rate"):
         bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, methods=("cnn",), only_seeds=(1,), log=quiet)
+    assert not os.path.exists(out)  # refused before anything was written
     bench.run_bench("fake", fake_suite, out, profile="test", seeds=2, methods=("kmer-lr", "cnn"), only_seeds=(0,), log=quiet)
     rows = [json.loads(line) for line in open(os.path.join(out, "results.jsonl"))]
     assert sorted((r["method"], r["seed"]) for r in rows) == [("cnn", 0), ("kmer-lr", 0)]
@@ -829,3 +830,43 @@ def test_only_seeds_splits_a_suite_between_processes(fake_suite, tmp_path):
     rows = {(r["method"], r["seed"]): r for r in map(json.loads, open(os.path.join(out, "results.jsonl")))}
     assert set(rows) == {("cnn", 0), ("kmer-lr", 0), ("cnn", 1), ("kmer-lr", 1)}
     assert rows["cnn", 1]["lr"] == rows["cnn", 0]["lr"] and "grid" not in rows["cnn", 1]  # seed 0's choice
+
+
+def test_only_seeds_counts_the_folds_of_a_cross_validated_task(tmp_path, capsys):
+    from genobert.cli import main
+
+    rng = np.random.default_rng(2)
+    table = tmp_path / "mine.tsv"
+    table.write_text("id\tsequence\tlabel\n" + "".join(
+        f"r{i}\t{''.join(rng.choice(list('ACGT'), 20))}{'TATAAA' if i % 2 else 'GCGCGC'}\t{i % 2}\n" for i in range(40)))
+    out = tmp_path / "out"
+    argv = ["bench", "--task", f"mine={table}", "--folds", "4", "--methods", "kmer-lr", "--out", str(out)]
+    assert main([*argv, "--only-seeds", "4"]) == 2  # folds 0-3, whatever --seeds says
+    assert "--only-seeds 4: expected seeds from 0 to 3 (task mine has 4 folds)" in capsys.readouterr().err
+    assert main([*argv, "--only-seeds", "3"]) == 0  # beyond --seeds 3, within the folds
+    assert [json.loads(line)["seed"] for line in open(out / "results.jsonl")] == [3]
+
+
+def test_the_bench_trains_afresh_a_stopped_run_started_with_other_settings(labelled, tmp_path, monkeypatch):
+    """The bench resumes its own stopped runs unasked; one that the code of another commit started
+    with other settings is removed and trained again, not refused (nor mixed)."""
+    from transformers import Trainer
+
+    from genobert.bench.runner import _resuming
+    from genobert.train import finetune
+
+    class Cut(Exception):
+        pass
+
+    def cut(self, *args, **kwargs):
+        raise Cut
+
+    kw = dict(preset="tiny", tokenizer="char", alphabet="dna", epochs=1, batch_size=8, max_len=64)
+    out = str(tmp_path / "run")
+    monkeypatch.setattr(Trainer, "train", cut)
+    with pytest.raises(Cut):
+        _resuming(finetune, labelled, out, lr=1e-3, **kw)
+    monkeypatch.undo()
+    assert os.path.isdir(out + ".work")
+    _resuming(finetune, labelled, out, lr=3e-4, **kw)
+    assert os.path.isfile(os.path.join(out, "metrics.json")) and not os.path.exists(out + ".work")

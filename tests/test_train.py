@@ -492,3 +492,19 @@ def test_finetune_reads_its_training_table_from_stdin(labelled, tmp_path):
                           capture_output=True)
     assert done.returncode == 0, done.stderr.decode()
     assert json.load(open(tmp_path / "m" / "metrics.json"))["valid"]
+
+
+def test_resume_compares_what_the_run_depends_on(tmp_path):
+    """Settings a pretrained --init brings need not be repeated; a validation file given or not,
+    a time budget (the user's to give again) and the initial weights' content are what count."""
+    from genobert.config import FinetuneConfig, PretrainConfig
+    from genobert.train import _resumable
+
+    init = tmp_path / "pre"
+    init.mkdir()
+    (init / "model.safetensors").write_bytes(b"weights")
+    a = _resumable(FinetuneConfig(init=str(init), alphabet="protein"), train=__file__, valid=None)
+    assert a == _resumable(FinetuneConfig(init=str(init)), train=__file__, valid=None)
+    assert a["valid"] is None and a != _resumable(FinetuneConfig(init=str(init)), train=__file__, valid=__file__)
+    assert a["init"].startswith("sha256:") and a["train"].startswith("sha256:")
+    assert "time_budget" not in _resumable(PretrainConfig(time_budget=60), corpus=[__file__])

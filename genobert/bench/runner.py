@@ -35,10 +35,9 @@ def _pretrained(suite: Suite, alphabet: str, data_dir: str, out: str, profile: P
                for seq in (s if isinstance(s, tuple) else (s,))}
     corpus = [_path(data_dir, f) for f in suite.corpora[alphabet]]
     os.makedirs(os.path.dirname(folder), exist_ok=True)
-    pretrain(corpus, folder, tokenizer="char", alphabet=alphabet, preset=profile.preset,
+    _resuming(pretrain, corpus, folder, tokenizer="char", alphabet=alphabet, preset=profile.preset,
              seq_len=profile.seq_len, max_steps=profile.pretrain_steps, batch_size=profile.pretrain_batch,
-             lr=profile.pretrain_lr, seed=seed, exclude=exclude, save_steps=max(profile.pretrain_steps // 4, 1),
-             resume=_unfinished(folder), overwrite=True)
+             lr=profile.pretrain_lr, seed=seed, exclude=exclude, save_steps=max(profile.pretrain_steps // 4, 1))
     return folder
 
 
@@ -52,11 +51,20 @@ def _init_for(choice: str, first: str, suite: Suite, alphabet: str, data_dir: st
     return _pretrained(suite, alphabet, data_dir, out, profile, seed % n)
 
 
-def _unfinished(out: str) -> bool:
-    """A run of ours that was stopped (its working folder has genobert's mark): resume it."""
+def _resuming(train, inputs, out: str, **settings) -> str:
+    """``train`` (pretrain or finetune) into ``out``, a folder of ours: a stopped run (its working
+    folder has genobert's mark) is resumed, unless it was started with other files or settings
+    (the code changed meanwhile), which is removed and trained afresh."""
+    import shutil
+
+    from ..errors import ResumeMismatch
     from ..rundir import MARK
 
-    return os.path.isfile(os.path.join(out + ".work", MARK))
+    try:
+        return train(inputs, out, resume=os.path.isfile(os.path.join(out + ".work", MARK)), overwrite=True, **settings)
+    except ResumeMismatch:
+        shutil.rmtree(out + ".work")
+        return train(inputs, out, resume=False, overwrite=True, **settings)
 
 
 def _run_bert(task, files, init, run_dir, profile, seed, names, lr: float, shape: dict,
@@ -156,13 +164,12 @@ def _shared_finetuning(trained_on: dict, run_dir: str) -> tuple[str, dict] | Non
 def _fine_tune(task, files, init, run_dir, profile, seed, names, lr: float, shape: dict,
                adapt_steps: int = 0) -> dict:
     os.makedirs(os.path.dirname(run_dir), exist_ok=True)
-    model = finetune(files["train"], run_dir, valid=files["valid"], test=files["test"], init=init,
-                     **shape, tokenizer="char", alphabet=task.alphabet,
-                     max_len=profile.max_len, epochs=profile.epochs, batch_size=profile.batch_size,
-                     lr=lr, patience=profile.patience, min_epoch_rows=profile.min_epoch_rows,
-                     precision=profile.precision, seed=seed,
-                     task=task.kind, overwrite=True, resume=_unfinished(run_dir),
-                     adapt_steps=adapt_steps, **dict(task.settings))
+    model = _resuming(finetune, files["train"], run_dir, valid=files["valid"], test=files["test"], init=init,
+                      **shape, tokenizer="char", alphabet=task.alphabet,
+                      max_len=profile.max_len, epochs=profile.epochs, batch_size=profile.batch_size,
+                      lr=lr, patience=profile.patience, min_epoch_rows=profile.min_epoch_rows,
+                      precision=profile.precision, seed=seed,
+                      task=task.kind, adapt_steps=adapt_steps, **dict(task.settings))
     metrics = json.load(open(os.path.join(model, "metrics.json")))
     return {"valid": metrics["valid"], "lr": lr, "select": metrics.get("select"),
             "curve": {"loss": metrics["loss_curve"], "valid": metrics["valid_curve"]},
@@ -403,9 +410,6 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
         raise InputError(f"unknown method {bad[0]!r}; allowed: {', '.join(METHODS)}")
     if seeds < 1:
         raise InputError(f"--seeds {seeds}: expected 1 or more")
-    if only_seeds is not None and (not only_seeds or any(not 0 <= k < seeds for k in only_seeds)):
-        raise InputError(f"--only-seeds {','.join(map(str, only_seeds))}: expected seeds from 0 to {seeds - 1} "
-                         f"(--seeds {seeds}; the folds of a cross-validated task are its seeds)")
     if not fractions or any(not 0 < f <= 1 for f in fractions):
         raise InputError(f"--fractions {','.join(map(str, fractions))}: expected shares in (0, 1]")
     s = SUITES[suite] if isinstance(suite, str) else suite
@@ -430,6 +434,11 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
         raise InputError(f"holds runs with {changed} {was[changed]!r}, now {asked[changed]!r} "
                          f"(--profile {profile}, --epochs, --pretrain-steps, --english-mapping), and one "
                          "table would mix the two: give a new --out", path=out)
+    for t in s.tasks if only_seeds is not None else ():
+        n = t.folds or seeds  # the folds of a cross-validated task are its seeds
+        if (not tasks or t.name in tasks) and (not only_seeds or any(not 0 <= k < n for k in only_seeds)):
+            raise InputError(f"--only-seeds {','.join(map(str, only_seeds))}: expected seeds from 0 to {n - 1} "
+                             + (f"(task {t.name} has {n} folds)" if t.folds else f"(--seeds {seeds})"))
     tasks_in = {t["name"]: t for t in before.get("tasks", [])}
     for t in s.tasks:
         now, old = json.loads(json.dumps(asdict(t))), tasks_in.get(t.name, {})
@@ -444,6 +453,12 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
             return {}
         with open(results_path) as f:
             return {(r["task"], r["method"], r["seed"], r.get("fraction", 1.0)): r for r in map(json.loads, f)}
+    have = done()
+    waiting = [(t.name, m) for t in s.tasks if not tasks or t.name in tasks for m in methods for f in fractions
+               if only_seeds and 0 not in only_seeds and m in FINETUNED + RETUNED and (t.name, m, 0, f) not in have]
+    if waiting:  # later seeds take seed 0's learning rate: refused before anything runs
+        raise InputError(f"--only-seeds: {waiting[0][1]} on {waiting[0][0]} takes seed 0's learning rate, and "
+                         "seed 0 is not in the folder yet: run it first", path=out)
     bert = [m for m in methods if m.startswith("bert-") and m != "bert-english"]  # need genobert's models
     inits = {a: _pretrained_model(pretrained, s, a, data_dir, out, prof)
              for a in sorted({t.alphabet for t in s.tasks if not tasks or t.name in tasks}) if bert}
@@ -490,9 +505,6 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
                     raise InputError(f"holds {method} runs of {task.name} from before it had a learning-rate "
                                      f"grid and patience; seed {seed} would be tuned apart from seed 0, and one "
                                      "table would mix the two: give a new --out", path=out)
-                if seed and not first and only_seeds is not None and method in FINETUNED + RETUNED:
-                    raise InputError(f"--only-seeds: {method} on {task.name}, seed {seed}, takes seed 0's "
-                                     "learning rate, and seed 0 is not in the folder yet: run it first", path=out)
                 chosen_lr = first.get("lr") if first else None
                 start, cpu = time.perf_counter(), time.process_time()
                 if method in FINETUNED:
