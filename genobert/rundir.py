@@ -90,7 +90,7 @@ class RunDir:
             what = (f"another {changed} (by content{', in order' if isinstance(new, list) else ''}: {old}, now {new})"
                     if "sha256:" in str(old) + str(new) else f"{changed} {old!r}, now {new!r}")
             raise ResumeMismatch(f"--resume: the unfinished run in {self.work} was started with {what}; resume it "
-                             "with the same files and settings, or delete that folder to start again", path=out)
+                                 "with the same files and settings, or delete that folder to start again", path=out)
         if not self.resume and os.path.lexists(self.work):
             if os.path.isfile(mark):
                 kept = _read(mark).get("finished")
