@@ -8,9 +8,11 @@ Only a complete model is moved into ``OUT``; with ``overwrite`` an old model is 
 moment (never before), so a crash leaves it whole and none of its files survives into the new one.
 On success the working folder is removed (``keep_checkpoints`` keeps it).
 
-Refused before any work: an ``OUT`` that exists and is not empty (without ``overwrite``), an
-``OUT`` that is ``init``, ``resume`` without a run genobert started, and a working folder that
-genobert did not make or that holds an unfinished run (without ``resume``).
+Refused before any work: an ``OUT`` that exists and is not empty (without ``overwrite``), one
+that holds anything but a model genobert wrote (with it: the replaced folder is deleted, so a
+user's table or notes kept there must not be), an ``OUT`` that is ``init`` or inside it, a symbolic
+link, ``resume`` without a run genobert started, and a working folder that genobert did not make or
+that holds an unfinished run (without ``resume``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 
 from .errors import InputError, ResumeMismatch
 from .io import write_json
+from .tokenize import META_FILE  # the mark of a complete model directory
 
 MARK = "genobert-run.json"
 
@@ -36,6 +39,24 @@ def _read(path: str) -> dict:
             return json.load(f)
     except (OSError, ValueError):
         return {}
+
+
+def _inside(path: str, folder: str) -> bool:
+    """Whether ``path`` (existing or not) lies inside ``folder``, links resolved."""
+    real, top = os.path.realpath(path), os.path.realpath(folder)
+    return real.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _check_replaceable(out: str) -> None:
+    """A model directory that a run may replace (and so delete) holds what genobert writes into
+    one, safetensors and JSON files, and nothing else: a user's table or notes kept there, or a
+    model in a subfolder, are refused, not deleted."""
+    for name in sorted(os.listdir(out)):
+        path = os.path.join(out, name)
+        if os.path.isdir(path) or not name.endswith((".json", ".safetensors")):
+            raise InputError(f"holds {name}{'/' if os.path.isdir(path) else ''}, which is not part of a "
+                             "model (safetensors and JSON); replacing the folder would delete it: move "
+                             "it away or choose another --out", path=out)
 
 
 class RunDir:
@@ -58,6 +79,11 @@ class RunDir:
         out = self.out
         if init and os.path.exists(init) and os.path.exists(out) and os.path.samefile(init, out):
             raise InputError("--out is the --init model directory; write the new model elsewhere", path=out)
+        if init and os.path.isdir(init) and _inside(out, init):
+            raise InputError(f"--out is inside the --init model directory {init}; write the new model "
+                             "elsewhere", path=out)
+        if os.path.islink(out):  # replacing OUT would replace the link, not the folder it names
+            raise InputError(f"is a symbolic link (to {os.readlink(out)}); name the folder itself", path=out)
         if os.path.lexists(out) and not os.path.isdir(out):
             raise InputError("exists and is not a directory; --out names a model directory to create", path=out)
         parent = os.path.dirname(os.path.abspath(out))
@@ -73,6 +99,12 @@ class RunDir:
             raise InputError("exists and is not empty; pass --overwrite to replace it (the old "
                              "model stays until the new one is complete)", path=out)
         mark = os.path.join(self.work, MARK)
+        if os.path.isdir(out) and os.listdir(out) and (self.overwrite or self.resume):  # to be replaced
+            if os.path.lexists(os.path.join(out, META_FILE)):
+                _check_replaceable(out)
+            elif not self.resume or os.path.isfile(mark):  # (a resume without a run is refused below)
+                raise InputError(f"is not a model directory (no {META_FILE}); --overwrite replaces only "
+                                 "a model that genobert wrote: choose another --out", path=out)
         if self.resume and not os.path.isfile(mark):
             if os.path.isfile(os.path.join(out, "genobert.json")) and not os.path.lexists(self.work):
                 self.complete = True  # finished before: nothing left to do
