@@ -85,10 +85,17 @@ class Predictor:
         if self.task is not None:
             kind = self.task.head
             check_model_dir(model_dir, kind)  # the head this task needs, shaped as configured
-        self.tokenizer = load_tokenizer(model_dir)
         self.alphabet = meta["alphabet"]
         self.device = pick_device(device)
-        self.model = load_model(model_dir, kind).to(self.device).eval()
+        try:
+            self.tokenizer = load_tokenizer(model_dir)
+            self.model = load_model(model_dir, kind).to(self.device).eval()
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, RuntimeError, OSError) as e:
+            if isinstance(e, InputError):
+                raise
+            # damage that check_model_dir does not know by name: one line, not a traceback
+            why = (str(e).splitlines() or [""])[0][:160]
+            raise InputError(f"the model does not load ({type(e).__name__}: {why})", path=self.model_dir) from None
         if compile:
             self.model = torch.compile(self.model, dynamic=True, options={"freezing": True})
         self.bf16 = self.device.type == "cuda" if precision == "auto" else precision == "bf16"
@@ -392,7 +399,7 @@ def write_classification(model_dir: str, inputs, out: str, *, batch_tokens: int 
     the likelier class); ``top_k`` (classifiers): a ``top_k`` column of the k likeliest classes,
     comma-separated. Returns the summary line (with accuracy when inputs carry labels)."""
     paths = _check_inputs(inputs)
-    check_output(out, paths, resolve(model_dir))  # before the model is even read
+    check_output(out, [*paths, *([sequences] if sequences else [])], resolve(model_dir))  # before the model is read
     p = Predictor(model_dir, device=device, precision=precision, compile=compile)
     classes = p.task.name in ("sequence", "pair")
     if sequences and p.task.name != "pair":
@@ -409,6 +416,7 @@ def write_classification(model_dir: str, inputs, out: str, *, batch_tokens: int 
     progress = _Progress("classified", quiet)
     several = len(paths) > 1
     right = labelled = 0
+    known, foreign = set(p.labels), {}  # labels in the input: the model's classes, and others
     columns = {"regression": ["value"], "token": ["labels"], "span": ["start", "end"]}.get(
         p.task.name, ["label"] + [f"prob_{c}" for c in p.labels]) + (["top_k"] if top_k else [])
     with atomic_output(out, "w", newline="") as f:
@@ -427,11 +435,18 @@ def write_classification(model_dir: str, inputs, out: str, *, batch_tokens: int 
             if top_k:
                 cells.append(",".join(p.labels[i] for i in np.argsort(-pred.probs, kind="stable")[:top_k]))
             table.writerow(cells)
-            if pred.true_label is not None and classes:
+            truth = normalise_label(pred.true_label) if pred.true_label is not None and classes else ""
+            if truth in known:
                 labelled += 1
-                right += normalise_label(pred.true_label) == pred.label  # as finetune compares
+                right += truth == pred.label  # as finetune compares
+            elif truth:  # another naming ('yes' for '1') is no error of the model's
+                foreign[truth] = foreign.get(truth, 0) + 1
             progress.step()
     extra = f"; accuracy {right / labelled:.4f} on the {labelled:,} records that had a label" if labelled else ""
+    if foreign:
+        extra += (f"; {sum(foreign.values()):,} records have a label the model does not predict "
+                  f"({', '.join(map(repr, list(foreign)[:3]))}; its classes: {', '.join(p.labels)}), "
+                  "not scored")
     return progress.close(cleaner, out, extra)
 
 

@@ -134,8 +134,11 @@ def check_model_dir(model_dir: str | os.PathLike, kind: str | None = None) -> No
     check_safetensors(folder)  # before anything else of the directory is read
     config = _json(folder, "config.json", "not a Hugging Face model directory")
     tok = _json(folder, "tokenizer.json", "the model's tokenizer is missing")
+    if os.path.exists(os.path.join(folder, "tokenizer_config.json")):
+        _json(folder, "tokenizer_config.json", "")
     weights = os.path.join(folder, "model.safetensors")
     shapes = _shapes(weights)
+    _check_config(os.path.join(folder, "config.json"), config, shapes)
     vocab = (tok.get("model") or {}).get("vocab")
     size = len(vocab) if isinstance(vocab, (dict, list)) else None
     embedding = next((v for k, v in shapes.items()
@@ -161,6 +164,7 @@ def check_model_dir(model_dir: str | os.PathLike, kind: str | None = None) -> No
         if missing:
             raise InputError(f"says alphabet {alphabet!r}, but the tokenizer has no token for "
                              f"{', '.join(missing[:5])}", path=os.path.join(folder, META_FILE))
+    _check_meta(os.path.join(folder, META_FILE), meta, vocab)
     head = HEADS.get(kind or "")
     if head:
         found = next((v for name in head for k, v in shapes.items() if k.endswith(name)), None)
@@ -171,6 +175,48 @@ def check_model_dir(model_dir: str | os.PathLike, kind: str | None = None) -> No
         want = 2 if kind == "span" else (len(labels) if isinstance(labels, dict) else config.get("num_labels"))
         if want is not None and found[0] != want:
             raise InputError(f"{head[0]} has {found[0]} outputs, config.json says {want} labels", path=weights)
+        names = meta.get("labels") or []
+        outputs = {"regression": 1, "span": 2}.get(meta.get("task"), len(names))
+        if meta.get("task") in ("sequence", "pair", "token", "regression") and found[0] != outputs:
+            raise InputError(f"says task {meta['task']!r} with {len(names)} labels, which needs {outputs} "
+                             f"outputs, but {head[0]} has {found[0]}", path=os.path.join(folder, META_FILE))
+
+
+def _check_config(path: str, config: dict, shapes: dict[str, list[int]]) -> None:
+    """A config.json that transformers would build the saved weights from: an architecture
+    genobert makes, heads that divide the width, positions as many as the weights hold."""
+    arch = config.get("model_type")
+    if arch not in ARCHS:  # another class would load these weights partly, or into random ones
+        raise InputError(f"model_type {arch!r}; allowed: {', '.join(ARCHS)}", path=path)
+    width, heads = config.get("hidden_size"), config.get("num_attention_heads")
+    if not (isinstance(width, int) and isinstance(heads, int) and heads > 0 and width % heads == 0):
+        raise InputError(f"hidden_size {width!r} is not a multiple of num_attention_heads {heads!r}", path=path)
+    positions = next((v[0] for k, v in shapes.items() if k.endswith("position_embeddings.weight")), None)
+    if positions is not None and positions != config.get("max_position_embeddings"):
+        raise InputError(f"max_position_embeddings {config.get('max_position_embeddings')!r}, but the "
+                         f"weights hold {positions} positions", path=path)
+
+
+def _check_meta(path: str, meta: dict, vocab) -> None:
+    """genobert.json's window, tokenizer and labels, as the rest of the directory needs them."""
+    from .tokenize import TokenizerSpec, vocabulary
+
+    window = meta.get("window", 512)
+    if not isinstance(window, int) or isinstance(window, bool) or window < 3:
+        raise InputError(f"window {window!r}; expected a whole number of tokens, 3 or more", path=path)
+    labels = meta.get("labels") or []
+    if not isinstance(labels, list) or len(set(map(str, labels))) != len(labels):
+        raise InputError(f"labels {labels!r}; expected a list of distinct names", path=path)
+    try:
+        spec = TokenizerSpec.parse(meta.get("tokenizer", ""))
+        expected = (vocabulary(spec, meta["alphabet"]) if spec.kind != "bpe" and meta.get("alphabet")
+                    else None)
+    except InputError as e:
+        raise InputError(f"tokenizer {meta.get('tokenizer')!r}: {e.message}", path=path) from None
+    if expected is not None and isinstance(vocab, dict):
+        if set(vocab) != set(expected):
+            raise InputError(f"says tokenizer {meta['tokenizer']!r} ({len(expected)} tokens), but "
+                             f"tokenizer.json holds another vocabulary ({len(vocab)} tokens)", path=path)
 
 
 def _json(folder: str, name: str, missing: str) -> dict:
