@@ -89,15 +89,21 @@ class CleanReport:
     skipped: int = 0
     replaced: int = 0
     bad_letters: Counter[str] = field(default_factory=Counter)
+    nucleotide_only: int = 0  # protein records of 20 letters or more spelled with A C G T U N only
 
     def summary(self) -> str:
-        """One line for the user, empty when nothing was skipped or replaced."""
-        if not (self.skipped or self.replaced):
-            return ""
+        """One line for the user, empty when nothing was skipped or replaced, and no protein file
+        looked like DNA (every letter of DNA is an amino acid too, so nothing else would tell)."""
+        parts = []
         letters = ", ".join(f"{c!r}×{n}" for c, n in self.bad_letters.most_common(8))
         if self.skipped:
-            return f"skipped {self.skipped} of {self.records} records with letters outside the alphabet ({letters})"
-        return f"replaced {self.replaced} letters outside the alphabet ({letters})"
+            parts.append(f"skipped {self.skipped} of {self.records} records with letters outside the alphabet ({letters})")
+        elif self.replaced:
+            parts.append(f"replaced {self.replaced} letters outside the alphabet ({letters})")
+        if self.records and self.nucleotide_only >= 0.9 * self.records:
+            parts.append(f"{self.nucleotide_only:,} of {self.records:,} records hold only A, C, G, T, U "
+                         "and N: DNA or RNA, read as protein?")
+        return "; ".join(parts)
 
 
 class Cleaner:
@@ -117,6 +123,7 @@ class Cleaner:
         self._body = body.encode()
         self._bad = re.compile(b"[^" + re.escape(self._body) + b"]")
         self._terminal = a.terminal.encode()
+        self._protein = a.name == "protein"  # DNA would pass as protein: counted for the summary
         self._unknown = a.unknown.encode()
         # the fast path: one translate upper-cases, applies aliases and maps every byte outside the
         # alphabet to NUL, which a memchr-speed find then looks for (no letter maps to NUL)
@@ -136,6 +143,8 @@ class Cleaner:
         self.report.records += 1
         clean = seq.translate(self._valid)
         if b"\0" not in clean and (not self._terminal or clean.find(self._terminal) in (-1, len(clean) - 1)):
+            if self._protein and len(clean) >= 20 and not clean.translate(None, b"ACGTUN"):
+                self.report.nucleotide_only += 1
             return clean
         up = seq.translate(self._upper)
         body = up[:-1] if self._terminal and up[-1:] in (self._terminal,) else up

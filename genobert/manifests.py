@@ -62,10 +62,12 @@ def verify(data_dir: str | Path, names: list[str] | None = None,
            folder: str | Path = MANIFEST_DIR) -> list[tuple[str, str, str]]:
     """``(dataset, file, status)`` for every file: 'ok', 'missing' or 'sha256 mismatch'."""
     data_dir = Path(data_dir)
+    chosen = {name: m for name, m in load_manifests(folder).items() if not names or name in names}
+    if chosen and not data_dir.is_dir():  # one line, not a 'missing' for every file of every dataset
+        raise InputError("no such folder; expected the folder that holds the datasets' folders",
+                         path=str(data_dir))
     rows = []
-    for name, m in load_manifests(folder).items():
-        if names and name not in names:
-            continue
+    for name, m in chosen.items():
         for f in m.files:
             path = data_dir / name / f["name"]
             if not path.is_file():

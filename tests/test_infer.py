@@ -119,6 +119,30 @@ def test_classify_agrees_with_finetune_evaluation(models, tmp_path):
     assert f"accuracy {accuracy:.4f}" in summary
 
 
+def test_a_gz_output_is_compressed(models, tmp_path):
+    import gzip
+
+    write_classification(models["clf"], models["table"], str(tmp_path / "p.tsv"), quiet=True)
+    write_classification(models["clf"], models["table"], str(tmp_path / "p.tsv.gz"), quiet=True)
+    with gzip.open(tmp_path / "p.tsv.gz", "rt") as f:
+        assert f.read() == (tmp_path / "p.tsv").read_text()
+
+
+def test_labels_the_model_does_not_know_are_not_scored(models, tmp_path):
+    rows = open(models["table"]).read().splitlines()
+    named = {"pos": "yes", "neg": "no"}  # the same classes, named otherwise; and a blank cell
+    table = tmp_path / "renamed.tsv"
+    table.write_text("\n".join([rows[0]] + [r.rsplit("\t", 1)[0] + "\t" + named[r.rsplit("\t", 1)[1]]
+                                           for r in rows[1:-1]] + [rows[-1].rsplit("\t", 1)[0] + "\t"]) + "\n")
+    summary = write_classification(models["clf"], str(table), str(tmp_path / "x.tsv"), quiet=True)
+    assert "accuracy" not in summary, summary
+    assert f"{len(rows) - 2} records have a label the model does not predict ('no', 'yes'" in summary
+    mixed = tmp_path / "mixed.tsv"  # some known, some not: only the known are scored
+    mixed.write_text("\n".join(rows[:11] + [r.rsplit("\t", 1)[0] + "\tmaybe" for r in rows[11:]]) + "\n")
+    summary = write_classification(models["clf"], str(mixed), str(tmp_path / "y.tsv"), quiet=True)
+    assert "on the 10 records that had a label" in summary and f"{len(rows) - 11} records have a label" in summary
+
+
 def test_cli_reads_fasta_fastq_gz_stdin_and_several_files(models, tmp_path, monkeypatch, capsys):
     fa = tmp_path / "a.fa"
     fa.write_text(">x\nTATAAAACGTACGTAC\n>y\nGCGCGCACGTACGTAC\n")

@@ -69,6 +69,18 @@ def test_policy_error_skip_replace(write):
     assert rep.report.replaced == 2 and rep.report.summary().startswith("replaced 2 letters")
 
 
+def test_dna_read_as_protein_is_named_in_the_summary(write):
+    dna = write("d.fa", "".join(f">r{i}\n{'ACGTTGCAACGTNACGTTGCA' * 3}\n" for i in range(10)))
+    protein = write("p.fa", "".join(f">r{i}\nMKVLAAGIVGLLLACSTTAQ\n" for i in range(10)))
+    as_protein = Cleaner("protein")
+    assert len(ids_seqs(dna, cleaner=as_protein)) == 10  # every DNA letter is an amino acid too
+    assert as_protein.report.summary() == ("10 of 10 records hold only A, C, G, T, U and N: DNA or RNA, "
+                                           "read as protein?")
+    real = Cleaner("protein")
+    ids_seqs(protein, cleaner=real)
+    assert real.report.summary() == ""
+
+
 def test_alphabets_rna_and_protein_stop(write):
     assert ids_seqs(write("r.fa", ">a\nACGU\n"), alphabet="rna") == [("a", "ACGT")]
     with pytest.raises(InputError, match="'U'"):

@@ -191,6 +191,10 @@ def test_pair_task_from_ids_trains_and_classify_agrees(pair_files, tmp_path, cap
     assert accuracy == pytest.approx(metrics["test"]["accuracy"])
     # the table's labels are read where it has them, as for single sequences
     assert f"accuracy {accuracy:.4f} on the 80 records that had a label" in capsys.readouterr().err
+    # the sequence file is an input too: never the output
+    before = open(seq_file).read()
+    assert main(["classify", str(out), pairs, "-o", seq_file, "--sequences", seq_file]) == 2
+    assert "is also an input" in capsys.readouterr().err and open(seq_file).read() == before
 
 
 def test_pair_segments_reach_the_model(pair_files):
