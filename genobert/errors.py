@@ -6,6 +6,9 @@ The CLI turns an `InputError` into the one-line message of the design,
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 
 class InputError(ValueError):
     """Bad user input (a file, a record, a flag value). Its text is meant for the user."""
@@ -36,3 +39,18 @@ class NotApplicable(InputError):
     """A method that does not apply to a task (one-hot features on sequences of many lengths, a
     missing optional extra). The benchmark records it as skipped, with this text; any other error
     stops the run."""
+
+
+@contextlib.contextmanager
+def model_loading(model_dir) -> None:
+    """Damage that `model.check_model_dir` does not know by name (a config field of the wrong
+    type, a tokenizer.json the tokenizers library cannot parse) stops a load in one line naming the
+    directory and the error, not a traceback."""
+    try:
+        yield
+    except (InputError, MemoryError):
+        raise
+    except Exception as e:
+        why = (str(e).splitlines() or [""])[0][:160]
+        raise InputError(f"the model does not load ({type(e).__name__}: {why})",
+                         path=os.fspath(model_dir)) from None

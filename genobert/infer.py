@@ -87,15 +87,8 @@ class Predictor:
             check_model_dir(model_dir, kind)  # the head this task needs, shaped as configured
         self.alphabet = meta["alphabet"]
         self.device = pick_device(device)
-        try:
-            self.tokenizer = load_tokenizer(model_dir)
-            self.model = load_model(model_dir, kind).to(self.device).eval()
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError, RuntimeError, OSError) as e:
-            if isinstance(e, InputError):
-                raise
-            # damage that check_model_dir does not know by name: one line, not a traceback
-            why = (str(e).splitlines() or [""])[0][:160]
-            raise InputError(f"the model does not load ({type(e).__name__}: {why})", path=self.model_dir) from None
+        self.tokenizer = load_tokenizer(model_dir)
+        self.model = load_model(model_dir, kind).to(self.device).eval()
         if compile:
             self.model = torch.compile(self.model, dynamic=True, options={"freezing": True})
         self.bf16 = self.device.type == "cuda" if precision == "auto" else precision == "bf16"
@@ -482,6 +475,8 @@ def write_embeddings(model_dir: str, inputs, out: str, *, pooling: str = "cls", 
     paths = _check_inputs(inputs)
     if pooling not in POOLINGS:
         raise InputError(f"unknown pooling {pooling!r}; allowed: {', '.join(POOLINGS)}")
+    if os.fspath(out).endswith(".gz"):
+        raise InputError("embed writes HDF5, compressed inside (gzip per chunk); name it .h5", path=os.fspath(out))
     check_output(out, paths, resolve(model_dir))  # before the model is even read
     p = Predictor(model_dir, kind="encoder", device=device, precision=precision, compile=compile)
     cleaner = Cleaner(p.alphabet, on_invalid)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .data import pad, token_budget_batches
-from .errors import InputError
+from .errors import InputError, model_loading
 from .io import file_sha256
 from .tokenize import CLS_ID, META_FILE, PAD_ID, SEP_ID, SequenceTokenizer, load_tokenizer
 
@@ -96,11 +96,12 @@ def load_config(model_dir: str | os.PathLike):
     """The `config.json` of a model directory (one line naming it if unreadable)."""
     from transformers import AutoConfig
 
-    try:
-        return AutoConfig.from_pretrained(model_dir)
-    except (OSError, ValueError) as e:
-        raise InputError(f"unreadable config.json ({str(e).splitlines()[0][:120]})",
-                         path=os.path.join(os.fspath(model_dir), "config.json")) from None
+    with model_loading(model_dir):
+        try:
+            return AutoConfig.from_pretrained(model_dir)
+        except (OSError, ValueError) as e:
+            raise InputError(f"unreadable config.json ({str(e).splitlines()[0][:120]})",
+                             path=os.path.join(os.fspath(model_dir), "config.json")) from None
 
 
 def max_tokens(config) -> int:
@@ -204,9 +205,12 @@ def _check_meta(path: str, meta: dict, vocab) -> None:
     window = meta.get("window", 512)
     if not isinstance(window, int) or isinstance(window, bool) or window < 3:
         raise InputError(f"window {window!r}; expected a whole number of tokens, 3 or more", path=path)
+    if not isinstance(meta.get("alphabet"), str):
+        raise InputError(f"alphabet {meta.get('alphabet')!r}; expected one of dna, rna, protein", path=path)
     labels = meta.get("labels") or []
-    if not isinstance(labels, list) or len(set(map(str, labels))) != len(labels):
-        raise InputError(f"labels {labels!r}; expected a list of distinct names", path=path)
+    if (not isinstance(labels, list) or not all(isinstance(x, str) for x in labels)
+            or len(set(labels)) != len(labels)):
+        raise InputError(f"labels {labels!r}; expected a list of distinct names (strings)", path=path)
     try:
         spec = TokenizerSpec.parse(meta.get("tokenizer", ""))
         expected = (vocabulary(spec, meta["alphabet"]) if spec.kind != "bpe" and meta.get("alphabet")
@@ -280,7 +284,8 @@ def load_model(model_dir: str | os.PathLike, kind: str = "classifier", **kwargs)
     logging.set_verbosity_error()
     logging.disable_progress_bar()
     try:
-        return cls.from_pretrained(model_dir, use_safetensors=True, attn_implementation="sdpa", **kwargs)
+        with model_loading(model_dir):
+            return cls.from_pretrained(model_dir, use_safetensors=True, attn_implementation="sdpa", **kwargs)
     finally:
         logging.set_verbosity(verbosity)
         logging.enable_progress_bar()

@@ -99,12 +99,6 @@ class RunDir:
             raise InputError("exists and is not empty; pass --overwrite to replace it (the old "
                              "model stays until the new one is complete)", path=out)
         mark = os.path.join(self.work, MARK)
-        if os.path.isdir(out) and os.listdir(out) and (self.overwrite or self.resume):  # to be replaced
-            if os.path.lexists(os.path.join(out, META_FILE)):
-                _check_replaceable(out)
-            elif not self.resume or os.path.isfile(mark):  # (a resume without a run is refused below)
-                raise InputError(f"is not a model directory (no {META_FILE}); --overwrite replaces only "
-                                 "a model that genobert wrote: choose another --out", path=out)
         if self.resume and not os.path.isfile(mark):
             if os.path.isfile(os.path.join(out, "genobert.json")) and not os.path.lexists(self.work):
                 self.complete = True  # finished before: nothing left to do
@@ -115,6 +109,11 @@ class RunDir:
             if os.path.lexists(self.work):
                 raise InputError(f"{self.work} exists and genobert did not make it; move it away", path=out)
             return  # killed before its first step: start afresh
+        if os.path.isdir(out) and os.listdir(out):  # to be replaced when the new model is complete
+            if not os.path.lexists(os.path.join(out, META_FILE)):
+                raise InputError(f"is not a model directory (no {META_FILE}); --overwrite replaces only "
+                                 "a model that genobert wrote: choose another --out", path=out)
+            _check_replaceable(out)
         was = _read(mark).get("settings") if self.resume else None  # runs before 2026-12-07 kept none
         changed = next((k for k in self.settings or {} if was and k in was and was[k] != self.settings[k]), None)
         if changed:

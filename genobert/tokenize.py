@@ -35,7 +35,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from .alphabets import get_alphabet
-from .errors import InputError
+from .errors import InputError, model_loading
 from .io import write_json
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -176,8 +176,9 @@ def load_tokenizer(directory: str | os.PathLike) -> SequenceTokenizer:
     except FileNotFoundError:
         raise InputError(f"no {META_FILE}; not a genobert tokenizer or model directory",
                          path=os.fspath(directory)) from None
-    hf = PreTrainedTokenizerFast.from_pretrained(directory)
-    return SequenceTokenizer(hf, TokenizerSpec.parse(meta["tokenizer"]), meta["alphabet"])
+    with model_loading(directory):
+        hf = PreTrainedTokenizerFast.from_pretrained(directory)
+        return SequenceTokenizer(hf, TokenizerSpec.parse(meta["tokenizer"]), meta["alphabet"])
 
 
 # --------------------------------------------------------------------------- vocabularies

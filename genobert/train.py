@@ -595,13 +595,16 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     if cfg.adapt_steps < 0 or (cfg.adapt_steps and not pretrained):
         raise InputError(f"--adapt-steps {cfg.adapt_steps}: continues the MLM pretraining of --init "
                          "on the training sequences, so it needs a pretrained --init and 1 or more steps")
-    run.start()
-    init = _adapt(cfg, t_seqs, run, max_len) if cfg.adapt_steps else cfg.init
-    torch.manual_seed(cfg.seed)
     head = task.config(names)
-    if pretrained:
+    torch.manual_seed(cfg.seed)  # the head's initial weights
+    if pretrained:  # loaded before the work folder is made: a damaged --init leaves nothing behind
+        model = load_model(cfg.init, task.head, **head)
+    run.start()
+    if cfg.adapt_steps:  # the head starts alike after adaptation, seeded as above
+        init = _adapt(cfg, t_seqs, run, max_len)
+        torch.manual_seed(cfg.seed)
         model = load_model(init, task.head, **head)
-    else:
+    elif not pretrained:
         model = task.model_class().from_config(build_config(cfg.preset, tok, arch=cfg.arch, **head))
     max_len = min(max_len, model.config.max_position_embeddings)
     train_ds, valid_ds = task.dataset(t_seqs, t_y, tok, max_len), task.dataset(v_seqs, v_y, tok, max_len)

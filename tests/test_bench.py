@@ -736,6 +736,12 @@ def test_a_task_training_on_the_same_files_reuses_the_fine_tunings_and_only_test
     trained_on = json.load(open(tmp_path / "a" / "runs" / "motif" / "bert-scratch" / "seed1" / "bench_run.json"))["trained_on"]
     assert runner._finetunings(trained_on) is not None  # code with uncommitted changes shares nothing:
     assert runner._finetunings({**trained_on, "code": {"package": "p", "dirty": True}}) is None
+    # other code: the second folder's records of shared models are stale and no twin ran this code,
+    # so it fine-tunes in its own run folders, which hold only those records (no model to protect)
+    monkeypatch.setattr(runner, "git_state", lambda: {"commit": "c2", "package": "p2", "dirty": False})
+    os.unlink(tmp_path / "b" / "results.jsonl")
+    run(str(tmp_path / "b"), tasks=("motif_elsewhere",))
+    assert "motif_elsewhere" in calls
 
 
 def test_the_probe_verdict_stands_without_fine_tuned_rows():

@@ -160,6 +160,12 @@ CASES = [
     ("classify duplicate labels", cls("o.tsv"), "expected a list of distinct names"),
     ("classify regression on a 2-output head", cls("o.tsv"), "says task 'regression' with 0 labels, which needs 1"),
     ("classify a config the weights do not fit", cls("o.tsv"), "the model does not load (RuntimeError"),
+    ("classify a config field of the wrong type", cls("o.tsv"), "clf: the model does not load ("),
+    ("finetune --init a config field of the wrong type", ft("--init", "clf", "--out", "m"), "clf: the model does not load ("),
+    ("classify a tokenizer.json of an unknown kind", cls("o.tsv"), "clf: the model does not load ("),
+    ("classify no alphabet", cls("o.tsv"), "alphabet None; expected one of"),
+    ("classify labels that are not names", cls("o.tsv"), "expected a list of distinct names (strings)"),
+    ("embed -o .gz", emb("o.h5.gz"), "embed writes HDF5, compressed inside"),
     ("embed truncated safetensors", ["embed", "clf", "reads.fa", "-o", "o.h5"], "not a readable safetensors"),
     ("embed missing config.json", ["embed", "clf", "reads.fa", "-o", "o.h5"], "no config.json"),
     ("finetune --init damaged", ft("--init", "clf", "--out", "m"), "not a readable safetensors"),
@@ -252,6 +258,14 @@ DAMAGE = {  # case -> what to do to the user's folder first
     "classify duplicate labels": lambda w: _edit_json(w / "clf" / "genobert.json", lambda m: m.update(labels=["a", "a"])),
     "classify regression on a 2-output head": lambda w: _edit_json(w / "clf" / "genobert.json",
                                                                    lambda m: m.update(task="regression", labels=[])),
+    "classify a config field of the wrong type": lambda w: _edit_json(w / "clf" / "config.json",
+                                                                      lambda c: c.update(layer_norm_eps="x")),
+    "finetune --init a config field of the wrong type": lambda w: _edit_json(w / "clf" / "config.json",
+                                                                             lambda c: c.update(layer_norm_eps="x")),
+    "classify a tokenizer.json of an unknown kind": lambda w: _edit_json(w / "clf" / "tokenizer.json",
+                                                                         lambda t: t["model"].update(type="Nope")),
+    "classify no alphabet": lambda w: _edit_json(w / "clf" / "genobert.json", lambda m: m.pop("alphabet")),
+    "classify labels that are not names": lambda w: _edit_json(w / "clf" / "genobert.json", lambda m: m.update(labels=[0, 1])),
     "classify a config the weights do not fit": lambda w: _edit_json(w / "clf" / "config.json",
                                                                      lambda c: c.update(intermediate_size=-5)),
     "classify alphabet vs tokenizer": lambda w: _edit_json(w / "clf" / "genobert.json", lambda m: m.update(alphabet="protein")),
@@ -291,6 +305,13 @@ def test_there_are_at_least_sixty_cases():
 
 
 # ----------------------------------------------------------------- what must work, and keep files
+
+
+def test_resume_of_a_finished_run_leaves_the_folder_alone(world):
+    (world / "clf" / "notes.txt").write_text("mine\n")  # the user's, beside the finished model
+    before = snapshot(world)
+    assert main(ft("--out", "clf", "--resume")) == 0
+    assert snapshot(world) == before
 
 
 def test_output_to_stdout(world, capsys):

@@ -3,6 +3,7 @@ and seed (BERT's learning-rate grid on seed 0), one line of results.jsonl per ru
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -94,6 +95,9 @@ def _run_bert(task, files, init, run_dir, profile, seed, names, lr: float, shape
             shared = None  # trained again meanwhile: train here instead
     if shared is None:
         model = run_dir
+        if not os.path.exists(os.path.join(run_dir, "genobert.json")):  # a record, no model: ours to drop
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(kept)
         result = _fine_tune(task, files, init, run_dir, profile, seed, names, lr, shape, adapt_steps)
     os.makedirs(run_dir, exist_ok=True)
     write_json(kept, {"key": key, "trained_on": trained_on, "task_name": task.name,
