@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from .errors import InputError
-from .io import file_sha256, read_records
+from .io import file_sha256, read_records, strings_sha256
 from .tokenize import CLS_ID, MASK_ID, PAD_ID, SEP_ID, SPECIAL_TOKENS, SequenceTokenizer
 
 MAX_N_FRACTION = 0.5  # records more N than this are skipped from a corpus
@@ -55,7 +55,7 @@ def prepare_corpus(paths: list[str], tokenizer: SequenceTokenizer, *, alphabet: 
     entry whose files do not match its ``info.json`` (a truncated copy, a disk error) is rebuilt."""
     key = hashlib.sha256(json.dumps({
         "files": [file_sha256(p) for p in paths], "tokenizer": tokenizer.hf.backend_tokenizer.to_str(),
-        "alphabet": alphabet, "exclude": hashlib.sha256("\n".join(sorted(exclude or ())).encode()).hexdigest(),
+        "alphabet": alphabet, "exclude": strings_sha256(sorted(exclude or ())),
         "max_n": MAX_N_FRACTION, "format": 4}, sort_keys=True).encode()).hexdigest()[:24]
     folder = os.path.join(cache_dir(), "corpora", key)
     store = _open_store(folder)

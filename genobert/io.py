@@ -462,6 +462,11 @@ def read_many(paths: Iterable[str | os.PathLike], **kwargs) -> Iterator[tuple[st
             yield os.fspath(path), rec
 
 
+def strings_sha256(strings: Iterable[str]) -> str:
+    """The sha256 of strings joined by newlines (a set of sequences, sorted by the caller)."""
+    return hashlib.sha256("\n".join(strings).encode()).hexdigest()
+
+
 def file_sha256(path: str | os.PathLike) -> str:
     """The sha256 of a file's bytes (for provenance and caches)."""
     h = hashlib.sha256()
@@ -491,6 +496,12 @@ def _out_of_space(e: BaseException) -> bool:
         os.strerror(n) in str(e) or f"errno = {n}," in str(e) for n in _SPACE_ERRORS)
 
 
+def within(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
+    """Whether ``path`` (existing or not) is ``folder`` or lies inside it, links resolved."""
+    real, top = os.path.realpath(path), os.path.realpath(folder).rstrip(os.sep)
+    return real == top or real.startswith(top + os.sep)
+
+
 def check_output(path: str | os.PathLike, inputs: Iterable[str] = (), model_dir: str | None = None) -> None:
     """Refuse, before any work, an output that would destroy what the user gave: one of the
     inputs (same file by inode, so symlinks, ``./x`` and hard links count), the model directory or
@@ -505,11 +516,8 @@ def check_output(path: str | os.PathLike, inputs: Iterable[str] = (), model_dir:
         for other in inputs:
             if other != "-" and os.path.exists(other) and os.path.samefile(name, other):
                 raise InputError(f"is also an input ({other}); write the output elsewhere", path=name)
-    if model_dir is not None:
-        real, model = os.path.realpath(name), os.path.realpath(model_dir)
-        if real == model or real.startswith(model + os.sep):
-            raise InputError(f"is inside the model directory {model_dir}; write the output elsewhere",
-                             path=name)
+    if model_dir is not None and within(name, model_dir):
+        raise InputError(f"is inside the model directory {model_dir}; write the output elsewhere", path=name)
     if _is_stream(name):
         return
     target = os.path.realpath(name)

@@ -23,7 +23,7 @@ import shutil
 import time
 
 from .errors import InputError, ResumeMismatch
-from .io import write_json
+from .io import within, write_json
 from .tokenize import META_FILE  # the mark of a complete model directory
 
 MARK = "genobert-run.json"
@@ -39,12 +39,6 @@ def _read(path: str) -> dict:
             return json.load(f)
     except (OSError, ValueError):
         return {}
-
-
-def _inside(path: str, folder: str) -> bool:
-    """Whether ``path`` (existing or not) lies inside ``folder``, links resolved."""
-    real, top = os.path.realpath(path), os.path.realpath(folder)
-    return real.startswith(top.rstrip(os.sep) + os.sep)
 
 
 def _check_replaceable(out: str) -> None:
@@ -79,7 +73,7 @@ class RunDir:
         out = self.out
         if init and os.path.exists(init) and os.path.exists(out) and os.path.samefile(init, out):
             raise InputError("--out is the --init model directory; write the new model elsewhere", path=out)
-        if init and os.path.isdir(init) and _inside(out, init):
+        if init and os.path.isdir(init) and within(out, init):
             raise InputError(f"--out is inside the --init model directory {init}; write the new model "
                              "elsewhere", path=out)
         if os.path.islink(out):  # replacing OUT would replace the link, not the folder it names

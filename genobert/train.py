@@ -8,7 +8,6 @@ accumulation, bf16 on GPU, checkpoints and ``resume``, a progress bar, and DDP w
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -20,7 +19,7 @@ import numpy as np
 from .data import MLMCollator, WindowDataset, prepare_corpus, pretraining_split
 from .config import FinetuneConfig, PretrainConfig, RunConfig
 from .errors import InputError
-from .io import file_sha256, read_records, write_json
+from .io import file_sha256, read_records, strings_sha256, write_json
 from .metrics import selection_score
 from .model import (build_config, load_config, load_model, mlm_class, provenance, read_meta,
                     save_model_dir, set_dropout)
@@ -111,7 +110,7 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
             raise InputError("no such file" if not os.path.exists(path) else "not a file", path=path)
     run = RunDir(out, kind="pretrain", overwrite=cfg.overwrite, resume=cfg.resume, init=cfg.init,
                  keep_checkpoints=cfg.keep_checkpoints,
-                 settings={**_resumable(cfg, corpus=files), "exclude": _digest(sorted(exclude or ()))})
+                 settings={**_resumable(cfg, corpus=files), "exclude": "sha256:" + strings_sha256(sorted(exclude or ()))[:16]})
     if run.complete:
         return out
     if cfg.init:
@@ -411,10 +410,6 @@ def rng_guard():
                 random.setstate(self.saved[2])
 
     return RngGuard()
-
-
-def _digest(strings: list[str]) -> str:
-    return "sha256:" + hashlib.sha256("\n".join(strings).encode()).hexdigest()[:16]
 
 
 def _resumable(cfg, **files: str | list[str] | None) -> dict:
