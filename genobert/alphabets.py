@@ -143,7 +143,8 @@ class Cleaner:
         self.report.records += 1
         clean = seq.translate(self._valid)
         if b"\0" not in clean and (not self._terminal or clean.find(self._terminal) in (-1, len(clean) - 1)):
-            if self._protein and len(clean) >= 20 and not clean.translate(None, b"ACGTUN"):
+            if (self._protein and len(clean) >= 20 and not clean[:64].translate(None, b"ACGTUN")
+                    and not clean.translate(None, b"ACGTUN")):  # a protein stops at its first 64
                 self.report.nucleotide_only += 1
             return clean
         up = seq.translate(self._upper)
