@@ -71,15 +71,18 @@ def test_pretrain_recipe_study_runs_at_toy_size(tmp_path):
     table = tmp_path / "t.tsv"
     table.write_text("id\tsequence\tlabel\n" + "".join(
         f"r{i}\t{''.join(rng.choice(list('ACGT'), 20))}{'TATAAA' if i % 2 else 'GCGCGC'}\t{i % 2}\n" for i in range(40)))
-    out = run("pretrain_recipe.py", "--minutes", "0.05", "--trials", "control,modernbert",
-              "--corpus", str(genome), "--task", str(table), "-", "--finetune-seeds", "1", "--epochs", "1",
+    out = run("pretrain_recipe.py", "--minutes", "0.05", "--trials", "released,modernbert",
+              "--corpus", str(genome), "--task", str(table), "-", "--finetune-seeds", "2", "--epochs", "1",
               "--max-len", "64", "--eval-steps", "2", "--out", str(tmp_path / "study"),
               "--plot", str(tmp_path / "curves.png"), tmp_path=tmp_path)
-    rows = re.findall(r"^\| (control|modernbert) \|", out, re.M)
-    assert rows == ["control", "modernbert"], out
+    rows = dict(re.findall(r"^\| (released|modernbert) \|.* \| ([^|]+) \|$", out, re.M))
+    assert list(rows) == ["released", "modernbert"], out
+    # the released arm is the reference; the other's MCC difference is paired over both seeds
+    assert rows["released"].strip() == "–" and re.fullmatch(r"[+-]\d\.\d{3}( \[.+\])? \(2\)|.*failed.*",
+                                                           rows["modernbert"].strip()), out
     assert (tmp_path / "curves.png").exists() == (importlib.util.find_spec("matplotlib") is not None)
     again = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "pretrain_recipe.py"), "--minutes", "0.1",
-                            "--trials", "control", "--corpus", str(genome), "--task", str(table), "-",
+                            "--trials", "released", "--corpus", str(genome), "--task", str(table), "-",
                             "--finetune-seeds", "0", "--out", str(tmp_path / "study")],
                            capture_output=True, text=True, env={**os.environ, "GENOBERT_CACHE": str(tmp_path / "cache")})
     assert again.returncode == 2 and "was trained with minutes=0.05, this study asks minutes=0.1" in again.stderr
