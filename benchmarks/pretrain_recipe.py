@@ -184,7 +184,7 @@ def main() -> None:
     started = time.strftime("%Y-%m-%d %H:%M")
     rows = [trial(n, {**BASE, **TRIALS[n]}, corpus, exclude, args) for n in names]
     control = next((r["bits"] for r in rows if r["name"] == "control"), None)
-    print(f"# pretraining recipe study, {args.alphabet}: {args.minutes:g} minutes per trial on "
+    print(f"Pretraining recipe study, {args.alphabet}: {args.minutes:g} minutes per trial on "
           f"{args.threads or os.cpu_count()} thread(s); {cpu_name()}, "
           f"load average {os.getloadavg()[0]:.2f}; started {started}\n")
     print(f"`python benchmarks/pretrain_recipe.py {' '.join(sys.argv[1:])}`\n")
