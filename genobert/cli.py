@@ -71,7 +71,8 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--seq-len", type=positive, default=P.seq_len, help=f"tokens per window (default: {P.seq_len})")
     p.add_argument("--max-steps", type=positive, default=P.max_steps, help=f"default: {P.max_steps}")
     p.add_argument("--batch-size", type=positive, default=P.batch_size, help=f"per device (default: {P.batch_size})")
-    p.add_argument("--grad-accum", type=positive, default=P.grad_accum)
+    p.add_argument("--grad-accum", type=positive, default=P.grad_accum,
+                   help=f"batches summed per optimiser step (default: {P.grad_accum})")
     p.add_argument("--lr", type=float, default=P.lr, help=f"peak learning rate (default: {P.lr:g})")
     p.add_argument("--mask-rate", type=float, default=P.mask_rate, help=f"default: {P.mask_rate}")
     p.add_argument("--dropout", type=float, default=P.dropout, help=f"default: {P.dropout}")
@@ -82,7 +83,7 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-budget", type=float, default=0, metavar="MINUTES",
                    help="learning rate on the clock (warmup, decay to 0 at the budget), then stop "
                    "and save; --max-steps is an upper bound (default: no limit)")
-    p.add_argument("--save-steps", type=positive, default=P.save_steps, help="checkpoint every N steps")
+    p.add_argument("--save-steps", type=positive, default=P.save_steps, help=f"checkpoint every N steps (default: {P.save_steps})")
     _run_options(p, P)
     _speed_options(p)
     p.set_defaults(run=_pretrain)
@@ -183,8 +184,9 @@ def create_parser() -> argparse.ArgumentParser:
                    help="label efficiency: train on these shares of the labels, e.g. 0.01,0.03,0.1,0.3,1 "
                    "(the same seeded, stratified subsets for every method; default: 1)")
     p.add_argument("--data-dir", default=None, help="folder of the datasets (default: ~/.cache/genobert/data)")
-    p.add_argument("--profile", default="cpu", choices=["cpu", "gpu"])
-    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--profile", default="cpu", choices=["cpu", "gpu"],
+                   help="how much each method may train (genobert/bench/suites.py; default: cpu)")
+    p.add_argument("--seeds", type=int, default=3, help="seeds (or folds) per task and method (default: 3)")
     p.add_argument("--only-seeds", metavar="K,K", help="run just these of the seeds 0 .. --seeds - 1 "
                    "(or folds), e.g. one process per core on seeds 1 and 2 once seed 0 has chosen the "
                    "learning rates (default: all)")
@@ -211,7 +213,7 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="genobert-demo", metavar="DIR", help="default: ./genobert-demo")
     p.add_argument("--data-dir", default=None, help="where to look for the E. coli promoter table "
                    "(default: ~/.cache/genobert/data)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="default: 0")
     p.set_defaults(run=_demo)
 
     p = sub.add_parser("models", help="the released pretrained models: list and verify",
@@ -260,8 +262,9 @@ def _model_options(p: argparse.ArgumentParser, when: str = "", defaults: bool = 
 def _run_options(p: argparse.ArgumentParser, config) -> None:
     """What every training command shares: precision, seed and what happens to --out."""
     p.add_argument("--precision", default=config.precision, choices=["auto", "bf16", "fp32"],
-                   help="auto: bf16 on a GPU that has it, else fp32; bf16 pays on CPUs with AMX")
-    p.add_argument("--seed", type=int, default=config.seed)
+                   help="auto: bf16 on a GPU that has it, else fp32; bf16 pays on CPUs with AMX "
+                   f"(default: {config.precision})")
+    p.add_argument("--seed", type=int, default=config.seed, help=f"default: {config.seed}")
     p.add_argument("--resume", action="store_true",
                    help="continue the unfinished run of this --out (its checkpoints are in OUT.work)")
     p.add_argument("--overwrite", action="store_true",

@@ -24,7 +24,7 @@ from .alphabets import Cleaner, Policy
 from .data import window_starts
 from .errors import InputError
 from .io import Record, atomic_output, check_output, read_records
-from .model import check_model_dir, forward_windows, load_model, read_meta
+from .model import check_model_dir, default_batch_tokens, forward_windows, load_model, read_meta
 from .registry import resolve
 from .tokenize import CLS_ID, SEP_ID, load_tokenizer
 from .metrics import softmax
@@ -247,7 +247,7 @@ class TokenStream:
 
     def __init__(self, p: Predictor, ids: np.ndarray, layer: int, batch_tokens: int | None):
         self.p, self.ids, self.layer = p, ids, layer
-        self.batch_tokens = batch_tokens or 4096
+        self.batch_tokens = batch_tokens or default_batch_tokens(p.device)
         self.shape = (len(ids), p.model.config.hidden_size)
 
     def blocks(self) -> Iterator[tuple[int, np.ndarray]]:

@@ -224,10 +224,10 @@ def _check_positive(cfg, *names: str) -> None:
 
 
 def _check_init_conflicts(init: str, meta: dict, settings: dict) -> None:
-    """``--init DIR`` brings its tokenizer, alphabet and preset: a different one asked for is an
-    error, not ignored."""
+    """``--init DIR`` brings its tokenizer, alphabet, preset and architecture: a different one asked
+    for is an error, not ignored."""
     have = {"tokenizer": str(load_tokenizer(init).spec), "alphabet": meta.get("alphabet"),
-            "preset": meta.get("preset")}
+            "preset": meta.get("preset"), "arch": load_config(init).model_type}
     for key, value in have.items():
         asked = settings.get(key)
         if asked is not None and str(asked) != str(value):

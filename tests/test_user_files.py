@@ -198,6 +198,8 @@ CASES = [
      "--preset small conflicts with --init"),
     ("finetune --init with --alphabet", ["finetune", "--train", "table.tsv", "--init", "pre", "--out", "m",
                                         "--alphabet", "protein"], "--alphabet protein conflicts with --init"),
+    ("finetune --init with --arch", ft("--init", "pre", "--out", "m", "--arch", "modernbert"),
+     "--arch modernbert conflicts with --init"),
     ("pretrain --init with --tokenizer", ["pretrain", "--corpus", "genome.fa", "--init", "pre", "--out", "m",
                                          "--tokenizer", "kmer:3"], "--tokenizer kmer:3 conflicts with --init"),
     ("finetune --sequences without pairs", ft("--out", "m", "--sequences", "reads.fa"), "--sequences is for --task pair"),
