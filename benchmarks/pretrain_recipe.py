@@ -193,7 +193,7 @@ def main() -> None:
           f"{args.finetune_seeds} fine-tuning seeds (lr {args.finetune_lr:g}, at most {args.epochs} epochs, patience 3, "
           f"precision {args.finetune_precision}).\n")
     print("| trial | settings (vs the released recipe) | steps | tokens | tokens/s | share of matmul rate | "
-          "held-out bits/letter | minutes to the control's loss | valid MCC | − released's (seeds) |")
+          "held-out bits/letter | minutes to the control's loss | valid MCC | minus released's, paired [95 % CI] (seeds) |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     scores = {r["name"]: downstream(r["name"], args) for r in rows}
     for r in rows:
