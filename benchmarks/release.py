@@ -71,16 +71,24 @@ def _git(*args: str) -> str:
     return subprocess.run(["git", "-C", root, *args], capture_output=True, text=True).stdout.strip()
 
 
+def run_recipe(args: argparse.Namespace) -> dict:
+    """The settings `train` passes to `pretrain`: the alphabet's recipe, with --arch, --lr and
+    --warmup where given, less what a model continued with --init brings itself."""
+    recipe = dict(RECIPES[args.alphabet], arch=args.arch)
+    recipe.update({k: v for k, v in (("lr", args.lr), ("warmup", args.warmup)) if v is not None})
+    if args.init:
+        for key in ("preset", "tokenizer", "alphabet", "arch"):
+            recipe.pop(key)  # the model brings them
+    return recipe
+
+
 def train(args: argparse.Namespace) -> None:
     import torch
 
     from genobert.train import pretrain
 
     torch.set_num_threads(args.threads)
-    recipe = dict(RECIPES[args.alphabet], arch=args.arch)
-    if args.init:
-        for key in ("preset", "tokenizer", "alphabet", "arch"):
-            recipe.pop(key)  # the model brings them
+    recipe = run_recipe(args)
     corpus = sorted(glob.glob(os.path.join(args.data_dir, CORPORA[args.alphabet], "*.gz")))
     exclude, test_files = test_sequences(args.data_dir, args.alphabet)
     # steps: an upper bound the clock will stop well before (~2x this host's measured rate)
@@ -169,7 +177,7 @@ def card(args: argparse.Namespace) -> None:
     print("\n".join(lines))
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train")
@@ -180,6 +188,9 @@ def main() -> None:
     t.add_argument("--init", help="continue from this released model directory")
     t.add_argument("--arch", default="bert", choices=["bert", "modernbert"],
                    help="modernbert: the recipe study's lowest held-out loss at equal time (docs/PRETRAINING.md)")
+    t.add_argument("--lr", type=float, help="peak learning rate (default: the recipe's 1e-3); a continuation "
+                   "(--init) may want less, as its warmup to the full peak undoes early progress (PRETRAINING.md)")
+    t.add_argument("--warmup", type=float, help="share of the budget spent warming up (default: the recipe's 0.06)")
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--eval-steps", type=int, default=250)
     t.add_argument("--save-steps", type=int, default=1000)
@@ -191,8 +202,11 @@ def main() -> None:
     q.add_argument("--replace", action="store_true")
     c = sub.add_parser("card", help="print a released model's facts as Markdown")
     c.add_argument("model")
+    return p
 
-    args = p.parse_args()
+
+def main() -> None:
+    args = parser().parse_args()
     {"publish": publish, "card": card, "train": train}[args.cmd](args)
 
 

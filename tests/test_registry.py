@@ -86,3 +86,16 @@ def test_the_committed_releases_verify_and_load_with_no_remote_code(capsys, monk
         assert logits.shape == (1, ids.shape[1], model.config.vocab_size) and torch.isfinite(logits).all()
         guess = tok.convert_ids_to_tokens(int(logits[0, 3].argmax()))
         assert guess in (set("ACGT") if "dna" in name else set("ACDEFGHIKLMNPQRSTVWY")), (name, guess)
+
+
+def test_release_train_recipe_takes_lr_and_warmup_and_leaves_shape_to_init():
+    """`release.py train --init M --lr X`: a continuation at a lower peak; the model brings its shape."""
+    sys.path.insert(0, os.path.dirname(RELEASE))
+    import release
+
+    fresh = release.run_recipe(release.parser().parse_args(["train", "protein", "--out", "o", "--arch", "modernbert"]))
+    assert fresh["lr"] == 1e-3 and fresh["warmup"] == 0.06 and fresh["arch"] == "modernbert"
+    more = release.run_recipe(release.parser().parse_args(
+        ["train", "protein", "--out", "o", "--init", "m", "--lr", "1e-4", "--warmup", "0.01"]))
+    assert more["lr"] == 1e-4 and more["warmup"] == 0.01
+    assert not {"preset", "tokenizer", "alphabet", "arch"} & set(more)
