@@ -52,10 +52,17 @@ def main() -> None:
     p.add_argument("--method", default="bert-pretrained")
     args = p.parse_args()
     (sa, ra), (sb, rb) = load(args.a), load(args.b)
+    only: list[str] = []
     for key in SAME:
-        if sa.get(key) != sb.get(key):
-            fail(f"the folders differ in {key} ({args.a}: {sa.get(key)!r}, "
-                 f"{args.b}: {sb.get(key)!r}); a seed means the same rows only when it matches")
+        x, y = sa.get(key), sb.get(key)
+        if key == "profile" and isinstance(x, dict) and isinstance(y, dict):
+            # a field the profile gained after A ran (a baseline's grid, say) is not a difference:
+            # only the fields both folders record are compared, and the others are named
+            only = sorted(x.keys() ^ y.keys())
+            x, y = ({k: v for k, v in side.items() if k in sa[key] and k in sb[key]} for side in (x, y))
+        if x != y:
+            fail(f"the folders differ in {key} ({args.a}: {x!r}, "
+                 f"{args.b}: {y!r}); a seed means the same rows only when it matches")
     keyed = [{(r["task"], r.get("fraction", 1.0), r["seed"]): r for r in rows
               if r["method"] == args.method and "test" in r} for rows in (ra, rb)]
     common = sorted(keyed[0].keys() & keyed[1].keys())
@@ -66,6 +73,8 @@ def main() -> None:
                  f"{x.get('n_valid')} training / validation rows in A, {y.get('n_train')} / {y.get('n_valid')} in B")
     print(f"{args.method}: B = {args.b} ({model_name(sb)}) minus A = {args.a} ({model_name(sa)}), "
           "test score paired by seed, 95 % t interval\n")
+    if only:
+        print(f"Profile fields recorded by one folder only, not compared: {', '.join(only)}\n")
     print("| task | share | labels | metric | A | B | B − A |")
     print("|---|---:|---:|---|---:|---:|---|")
     cells = sorted({k[:2] for k in common})

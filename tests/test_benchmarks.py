@@ -118,10 +118,11 @@ def test_pretraining_gain_pairs_by_seed_per_share(tmp_path):
 def test_compare_models_pairs_two_folders_by_seed_and_refuses_other_rows(tmp_path):
     import json
 
-    def folder(name, model, gain, n_train=100):
+    def folder(name, model, gain, n_train=100, profile=None):
         path = tmp_path / name
         path.mkdir()
-        setup = {"suite": "dna", "profile": {"epochs": 40}, "data_dir": "d", "pretrained_models": {"dna": {"path": model}}}
+        setup = {"suite": "dna", "profile": profile or {"epochs": 40}, "data_dir": "d",
+                 "pretrained_models": {"dna": {"path": model}}}
         (path / "bench.json").write_text(json.dumps(setup))
         rows = [{"task": "t", "method": "bert-pretrained", "seed": s, "fraction": 1.0, "n_train": n_train,
                  "n_valid": 10, "test": {"mcc": 0.5 + 0.1 * s + gain, "predicted_classes": 2}} for s in range(3)]
@@ -136,6 +137,13 @@ def test_compare_models_pairs_two_folders_by_seed_and_refuses_other_rows(tmp_pat
     res = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "compare_models.py"), a, other],
                          capture_output=True, text=True)
     assert res.returncode == 2 and "seed 0: 100 / 10 training / validation rows in A, 90 / 10 in B" in res.stderr
+    # a field the profile gained since A ran is named, not a difference; a changed field is one
+    newer = folder("d", "models/two", 0.05, profile={"epochs": 40, "cnn_lrs": [1e-3]})
+    assert "recorded by one folder only, not compared: cnn_lrs" in run("compare_models.py", a, newer, tmp_path=tmp_path)
+    changed = folder("e", "models/two", 0.05, profile={"epochs": 30})
+    res = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "compare_models.py"), a, changed],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and "the folders differ in profile" in res.stderr
 
 
 def test_context_table_scores_the_models_held_out_split_with_counts(tmp_path, private_cache):
