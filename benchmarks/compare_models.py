@@ -58,8 +58,8 @@ def main() -> None:
         if key == "profile" and isinstance(x, dict) and isinstance(y, dict):
             # a field the profile gained after A ran (a baseline's grid, say) is not a difference:
             # only the fields both folders record are compared, and the others are named
-            only = sorted(x.keys() ^ y.keys())
-            x, y = ({k: v for k, v in side.items() if k in sa[key] and k in sb[key]} for side in (x, y))
+            only, shared = sorted(x.keys() ^ y.keys()), x.keys() & y.keys()
+            x, y = ({k: side[k] for k in shared} for side in (x, y))
         if x != y:
             fail(f"the folders differ in {key} ({args.a}: {x!r}, "
                  f"{args.b}: {y!r}); a seed means the same rows only when it matches")

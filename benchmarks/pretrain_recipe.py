@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import math
 import os
 import sys
 import time
@@ -128,7 +129,7 @@ def mcc_text(scores: dict[int, dict], reference: dict[int, dict] | None) -> tupl
     d = paired(scores, reference, "mcc")
     if d.n == 0:
         return mean, d.verdict
-    interval = f" [{d.low:+.3f}, {d.high:+.3f}]" if d.n > 1 and d.low == d.low else ""
+    interval = "" if math.isnan(d.low) else f" [{d.low:+.3f}, {d.high:+.3f}]"  # none for n < 2 or one measurement
     return mean, f"{d.mean:+.3f}{interval} ({d.n})"
 
 

@@ -88,9 +88,9 @@ def test_the_committed_releases_verify_and_load_with_no_remote_code(capsys, monk
         assert guess in (set("ACGT") if "dna" in name else set("ACDEFGHIKLMNPQRSTVWY")), (name, guess)
 
 
-def test_release_train_recipe_takes_lr_and_warmup_and_leaves_shape_to_init():
+def test_release_train_recipe_takes_lr_and_warmup_and_leaves_shape_to_init(monkeypatch):
     """`release.py train --init M --lr X`: a continuation at a lower peak; the model brings its shape."""
-    sys.path.insert(0, os.path.dirname(RELEASE))
+    monkeypatch.syspath_prepend(os.path.dirname(RELEASE))
     import release
 
     fresh = release.run_recipe(release.parser().parse_args(["train", "protein", "--out", "o", "--arch", "modernbert"]))
