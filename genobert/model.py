@@ -104,6 +104,11 @@ def load_config(model_dir: str | os.PathLike):
                              path=os.path.join(os.fspath(model_dir), "config.json")) from None
 
 
+def architecture(model_dir: str | os.PathLike) -> str:
+    """The architecture a model directory holds, as `--arch` names it: 'bert' or 'modernbert'."""
+    return load_config(model_dir).model_type
+
+
 def max_tokens(config) -> int:
     """The longest input (specials included) a model takes."""
     return int(config.max_position_embeddings)
@@ -277,7 +282,7 @@ def load_model(model_dir: str | os.PathLike, kind: str = "classifier", **kwargs)
     cls = {"classifier": AutoModelForSequenceClassification, "mlm": AutoModelForMaskedLM,
            "encoder": AutoModel, "token": AutoModelForTokenClassification,
            "span": AutoModelForQuestionAnswering}[kind]
-    if kind == "encoder" and _model_type(model_dir) == "bert":
+    if kind == "encoder" and architecture(model_dir) == "bert":
         kwargs.setdefault("add_pooling_layer", False)  # embeddings come from hidden states
     # an encoder from an MLM checkpoint drops the MLM head: expected, so no load report
     verbosity = logging.get_verbosity()
@@ -289,11 +294,6 @@ def load_model(model_dir: str | os.PathLike, kind: str = "classifier", **kwargs)
     finally:
         logging.set_verbosity(verbosity)
         logging.enable_progress_bar()
-
-
-def _model_type(model_dir) -> str:
-    with open(os.path.join(model_dir, "config.json")) as f:
-        return json.load(f).get("model_type", "bert")
 
 
 def save_model_dir(model, tokenizer: SequenceTokenizer, out: str | os.PathLike, meta: dict) -> str:

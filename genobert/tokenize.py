@@ -165,6 +165,11 @@ def build_tokenizer(spec: str | TokenizerSpec, alphabet: str = "dna",
     return SequenceTokenizer(_wrap(backend), spec, alpha)
 
 
+# what transformers v5 keeps of a from_pretrained call in init_kwargs, and save_pretrained would
+# write into tokenizer_config.json of every model fine-tuned or pretrained with --init
+LOAD_ARGUMENTS = ("is_local", "local_files_only")
+
+
 def load_tokenizer(directory: str | os.PathLike) -> SequenceTokenizer:
     """A tokenizer saved by `SequenceTokenizer.save` (or inside a model directory)."""
     from transformers import PreTrainedTokenizerFast
@@ -178,6 +183,8 @@ def load_tokenizer(directory: str | os.PathLike) -> SequenceTokenizer:
                          path=os.fspath(directory)) from None
     with model_loading(directory):
         hf = PreTrainedTokenizerFast.from_pretrained(directory)
+        for key in LOAD_ARGUMENTS:  # how it was loaded, not what it is: never saved again
+            hf.init_kwargs.pop(key, None)
         return SequenceTokenizer(hf, TokenizerSpec.parse(meta["tokenizer"]), meta["alphabet"])
 
 

@@ -21,8 +21,8 @@ from .config import FinetuneConfig, PretrainConfig, RunConfig
 from .errors import InputError
 from .io import file_sha256, read_records, strings_sha256, write_json
 from .metrics import selection_score
-from .model import (build_config, load_config, load_model, mlm_class, provenance, read_meta,
-                    save_model_dir, set_dropout)
+from .model import (architecture, build_config, load_config, load_model, mlm_class, provenance,
+                    read_meta, save_model_dir, set_dropout)
 from .registry import resolve
 from .rundir import RunDir
 from .tables import Labelled, class_names, read_labelled_file
@@ -227,7 +227,7 @@ def _check_init_conflicts(init: str, meta: dict, settings: dict) -> None:
     """``--init DIR`` brings its tokenizer, alphabet, preset and architecture: a different one asked
     for is an error, not ignored."""
     have = {"tokenizer": str(load_tokenizer(init).spec), "alphabet": meta.get("alphabet"),
-            "preset": meta.get("preset"), "arch": load_config(init).model_type}
+            "preset": meta.get("preset"), "arch": architecture(init)}
     for key, value in have.items():
         asked = settings.get(key)
         if asked is not None and str(asked) != str(value):

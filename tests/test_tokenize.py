@@ -95,6 +95,9 @@ def test_save_and_autotokenizer_round_trip(tmp_path, tokenizers, key):
     assert auto(tok.to_text(seq))["input_ids"] == tok.encode(seq).tolist()
     assert again.encode(seq).tolist() == tok.encode(seq).tolist()
     assert (again.spec, again.alphabet) == (tok.spec, tok.alphabet)
+    config = (tmp_path / "tokenizer_config.json").read_text()
+    again.save(tmp_path / "again")  # a model saved after --init writes the same config back
+    assert (tmp_path / "again" / "tokenizer_config.json").read_text() == config
 
 
 def test_pair_template(tokenizers):

@@ -251,9 +251,9 @@ def git_state() -> dict:
 def _shape(model_dir: str) -> dict:
     """The preset and architecture of a pretrained model: `bert-scratch` is the same network with
     random weights (a ModernBERT's control is a ModernBERT)."""
-    from ..model import load_config, read_meta
+    from ..model import architecture, read_meta
 
-    return {"preset": read_meta(model_dir)["preset"], "arch": load_config(model_dir).model_type}
+    return {"preset": read_meta(model_dir)["preset"], "arch": architecture(model_dir)}
 
 
 def _pretrained_model(choice: str, suite: Suite, alphabet: str, data_dir: str, out: str,
