@@ -17,6 +17,7 @@ from .baselines import Split, _valid_score, labelled_letters, letter_log_probs
 from .errors import InputError
 from .io import write_json
 from .metrics import regression_metrics
+from .model import load_config
 
 
 def _best_layer(x: np.ndarray, y, xv: np.ndarray, make, score, penalties) -> tuple:
@@ -179,21 +180,20 @@ class TokenProbe:
 def random_twin(model_dir: str, out: str, seed: int = 0) -> str:
     """The encoder of ``model_dir`` with random weights (seeded), saved once to ``out``: the
     control a probe of the pretrained model is compared with."""
+    import json
     import shutil
 
     import torch
-    from transformers import AutoConfig, AutoModel
+    from transformers import AutoModel
 
     if os.path.isfile(os.path.join(out, "model.safetensors")):
         return out
     torch.manual_seed(seed)
-    config = AutoConfig.from_pretrained(model_dir)  # BERT or ModernBERT, as the pretrained one
+    config = load_config(model_dir)  # BERT or ModernBERT, as the pretrained one
     model = AutoModel.from_config(config, **({"add_pooling_layer": False} if config.model_type == "bert" else {}))
     tmp = out + ".part"
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp, safe_serialization=True)
-    import json
-
     for name in os.listdir(model_dir):
         if name.startswith("tokenizer"):
             shutil.copyfile(os.path.join(model_dir, name), os.path.join(tmp, name))
