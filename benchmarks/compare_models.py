@@ -39,13 +39,13 @@ def model_name(setup: dict) -> str:
     """The folder's pretrained model(s) and how many tokens each had seen: a released model's name
     (a re-released one keeps its name, so the tokens tell its versions apart), or what
     `--pretrained fresh` pretrained (its folder is named by the alphabet alone)."""
-    def tokens(m: dict) -> str:
-        return f"{(m.get('tokens_seen') or 0) / 1e6:.1f} M tokens"
+    def tokens(m: dict) -> str:  # nothing where the folder does not record them
+        return f" ({m['tokens_seen'] / 1e6:.1f} M tokens)" if m.get("tokens_seen") else ""
 
     models = setup.get("pretrained_models", {}).values()
     if setup.get("pretrained") == "fresh":
-        return ", ".join(f"fresh {m.get('preset') or ''} BERT ({tokens(m)})" for m in models)
-    return ", ".join(f"{os.path.basename(m['path'].rstrip('/'))} ({tokens(m)})" for m in models)
+        return ", ".join(f"fresh {m.get('preset') or ''} BERT{tokens(m)}" for m in models)
+    return ", ".join(os.path.basename(m["path"].rstrip("/")) + tokens(m) for m in models)
 
 
 def main() -> None:

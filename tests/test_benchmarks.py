@@ -118,11 +118,11 @@ def test_pretraining_gain_pairs_by_seed_per_share(tmp_path):
 def test_compare_models_pairs_two_folders_by_seed_and_refuses_other_rows(tmp_path):
     import json
 
-    def folder(name, model, gain, n_train=100, profile=None):
+    def folder(name, model, gain, n_train=100, profile=None, tokens=None):
         path = tmp_path / name
         path.mkdir()
         setup = {"suite": "dna", "profile": profile or {"epochs": 40}, "data_dir": "d",
-                 "pretrained_models": {"dna": {"path": model}}}
+                 "pretrained_models": {"dna": {"path": model, "tokens_seen": tokens}}}
         (path / "bench.json").write_text(json.dumps(setup))
         rows = [{"task": "t", "method": "bert-pretrained", "seed": s, "fraction": 1.0, "n_train": n_train,
                  "n_valid": 10, "test": {"mcc": 0.5 + 0.1 * s + gain, "predicted_classes": 2}} for s in range(3)]
@@ -130,9 +130,10 @@ def test_compare_models_pairs_two_folders_by_seed_and_refuses_other_rows(tmp_pat
         (path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
         return str(path)
 
-    a, b = folder("a", "models/one", 0.0), folder("b", "models/two", 0.05)
+    a, b = folder("a", "models/one", 0.0), folder("b", "models/two", 0.05, tokens=24_000_000)
     out = run("compare_models.py", a, b, tmp_path=tmp_path)
-    assert "(two) minus A" in out and "| t | 1 | 100 | mcc | 0.600 | 0.650 | +0.050" in out  # the seeds' spread cancels
+    # a re-released model keeps its name: the tokens it had seen tell the versions apart
+    assert "(two (24.0 M tokens)) minus A = " + a + " (one)," in out and "| t | 1 | 100 | mcc | 0.600 | 0.650 | +0.050" in out  # the seeds' spread cancels
     other = folder("c", "models/two", 0.05, n_train=90)
     res = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "compare_models.py"), a, other],
                          capture_output=True, text=True)
