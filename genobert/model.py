@@ -271,6 +271,12 @@ def check_safetensors(model_dir: str | os.PathLike) -> None:
         raise InputError(f"no model.safetensors{why}", path=os.fspath(model_dir))
 
 
+def encoder_kwargs(model_type: str) -> dict:
+    """What an encoder of ``model_type`` is built with: BERT without its pooler, since embeddings
+    come from the hidden states (ModernBERT has none to drop)."""
+    return {"add_pooling_layer": False} if model_type == "bert" else {}
+
+
 def load_model(model_dir: str | os.PathLike, kind: str = "classifier", **kwargs):
     """A saved model, safetensors only: ``kind`` is 'classifier', 'token', 'span', 'mlm' or
     'encoder'."""
@@ -282,8 +288,8 @@ def load_model(model_dir: str | os.PathLike, kind: str = "classifier", **kwargs)
     cls = {"classifier": AutoModelForSequenceClassification, "mlm": AutoModelForMaskedLM,
            "encoder": AutoModel, "token": AutoModelForTokenClassification,
            "span": AutoModelForQuestionAnswering}[kind]
-    if kind == "encoder" and architecture(model_dir) == "bert":
-        kwargs.setdefault("add_pooling_layer", False)  # embeddings come from hidden states
+    if kind == "encoder":
+        kwargs = {**encoder_kwargs(architecture(model_dir)), **kwargs}
     # an encoder from an MLM checkpoint drops the MLM head: expected, so no load report
     verbosity = logging.get_verbosity()
     logging.set_verbosity_error()

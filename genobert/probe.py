@@ -17,7 +17,7 @@ from .baselines import Split, _valid_score, labelled_letters, letter_log_probs
 from .errors import InputError
 from .io import write_json
 from .metrics import regression_metrics
-from .model import load_config
+from .model import encoder_kwargs, load_config
 
 
 def _best_layer(x: np.ndarray, y, xv: np.ndarray, make, score, penalties) -> tuple:
@@ -190,7 +190,7 @@ def random_twin(model_dir: str, out: str, seed: int = 0) -> str:
         return out
     torch.manual_seed(seed)
     config = load_config(model_dir)  # BERT or ModernBERT, as the pretrained one
-    model = AutoModel.from_config(config, **({"add_pooling_layer": False} if config.model_type == "bert" else {}))
+    model = AutoModel.from_config(config, **encoder_kwargs(config.model_type))
     tmp = out + ".part"
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp, safe_serialization=True)
