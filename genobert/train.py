@@ -116,8 +116,7 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
     if cfg.init:
         previous = read_meta(cfg.init)
         _check_init_conflicts(cfg.init, previous, settings)
-        tok = load_tokenizer(cfg.init)
-        cfg.tokenizer, cfg.alphabet, cfg.preset = str(tok.spec), previous["alphabet"], previous["preset"]
+        tok = _take_from_init(cfg, previous)
     else:
         tok = _new_tokenizer(cfg.tokenizer, cfg.alphabet, files)
     config = (load_config(cfg.init) if cfg.init else build_config(cfg.preset, tok, arch=cfg.arch))
@@ -233,6 +232,15 @@ def _check_init_conflicts(init: str, meta: dict, settings: dict) -> None:
         if asked is not None and str(asked) != str(value):
             raise InputError(f"--{key} {asked} conflicts with --init {init}, whose {key} is {value}; "
                              f"leave --{key} out")
+
+
+def _take_from_init(cfg, meta: dict):
+    """The tokenizer of ``cfg.init``; its tokenizer, alphabet, preset and architecture are written
+    into ``cfg`` so the provenance records what the run trained with, not the flags' defaults."""
+    tok = load_tokenizer(cfg.init)
+    cfg.tokenizer, cfg.alphabet, cfg.preset = str(tok.spec), meta["alphabet"], meta.get("preset")
+    cfg.arch = architecture(cfg.init)
+    return tok
 
 
 def _checkpoint_step(checkpoint: str | None) -> int:
@@ -554,7 +562,7 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
         cfg.init = resolve(cfg.init)
         meta = read_meta(cfg.init)
         _check_init_conflicts(cfg.init, meta, settings)
-        tok = load_tokenizer(cfg.init)
+        tok = _take_from_init(cfg, meta)
         alphabet = meta["alphabet"]
         max_len = cfg.max_len or meta.get("window", 512)
     else:
@@ -640,7 +648,7 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     metrics["best_epoch"] = None if best is None else metrics["valid_curve"][best]["epoch"]
     files = [train] + [f for f in (valid, test) if f]
     meta = {"task": task.name, "labels": names, "window": max_len,
-            "preset": read_meta(cfg.init).get("preset") if pretrained else cfg.preset,
+            "preset": cfg.preset,
             **({"pair_columns": cfg.pair_columns} if task.name == "pair" else {}),
             "window_overlap": "half; logits averaged per sequence"
                               + (" and per letter" if task.name == "token" else ""),

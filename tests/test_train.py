@@ -351,6 +351,10 @@ def test_modernbert_pretrains_and_every_head_fine_tunes(corpus, tmp_path, write)
     pre = pretrain(corpus, str(tmp_path / "mb"), arch="modernbert", max_steps=4, **TINY)
     model = AutoModelForMaskedLM.from_pretrained(pre)
     assert type(model).__name__ == "ModernBertForMaskedLM"
+    # a continuation records the architecture and preset it trained (its init's), not the flags' defaults
+    more = pretrain(corpus, str(tmp_path / "mb2"), init=pre, max_steps=2, seq_len=64, batch_size=8)
+    assert {k: v for k, v in json.load(open(os.path.join(more, "genobert.json")))["training"]["config"].items()
+            if k in ("arch", "preset")} == {"arch": "modernbert", "preset": "tiny"}
     rng = np.random.default_rng(0)
     seqs = ["".join(rng.choice(list("ACGT"), 30)) for _ in range(24)]
     tables = {
@@ -369,6 +373,8 @@ def test_modernbert_pretrains_and_every_head_fine_tunes(corpus, tmp_path, write)
             assert main(["finetune", "--train", table, "--valid", table, "--test", table, "--task", kind,
                          "--epochs", "1", "--max-len", "32", "--batch-size", "8", "--out", str(out), *extra]) == 0
             assert json.load(open(out / "config.json"))["model_type"] == "modernbert"
+            recorded = json.load(open(out / "genobert.json"))["training"]["config"]
+            assert (recorded["arch"], recorded["preset"]) == ("modernbert", "tiny")
             assert main(["classify", str(out), table, "-o", str(tmp_path / f"{kind}.out.tsv"), "--quiet"]) == 0
     assert main(["embed", pre, write("x.fa", ">a\nACGTACGTTT\n"), "-o", str(tmp_path / "x.h5"), "--pooling", "mean"]) == 0
 
