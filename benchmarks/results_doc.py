@@ -128,6 +128,22 @@ def probe_board(folders: list[str]) -> list[str]:
     return lines + [""]
 
 
+def incomplete(setup: dict, runs: list[dict], suite_tasks: list[str]) -> str:
+    """The notice of a folder holding fewer runs than its suite × seeds × methods; '' when complete.
+    Counted on the full training sets, unless the folder ran only shares of the labels."""
+    fractions = setup.get("fractions", [1.0])
+    if 1.0 in fractions:  # label-efficiency runs beside the full training sets are extra
+        runs, fractions = [r for r in runs if r.get("fraction", 1.0) == 1.0], [1.0]
+    expected = len(suite_tasks) * setup["seeds"] * len(setup["methods"]) * len(fractions)
+    if len(runs) >= expected:
+        return ""
+    missing = [t for t in suite_tasks if t not in {r["task"] for r in runs}]
+    shares = "" if fractions == [1.0] else f" (at {', '.join(f'{f:g}' for f in fractions)} of the labels)"
+    return (f"**Incomplete run**: {len(runs)} of the suite's {expected} task × method × seed runs{shares} "
+            "are in" + (f"; tasks not run yet: {', '.join(missing)}" if missing else "")
+            + ". The command resumes it (add `--tasks` to run some of it).")
+
+
 def main(folders: list[str]) -> None:
     print("# Benchmark results\n")
     print("Written by `python benchmarks/results_doc.py " + " ".join(folders) + "` from the reports "
@@ -141,9 +157,6 @@ def main(folders: list[str]) -> None:
 
         suite_tasks = ([t.name for t in SUITES[setup["suite"]].tasks] if setup["suite"] in SUITES
                        else [t["name"] for t in setup["tasks"]])  # a suite file's tasks
-        runs = [r for r in runs if r.get("fraction", 1.0) == 1.0]  # label-efficiency runs are extra
-        missing = [t for t in suite_tasks if t not in {r["task"] for r in runs}]
-        expected = len(suite_tasks) * setup["seeds"] * len(setup["methods"])
         report = open(os.path.join(folder, "results.md")).read()
         rel = os.path.relpath(folder, "docs")
         report = re.sub(r"!\[([^\]]*)\]\(([^)]+)\)", lambda m, rel=rel: f"![{m.group(1)}]({rel}/{m.group(2)})", report)
@@ -156,10 +169,9 @@ def main(folders: list[str]) -> None:
                   "(one learning rate, an 8-epoch cap, a tiny BERT pretrained 400 steps per suite on a "
                   "corpus cleaned only of whole test records, an unpaired verdict) and records no "
                   "commit; read its verdicts as superseded.\n")
-        if len(runs) < expected:
-            print(f"**Incomplete run**: {len(runs)} of the suite's {expected} task × method × seed "
-                  "runs are in" + (f"; tasks not run yet: {', '.join(missing)}" if missing else "")
-                  + ". The command resumes it (add `--tasks` to run some of it).\n")
+        notice = incomplete(setup, runs, suite_tasks)
+        if notice:
+            print(notice + "\n")
         print("\n".join(report.splitlines()[1:]) + "\n")
 
 

@@ -204,3 +204,21 @@ def test_results_doc_probe_board_pairs_probes_by_seed(tmp_path):
                      r"\| kmer-lr: -0\.100 \[-0\.100, -0\.100\], 3 seeds: \*\*hurt\*\* \|", text), text
     assert ("beat random ones on 1 of 1 task × model rows with two seeds or more (worse on 0), and the "
             "best method without pretraining on 0 of 1 (worse on 1)") in text
+
+
+def test_results_doc_counts_a_few_label_folder_by_its_own_shares():
+    sys.path.insert(0, BENCHMARKS)
+    try:
+        import results_doc
+    finally:
+        sys.path.remove(BENCHMARKS)
+    runs = [{"task": "a", "method": m, "seed": s, "fraction": 0.03} for m in ("x", "y") for s in range(10)]
+    # a folder that ran only 3 % of the labels: its 20 runs are counted, task a is not "not run yet"
+    notice = results_doc.incomplete({"seeds": 10, "methods": ["x", "y"], "fractions": [0.03]}, runs, ["a", "b"])
+    assert notice.startswith("**Incomplete run**: 20 of the suite's 40 task × method × seed runs (at 0.03 of "
+                             "the labels) are in; tasks not run yet: b.")
+    assert results_doc.incomplete({"seeds": 10, "methods": ["x", "y"], "fractions": [0.03]}, runs, ["a"]) == ""
+    # beside the full training sets, shares are extra: only the full-set runs count
+    full = [{**r, "fraction": 1.0} for r in runs[:10]]
+    notice = results_doc.incomplete({"seeds": 10, "methods": ["x", "y"], "fractions": [0.03, 1.0]}, runs + full, ["a"])
+    assert notice.startswith("**Incomplete run**: 10 of the suite's 20 task × method × seed runs are in.")
