@@ -317,12 +317,20 @@ def _given(args: argparse.Namespace) -> dict:
             if getattr(args, k, None) is not None}
 
 
+def _init_alphabet(init: str) -> str:
+    """The alphabet of a model named by --init (its --exclude files are read in it)."""
+    from .model import read_meta
+    from .registry import resolve
+
+    return read_meta(resolve(init))["alphabet"]
+
+
 def _pretrain(args: argparse.Namespace) -> int:
     from .io import read_records
     from .train import pretrain
 
     given = _given(args)
-    alphabet = given.get("alphabet", "dna")
+    alphabet = given.get("alphabet") or (_init_alphabet(args.init) if args.init else "dna")
     exclude = {r.seq for f in args.exclude for r in read_records(f, alphabet=alphabet)} if args.exclude else None
     out = pretrain(args.corpus, args.out, init=args.init, **given, seq_len=args.seq_len,
                    max_steps=args.max_steps, batch_size=args.batch_size, grad_accum=args.grad_accum,

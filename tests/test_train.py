@@ -327,6 +327,25 @@ def test_heldout_loss_curve_and_tokens_seen_are_recorded(corpus, tmp_path):
         pretrain(corpus, str(tmp_path / "bad"), init=out, preset="small", max_steps=2)
 
 
+def test_pretrain_init_reads_exclude_files_in_the_init_models_alphabet(tmp_path, write):
+    from genobert.cli import main
+
+    rng = np.random.default_rng(0)
+    residues = list("ACDEFGHIKLMNPQRSTVWY")
+    test = "".join(rng.choice(residues, 60))
+    corpus = write("p.fa", "".join(f">p{i}\n{''.join(rng.choice(residues, 200))}\n" for i in range(20))
+                   + f">planted\nMM{test}MM\n")
+    tiny = ["--preset", "tiny", "--seq-len", "64", "--batch-size", "8", "--max-steps", "2"]
+    pre = str(tmp_path / "pre")
+    assert main(["pretrain", "--corpus", corpus, "--alphabet", "protein", "--out", pre, *tiny]) == 0
+    # no --alphabet: the exclude file (protein letters, not DNA) is read in the init's alphabet
+    more = str(tmp_path / "more")
+    assert main(["pretrain", "--corpus", corpus, "--init", pre, "--exclude", write("t.fa", f">t\n{test}\n"),
+                 "--out", more, "--seq-len", "64", "--batch-size", "8", "--max-steps", "2"]) == 0
+    removed = json.load(open(os.path.join(more, "genobert.json")))["training"]["corpus"]["decontamination"]
+    assert removed["test_sequences"] == 1 and removed["records_dropped"] == 1
+
+
 def test_time_budget_stops_and_saves(corpus, tmp_path):
     out = pretrain(corpus, str(tmp_path / "m"), max_steps=10_000, time_budget=3, **TINY)
     t = json.load(open(os.path.join(out, "genobert.json")))["training"]
