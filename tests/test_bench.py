@@ -809,6 +809,25 @@ def test_released_for_an_alphabet_without_a_release_is_one_line(tmp_path, capsys
     assert not (tmp_path / "out").exists()
 
 
+def test_a_pretrained_model_of_k_mer_tokens_is_refused_before_any_run(tmp_path, capsys):
+    from genobert.cli import main
+    from genobert.train import pretrain
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "g.fa").write_text(">c\n" + "".join(rng.choice(list("ACGT"), 3000)) + "\n")
+    kmer = pretrain(str(tmp_path / "g.fa"), str(tmp_path / "kmer"), tokenizer="kmer:3", preset="tiny",
+                    seq_len=32, max_steps=1, batch_size=4)
+    rows = "id\tsequence\tlabel\n" + "".join(f"r{i}\tACGTACGTAC{'TT' if i % 2 else 'GG'}\t{i % 2}\n" for i in range(20))
+    (tmp_path / "train.tsv").write_text(rows)
+    (tmp_path / "test.tsv").write_text(rows)
+    argv = ["bench", "--task", f"t={tmp_path / 'train.tsv'},{tmp_path / 'test.tsv'}", "--methods",
+            "kmer-lr,bert-pretrained", "--pretrained", kmer, "--out", str(tmp_path / "out")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "tokenizer kmer:3; the benchmark compares models of one token per letter" in err[-1]
+    assert not (tmp_path / "out").exists()  # refused before the baselines ran
+
+
 def test_a_later_seed_is_refused_beside_a_seed_0_run_the_old_way(fake_suite, tmp_path):
     out = str(tmp_path / "out")
     bench.run_bench("fake", fake_suite, out, profile="test", seeds=1, methods=("cnn",), log=lambda _: None)

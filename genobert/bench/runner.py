@@ -262,6 +262,7 @@ def _pretrained_model(choice: str, suite: Suite, alphabet: str, data_dir: str, o
     own (``fresh``), or a given directory."""
     from ..model import read_meta
     from ..registry import released, resolve
+    from ..tokenize import load_tokenizer
 
     if choice == "fresh":
         if alphabet not in suite.corpora:
@@ -277,6 +278,11 @@ def _pretrained_model(choice: str, suite: Suite, alphabet: str, data_dir: str, o
     if meta.get("alphabet") != alphabet:
         raise InputError(f"--pretrained {choice}: a {meta.get('alphabet')} model, and the suite has "
                          f"{alphabet} tasks", path=path)
+    if (spec := str(load_tokenizer(path).spec)) != "char":  # its scratch twin, pair crops and
+        # per-letter tasks count one token per letter
+        raise InputError(f"--pretrained {choice}: tokenizer {spec}; the benchmark compares models of "
+                         "one token per letter (char); fine-tune this one with `genobert finetune "
+                         "--init`", path=path)
     return path
 
 
