@@ -68,7 +68,7 @@ def create_parser() -> argparse.ArgumentParser:
     _model_options(p, " (not with --init)", defaults=False)
     p.add_argument("--exclude", nargs="+", default=[], metavar="FILE",
                    help="sequence files (e.g. test sets) whose overlap is cut out of the corpus")
-    p.add_argument("--seq-len", type=positive, default=P.seq_len, help=f"tokens per window (default: {P.seq_len})")
+    p.add_argument("--seq-len", type=positive, default=P.seq_len, help="tokens per window (default: the --init model's window, else 512)")
     p.add_argument("--max-steps", type=positive, default=P.max_steps, help=f"default: {P.max_steps}")
     p.add_argument("--batch-size", type=positive, default=P.batch_size, help=f"per device (default: {P.batch_size})")
     p.add_argument("--grad-accum", type=positive, default=P.grad_accum,

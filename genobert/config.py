@@ -31,7 +31,8 @@ class PretrainConfig(RunConfig):
     arch: str = "bert"  # bert, or modernbert (pre-norm, GeGLU, rotary positions, no biases)
     init: str | None = None  # continue from this MLM model directory: its weights, tokenizer and
     # preset; a new optimizer and a fresh schedule, tokens seen added to its provenance
-    seq_len: int = 512  # tokens per window, [CLS] and [SEP] included
+    seq_len: int = 0  # tokens per window, [CLS] and [SEP] included; 0: the --init model's
+    # window (a continuation trains on what it was trained on), or 512 (BERT's) for a new model
     max_steps: int = 1000
     batch_size: int = 32  # per device
     grad_accum: int = 1

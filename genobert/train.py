@@ -103,6 +103,8 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
     files = [corpus] if isinstance(corpus, str) else list(corpus)
     previous = None
     cfg.init = resolve(cfg.init) if cfg.init else None
+    if not cfg.seq_len:  # before the run's settings are fixed: a resume compares the resolved window
+        cfg.seq_len = read_meta(cfg.init).get("window", 512) if cfg.init else 512
     _check_positive(cfg, "max_steps", "batch_size", "grad_accum", "save_steps", "logging_steps",
                     "eval_windows")
     for path in files:

@@ -319,8 +319,10 @@ def test_heldout_loss_curve_and_tokens_seen_are_recorded(corpus, tmp_path):
     assert t["heldout"]["tokens"] > 0 and t["stopped"] == "max_steps"
     # continuing from the model: its weights, tokens seen added up, a conflicting preset refused
     more = pretrain(corpus, str(tmp_path / "more"), init=out, max_steps=10, eval_steps=10,
-                    holdout=0.2, eval_windows=8, seq_len=64, batch_size=8, lr=2e-3)
-    t2 = json.load(open(os.path.join(more, "genobert.json")))["training"]
+                    holdout=0.2, eval_windows=8, batch_size=8, lr=2e-3)
+    meta2 = json.load(open(os.path.join(more, "genobert.json")))
+    assert meta2["window"] == 64  # the window it was pretrained on, not 512
+    t2 = meta2["training"]
     assert t2["tokens_seen"] == t["tokens_seen"] + t2["tokens_seen_this_run"]
     assert t2["heldout"]["curve"][-1]["loss"] < curve[0]["loss"] and t2["init"]["path"] == out
     with pytest.raises(InputError, match="--preset small conflicts with --init"):
