@@ -484,7 +484,7 @@ def write_embeddings(model_dir: str, inputs, out: str, *, pooling: str = "cls", 
     hidden = p.model.config.hidden_size
     text = h5py.string_dtype()
     with atomic_output(out, None) as tmp, h5py.File(tmp, "w") as h5:
-        h5.attrs.update({"model": os.path.abspath(model_dir), "pooling": pooling, "layer": layer,
+        h5.attrs.update({"model": os.path.abspath(p.model_dir), "pooling": pooling, "layer": layer,
                          "hidden_size": hidden, "tokenizer": str(p.tokenizer.spec),
                          "alphabet": p.alphabet})
         ids = h5.create_dataset("ids", (0,), maxshape=(None,), dtype=text, chunks=(4096,))

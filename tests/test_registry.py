@@ -38,6 +38,10 @@ def test_names_resolve_for_embed_and_finetune(released, models, tmp_path, capsys
     fasta = tmp_path / "x.fa"
     fasta.write_text(">a\nACGTACGTAAAT\n")
     assert main(["embed", "genobert-toy", str(fasta), "-o", str(tmp_path / "x.h5")]) == 0
+    import h5py
+
+    with h5py.File(tmp_path / "x.h5") as h5:  # the model's directory, not the name joined to the cwd
+        assert h5.attrs["model"] == os.path.abspath(released)
     from genobert.train import finetune
 
     out = finetune(models["table"], str(tmp_path / "ft"), init="genobert-toy", epochs=1, batch_size=8)
