@@ -115,10 +115,11 @@ def pick_device(device: str | None):
     return d
 
 
-def _chunks(inputs: list[str], cleaner: Cleaner, size: int) -> Iterator[list[tuple[str, object]]]:
+def _chunks(inputs: list[str], cleaner: Cleaner, size: int,
+            label_column: str = "label") -> Iterator[list[tuple[str, object]]]:
     chunk = []
     for path in inputs:
-        for rec in read_records(path, cleaner=cleaner):
+        for rec in read_records(path, cleaner=cleaner, label_column=label_column):
             chunk.append((os.fspath(path), rec))
             if len(chunk) == size:
                 yield chunk
@@ -164,7 +165,7 @@ def classify(model_dir: str, inputs: str | Iterable[str], *, batch_tokens: int |
     cleaner = cleaner or Cleaner(p.alphabet, on_invalid)
     task = p.task
     chunks = (_pair_chunks(paths, p, cleaner, sequences) if task.name == "pair"
-              else _chunks(paths, cleaner, CHUNK_RECORDS))
+              else _chunks(paths, cleaner, CHUNK_RECORDS, p.trained.get("label_column") or "label"))
     for chunk in chunks:
         seqs = [rec.seq for _, rec in chunk]
         dataset = task.dataset(seqs, task.blank(seqs), p.tokenizer, p.window)

@@ -377,7 +377,8 @@ def read_header(src: Source) -> Table:
     return Table(src.name, columns, rows())
 
 
-def _table_records(table: Table, cleaner: Cleaner | None, id_column: str) -> Iterator[Record]:
+def _table_records(table: Table, cleaner: Cleaner | None, id_column: str,
+                   label_column: str = "label") -> Iterator[Record]:
     cols, name = table.columns, table.name
     if "sequence" not in cols:
         raise InputError(f"no 'sequence' column; the header has: {', '.join(cols) or '(nothing)'}; "
@@ -385,7 +386,7 @@ def _table_records(table: Table, cleaner: Cleaner | None, id_column: str) -> Ite
                          line=1)
     i_seq = cols.index("sequence")
     i_id = cols.index(id_column) if id_column in cols else None
-    i_label = cols.index("label") if "label" in cols else None
+    i_label = cols.index(label_column) if label_column in cols else None
     others = [i for i, c in enumerate(cols) if i not in (i_seq, i_id, i_label)]
     n = 0
     for n, (line, row) in enumerate(table.rows, start=1):
@@ -411,8 +412,9 @@ def _table_records(table: Table, cleaner: Cleaner | None, id_column: str) -> Ite
 
 def read_records(path: str | os.PathLike, *, alphabet: str | Alphabet | None = "dna",
                  on_invalid: Policy = "error", unique_ids: bool = False,
-                 cleaner: Cleaner | None = None, id_column: str = "id") -> Iterator[Record]:
-    """Stream the records of one FASTA, FASTQ or TSV/CSV file.
+                 cleaner: Cleaner | None = None, id_column: str = "id",
+                 label_column: str = "label") -> Iterator[Record]:
+    """Stream the records of one FASTA, FASTQ or TSV/CSV file (a table's labels from ``label_column``).
 
     ``alphabet=None`` reads letters as they are (for `inspect`); otherwise each sequence passes a
     `Cleaner` (upper case, aliases, the ``on_invalid`` policy). Pass your own ``cleaner`` to share
@@ -423,7 +425,7 @@ def read_records(path: str | os.PathLike, *, alphabet: str | Alphabet | None = "
         cleaner = Cleaner(alphabet, on_invalid)
     with open_source(path) as src:
         seen: dict[str, int] | None = {} if unique_ids else None
-        for rec in source_records(src, cleaner, id_column=id_column):
+        for rec in source_records(src, cleaner, id_column=id_column, label_column=label_column):
             if seen is not None:
                 first = seen.setdefault(rec.id, rec.line)
                 if first != rec.line:
@@ -433,13 +435,13 @@ def read_records(path: str | os.PathLike, *, alphabet: str | Alphabet | None = "
 
 
 def source_records(src: Source, cleaner: Cleaner | None = None, *, id_column: str = "id",
-                   table: Table | None = None) -> Iterator[Record]:
+                   table: Table | None = None, label_column: str = "label") -> Iterator[Record]:
     """The records of an opened `Source`; pass ``table`` when `read_header` already read its header."""
     if src.format == "fasta":
         return _fasta_records(src, cleaner)
     if src.format == "fastq":
         return _fastq_records(src, cleaner)
-    return _table_records(table or read_header(src), cleaner, id_column)
+    return _table_records(table or read_header(src), cleaner, id_column, label_column)
 
 
 def read_fasta_titles(path: str | os.PathLike) -> Iterator[tuple[str, str]]:

@@ -285,3 +285,19 @@ def test_classify_threshold_and_top_k(models, tmp_path):
     assert {r["label"] for r in labels("--threshold", "0.999999")} == {"neg"}
     rows = labels("--top-k", "2")
     assert all(r["top_k"].split(",")[0] == r["label"] and set(r["top_k"].split(",")) == {"neg", "pos"} for r in rows)
+
+
+def test_classify_scores_the_label_column_the_model_was_trained_on(models, tmp_path):
+    from genobert.train import finetune
+
+    rows = open(models["table"]).read().splitlines()
+    table = tmp_path / "class.tsv"  # the labels under another name, and a 'label' column of noise
+    table.write_text("\n".join([rows[0].replace("\tlabel", "\tclass") + "\tlabel"]
+                               + [r + "\tneg" for r in rows[1:]]) + "\n")
+    model = finetune(str(table), str(tmp_path / "ft"), init=models["pre"], label_column="class", epochs=1,
+                     batch_size=8, max_len=32)
+    summary = write_classification(model, str(table), str(tmp_path / "p.tsv"), quiet=True)
+    truth = [r.rsplit("\t", 1)[1] for r in rows[1:]]
+    predicted = [line.split("\t")[1] for line in open(tmp_path / "p.tsv").read().splitlines()[1:]]
+    accuracy = sum(t == p for t, p in zip(truth, predicted, strict=True)) / len(truth)
+    assert f"accuracy {accuracy:.4f} on the {len(truth)} records that had a label" in summary, summary
