@@ -64,7 +64,8 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", nargs="+", required=True, metavar="FILE", help="FASTA/FASTQ/TSV, .gz")
     p.add_argument("--out", required=True, metavar="DIR", help="model directory to write")
     p.add_argument("--init", metavar="DIR", help="continue pretraining this MLM model directory "
-                   "(its tokenizer and preset; new optimizer, fresh schedule, tokens seen added up)")
+                   "(its tokenizer, alphabet, preset, architecture and window; new optimizer, fresh "
+                   "schedule, tokens seen added up)")
     _model_options(p, " (not with --init)", defaults=False)
     p.add_argument("--exclude", nargs="+", default=[], metavar="FILE",
                    help="sequence files (e.g. test sets) whose overlap is cut out of the corpus")

@@ -71,7 +71,7 @@ class FinetuneConfig(RunConfig):
     # BERT-base's 5e-5 left a one-epoch `small` model predicting a single class
     warmup: float = 0.1
     weight_decay: float = 0.01
-    task: str = "sequence"  # sequence | regression | token (see genobert.tasks)
+    task: str = "sequence"  # sequence | regression | token | pair | span (see genobert.tasks)
     label_column: str = "label"  # the table column holding the targets
     mask_column: str | None = None  # --task token: 0/1 per letter, 0 = left out of loss and scores
     pair_columns: str = "sequence_a,sequence_b"  # --task pair: the two columns
