@@ -5,7 +5,8 @@ Each seed gives both methods the same split, so the comparison is of the per-see
 the interval excludes 0. A run that predicts a single class (or a constant) "failed to train": its
 seed is left out of the difference and reported, never counted as a win for the other side.
 When both sides score the same on every seed (deterministic runs on a fixed split), the seeds are
-one measurement: no interval and no verdict.
+one measurement: no interval and no verdict. A regression that diverged (predictions not finite)
+failed to train too.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ LEVEL = 0.95
 
 
 def failed_to_train(scores: dict) -> bool:
-    """A run whose test predictions are all one class, or one value (a regression)."""
-    return scores.get("predicted_classes", 2) < 2 or bool(scores.get("constant_prediction"))
+    """A run whose test predictions are all one class, or one value, or not finite (a regression
+    that diverged, which `regression_metrics` scores as Spearman 0)."""
+    return (scores.get("predicted_classes", 2) < 2 or bool(scores.get("constant_prediction"))
+            or bool(scores.get("nonfinite_prediction")))
 
 
 @dataclass
@@ -63,7 +66,8 @@ def paired(a: dict[int, dict], b: dict[int, dict], metric: str, names: tuple[str
     used = [s for s in seeds if s not in bad]
     if len({a[s][metric] for s in used}) == 1 and len({b[s][metric] for s in used}) == 1:
         # both deterministic on a fixed split (a probe of a released model, say): the seeds
-        # repeat one measurement, and a zero-width interval would claim a certainty it lacks
+        # repeat one measurement, and a zero-width interval would claim a certainty it lacks.
+        # Where the sides vary, the seeds are replicates: one gain on every seed is a clear gain
         return Paired(n, mean, math.nan, math.nan, "one measurement", failed)
     sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1))
     half = t.ppf(0.5 + LEVEL / 2, n - 1) * sd / math.sqrt(n)

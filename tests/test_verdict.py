@@ -50,3 +50,10 @@ def test_deterministic_runs_on_a_fixed_split_are_one_measurement():
     assert "no interval, no verdict" in v.text() and "+0.033" in v.text()
     # one side varying is enough for the seeds to be replicates
     assert paired(runs(0.80, 0.82, 0.81), runs(0.70, 0.70, 0.70), "mcc").verdict == "helped"
+
+
+def test_a_diverged_regression_failed_to_train():
+    ok = {s: {"spearman": 0.25 + 0.01 * s} for s in range(3)}
+    diverged = {s: {"spearman": 0.0, "constant_prediction": False, "nonfinite_prediction": True} for s in range(3)}
+    v = paired(diverged, ok, "spearman", ("pre", "scratch"))
+    assert v.verdict == "failed to train" and v.failed == {"pre": [0, 1, 2], "scratch": []}
