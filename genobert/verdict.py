@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 
 LEVEL = 0.95
+DECIDED = ("helped", "hurt", "no difference")  # the verdicts of an interval; counted in "N of M"
 
 
 def failed_to_train(scores: dict) -> bool:

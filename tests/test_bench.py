@@ -895,3 +895,17 @@ def test_the_bench_trains_afresh_a_stopped_run_started_with_other_settings(label
     assert os.path.isdir(out + ".work")
     _resuming(finetune, labelled, out, lr=3e-4, **kw)
     assert os.path.isfile(os.path.join(out, "metrics.json")) and not os.path.exists(out + ".work")
+
+
+def test_tasks_without_a_verdict_are_counted_apart():
+    """'beat scratch on N of M': M counts tasks with a verdict; one with a single seed is named apart."""
+    from genobert.bench.report import _verdicts
+
+    def rows(task, seeds, gain):
+        return [{"task": task, "method": m, "seed": sd, "valid": {"mcc": 0.5},
+                 "test": {"mcc": 0.5 + gain * (m == "bert-pretrained") + 0.01 * sd, "predicted_classes": 2}}
+                for sd in seeds for m in ("bert-pretrained", "bert-scratch")]
+
+    text = "\n".join(_verdicts(rows("a", range(3), 0.1) + rows("b", [0], 0.1), ["a", "b"]))
+    assert ("Pretrained beat scratch on 1 of 1 tasks and the best method without pretraining on 1 of 1 "
+            "(interval excluding 0); 1 more task had no verdict against scratch") in text, text

@@ -283,7 +283,7 @@ def best_rival(by: dict, task: str, metric: str) -> str | None:
 def _verdicts(results, tasks) -> list[str]:
     """Per task: pretrained against scratch BERT, and against the best other method (chosen by its
     mean validation score), paired by seed (`genobert.verdict`)."""
-    from ..verdict import failed_to_train, paired
+    from ..verdict import DECIDED, failed_to_train, paired
 
     lines = ["## Did pretraining help?", "",
              "Pretrained minus scratch BERT on each task's test score (MCC; macro-F1 for token tasks, "
@@ -294,7 +294,7 @@ def _verdicts(results, tasks) -> list[str]:
              "on a fixed split) is one measurement: no interval, no verdict. The second line compares with the best "
              "method without pretraining, picked by mean validation score.", ""]
     by = by_method(results)
-    wins = {"scratch": [0, 0], "best": [0, 0]}
+    wins = {"scratch": [0, 0, 0], "best": [0, 0, 0]}  # helped, with a verdict, without one
     for task in tasks:
         if not any("test" in r for r in results if r["task"] == task):
             continue
@@ -311,14 +311,14 @@ def _verdicts(results, tasks) -> list[str]:
             v = paired(scores, {sd: r["test"] for sd, r in by[(task, "bert-scratch")].items()}, metric,
                        ("pretrained", "scratch"))
             wins["scratch"][0] += v.verdict == "helped"
-            wins["scratch"][1] += 1
+            wins["scratch"][1 if v.verdict in DECIDED else 2] += 1
             lines.append(f"  - vs scratch: {v.text(' ' + METRICS[metric])}")
         best = best_rival(by, task, metric) if pre else None
         if best:
             v = paired(scores, {sd: r["test"] for sd, r in by[(task, best)].items()}, metric,
                        ("pretrained", best))
             wins["best"][0] += v.verdict == "helped"
-            wins["best"][1] += 1
+            wins["best"][1 if v.verdict in DECIDED else 2] += 1
             lines.append(f"  - vs {best} (best without pretraining on validation): {v.text()}")
         failed = [f"{m} seed {sd}" for m in METHODS for sd, r in by.get((task, m), {}).items()
                   if failed_to_train(r["test"])]
@@ -346,10 +346,13 @@ def _verdicts(results, tasks) -> list[str]:
                            ("probe", rival))
                 lines.append(f"  - probe vs {rival} (best without pretraining on validation; no "
                              f"fine-tuned BERT yet): {v.text()}")
-    if wins["scratch"][1]:
+    if wins["scratch"][1] or wins["scratch"][2]:
+        undecided = wins["scratch"][2]
         lines += ["", f"Pretrained beat scratch on {wins['scratch'][0]} of {wins['scratch'][1]} tasks "
                   f"and the best method without pretraining on {wins['best'][0]} of {wins['best'][1]} "
-                  "(interval excluding 0)."]
+                  "(interval excluding 0)" + (f"; {undecided} more task{'s' * (undecided > 1)} had no "
+                                              "verdict against scratch (too few seeds, failed runs or one "
+                                              "measurement)" if undecided else "") + "."]
     return lines + [""]
 
 
