@@ -86,8 +86,9 @@ def main() -> None:
         a, b = ({s: r["test"] for (t, f, s), r in k.items() if (t, f) == (task, share)} for k in keyed)
         seeds = sorted(a.keys() & b.keys())
         mean = [sum(side[s][metric] for s in seeds) / len(seeds) for side in (a, b)]
-        labels = keyed[0][(task, share, seeds[0])].get("n_train", "–")
-        print(f"| {task} | {share:g} | {labels:,} | {metric} | {mean[0]:.3f} | {mean[1]:.3f} | "
+        n = keyed[0][(task, share, seeds[0])].get("n_train")
+        labels = "–" if n is None else f"{n:,}"  # rows written before n_train was recorded
+        print(f"| {task} | {share:g} | {labels} | {metric} | {mean[0]:.3f} | {mean[1]:.3f} | "
               f"{paired(b, a, metric, ('B', 'A')).text()} |")
     if not cells:
         print(f"(no task, share and seed has {args.method} in both folders)")
