@@ -389,7 +389,9 @@ class SpanTask(TokenTask):
         iou = [max(0, min(b, d) - max(a, c) + 1) / (max(b, d) - min(a, c) + 1)
                for (a, b), (c, d) in zip(found, targets, strict=True)]
         return {"n": len(found), "iou": float(np.mean(iou)),
-                "exact": float(np.mean([tuple(f) == tuple(t) for f, t in zip(found, targets, strict=True)]))}
+                "exact": float(np.mean([tuple(f) == tuple(t) for f, t in zip(found, targets, strict=True)])),
+                # one span for every sequence: a model that learned no input, failed to train
+                "constant_prediction": len(found) > 1 and len(set(found)) == 1}
 
 
 def best_span(scores: np.ndarray) -> tuple[int, int]:

@@ -245,6 +245,19 @@ def test_best_span_maximises_start_plus_end_with_start_before_end():
         np.array([[0, 9], [9, 0]], dtype=float)) == (1, 1)
 
 
+def test_one_span_for_every_sequence_failed_to_train():
+    from genobert.tasks import get_task
+    from genobert.verdict import failed_to_train
+
+    peak = np.zeros((8, 2))
+    peak[2, 0] = peak[4, 1] = 9  # every sequence: the span (2, 4)
+    same = get_task("span").score([peak, peak.copy()], [(2, 4), (1, 3)])
+    assert same["iou"] > 0 and failed_to_train(same)
+    other = peak.copy()
+    other[1, 0] = 20
+    assert not failed_to_train(get_task("span").score([peak, other], [(2, 4), (1, 3)]))
+
+
 @pytest.fixture
 def span_table(write):
     rng = np.random.default_rng(7)
@@ -264,7 +277,8 @@ def test_span_task_finds_the_planted_run_and_classify_writes_positions(span_tabl
     assert main(["finetune", "--train", span_table, "--test", span_table, "--out", str(out), "--task", "span",
                  "--alphabet", "protein", "--epochs", "10", "--max-len", "32", *TINY]) == 0
     metrics = json.load(open(out / "metrics.json"))
-    assert set(metrics["test"]) == {"n", "iou", "exact"} and metrics["test"]["n"] == 160
+    assert set(metrics["test"]) == {"n", "iou", "exact", "constant_prediction"} and metrics["test"]["n"] == 160
+    assert metrics["test"]["constant_prediction"] is False
     assert metrics["test"]["iou"] > 0.6, metrics["test"]
     from transformers import AutoModelForQuestionAnswering
 
