@@ -402,6 +402,8 @@ def _bench(args: argparse.Namespace) -> int:
         raise InputError("give either --suite NAME or --task NAME=TRAIN[,VALID],TEST (one or more)")
     if args.folds and not args.task:
         raise InputError("--folds is for --task NAME=FILE (your own small data set)")
+    if args.folds == 1:
+        raise InputError("--folds 1: cross-validation needs 2 or more folds (0: train and test files)")
     if args.threads:
         import torch
 

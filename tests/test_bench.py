@@ -909,3 +909,32 @@ def test_tasks_without_a_verdict_are_counted_apart():
     text = "\n".join(_verdicts(rows("a", range(3), 0.1) + rows("b", [0], 0.1), ["a", "b"]))
     assert ("Pretrained beat scratch on 1 of 1 tasks and the best method without pretraining on 1 of 1 "
             "(interval excluding 0); 1 more task had no verdict against scratch") in text, text
+
+
+def test_own_table_quirks_folds_subsets_blank_lines_and_a_bom(tmp_path, capsys):
+    from genobert.bench import Task, user_task
+    from genobert.cli import main
+
+    rng = np.random.default_rng(0)
+    lines = [f"r{i}\t{''.join(rng.choice(list('ACGT'), 12))}\t{i % 2}\t{i % 3}" for i in range(30)]
+    table = tmp_path / "all.tsv"
+    table.write_text("id\tsequence\tlabel\tgroup\n" + "\n".join(lines) + "\n\n")  # a trailing blank line
+    task = Task("t", "dna", str(table), str(table), None, subsets=(("g0", "group", "0"),), folds=3)
+    out = str(tmp_path / "out")
+    tests, subsets = [], []
+    for k in range(3):
+        files = bench._splits(task, str(tmp_path), out, k, TEST_PROFILE)
+        ids = lambda p: {r.split("\t")[0] for r in open(p).read().splitlines()[1:]}  # noqa: E731
+        tests.append(ids(files["test"]))
+        subsets.append(ids(files["test_g0"]))
+        assert subsets[-1] <= tests[-1] and not subsets[-1] & ids(files["train"])  # the fold's own test rows
+    assert set.union(*subsets) == {f"r{i}" for i in range(0, 30, 3)}
+    # a byte-order mark is no part of the first column: non-whole labels still mean regression
+    bom = tmp_path / "bom.tsv"
+    bom.write_text("\ufefflabel\tsequence\n" + "".join(f"{i / 10}\tACGTACGT{'A' * (i % 3)}\n" for i in range(12)),
+                   encoding="utf-8")
+    assert user_task(f"b={bom},{bom}").kind == "regression"
+    # --folds 1 is one line, before anything is written
+    assert main(["bench", "--task", f"t={table}", "--folds", "1", "--out", out + "1"]) == 2
+    assert "--folds 1: cross-validation needs 2 or more folds" in capsys.readouterr().err
+    assert not os.path.exists(out + "1")

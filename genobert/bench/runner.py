@@ -708,7 +708,7 @@ def read_suite(path: str) -> Suite:
 def _table(path: str) -> tuple[list[str], list[dict]]:
     import csv
 
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:  # a BOM is no part of the first column
         first = f.readline()
         f.seek(0)
         reader = csv.DictReader(f, delimiter="\t" if "\t" in first else ",")

@@ -47,7 +47,7 @@ def _read_task(task: Task, path: str):
 def _rows(path: str) -> tuple[str, list[str]]:
     with open(path, newline="") as f:
         header, *rows = f.read().splitlines()
-    return header, rows
+    return header, [r for r in rows if r]  # blank lines hold no record (the table reader skips them)
 
 
 def _write_rows(path: str, header: str, rows: list[str]) -> None:
@@ -111,7 +111,8 @@ def _splits(task: Task, data_dir: str, out: str, seed: int, profile: Profile) ->
         for name in ("train", "valid"):  # valid last: its presence marks the seed's split complete
             os.replace(full[name], files[name])
     for name, column, value in task.subsets:
-        path = os.path.join(out, "splits", task.name, f"test_{name}.tsv")
+        # of this fold's test rows where the task is cross-validated, else of the one test file
+        path = os.path.join(folder if task.folds else os.path.dirname(folder), f"test_{name}.tsv")
         if not os.path.exists(path):
             with open(files["test"], newline="") as f:
                 header, *rows = f.read().splitlines()
