@@ -938,3 +938,14 @@ def test_own_table_quirks_folds_subsets_blank_lines_and_a_bom(tmp_path, capsys):
     assert main(["bench", "--task", f"t={table}", "--folds", "1", "--out", out + "1"]) == 2
     assert "--folds 1: cross-validation needs 2 or more folds" in capsys.readouterr().err
     assert not os.path.exists(out + "1")
+
+
+def test_a_suite_files_label_column_decides_the_kind(tmp_path):
+    from genobert.bench import read_suite
+
+    rows = "id\tsequence\tlabel\ty\n" + "".join(f"r{i}\tACGTAC{'G' * (i % 4)}\tx\t{i / 7:.3f}\n" for i in range(12))
+    (tmp_path / "tr.tsv").write_text(rows)
+    (tmp_path / "te.tsv").write_text(rows)
+    (tmp_path / "s.json").write_text(json.dumps({"name": "s", "tasks": [
+        {"name": "y", "train": "tr.tsv", "test": "te.tsv", "settings": {"label_column": "y"}}]}))
+    assert read_suite(str(tmp_path / "s.json")).tasks[0].kind == "regression"  # from y, not the label column

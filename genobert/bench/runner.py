@@ -553,7 +553,8 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
     return write_report(out)
 
 
-def user_task(spec: str, *, kind: str | None = None, alphabet: str | None = None, folds: int = 0) -> Task:
+def user_task(spec: str, *, kind: str | None = None, alphabet: str | None = None, folds: int = 0,
+              label_column: str = "label") -> Task:
     """``NAME=TRAIN[,VALID],TEST`` (or ``NAME=FILE`` with ``folds``) as a `Task`. Unless given,
     the kind is read from the training table (pair when it has sequence_a and sequence_b,
     regression when every label is a number and some are not whole, else sequence) and the
@@ -576,7 +577,7 @@ def user_task(spec: str, *, kind: str | None = None, alphabet: str | None = None
     valid = paths[1] if len(paths) == 3 else None
     header, rows = _table(train)
     if kind is None:
-        kind = "pair" if {"sequence_a", "sequence_b"} <= set(header) else _guess_kind(rows)
+        kind = "pair" if {"sequence_a", "sequence_b"} <= set(header) else _guess_kind(rows, label_column)
     if folds and kind not in ("sequence", "pair"):
         raise InputError(f"--folds {folds}: folds are stratified by class, for sequence and pair tasks; this "
                          f"is a {kind} task" + (" (every label a number)" if kind == "regression" else "")
@@ -681,7 +682,8 @@ def read_suite(path: str) -> Suite:
             + ([] if folds else [file(t["test"], f"{where} test")])
         try:
             guess = user_task(f"{t['name']}=" + ",".join(names), kind=kind or None, folds=folds,
-                              alphabet=t.get("alphabet")) if kind in (None, "sequence", "regression", "pair") \
+                              alphabet=t.get("alphabet"),
+                              label_column=settings.get("label_column", "label")) if kind in (None, "sequence", "regression", "pair") \
                 else None
         except InputError as e:  # said of the table; the fix goes in the suite file
             raise bad(f"{where}: {e.message.replace('--alphabet', 'alphabet')} ({t['train']})") from None
@@ -715,10 +717,10 @@ def _table(path: str) -> tuple[list[str], list[dict]]:
         return list(reader.fieldnames or []), list(reader)
 
 
-def _guess_kind(rows: list[dict]) -> str:
+def _guess_kind(rows: list[dict], label_column: str = "label") -> str:
     """regression when every label is a number and some are not whole, else sequence."""
     try:
-        numbers = [float(r.get("label") or "") for r in rows]
+        numbers = [float(r.get(label_column) or "") for r in rows]
     except ValueError:
         return "sequence"
     return "regression" if any(not x.is_integer() for x in numbers) else "sequence"
