@@ -402,6 +402,10 @@ def _bench(args: argparse.Namespace) -> int:
         raise InputError("give either --suite NAME or --task NAME=TRAIN[,VALID],TEST (one or more)")
     if args.folds and not args.task:
         raise InputError("--folds is for --task NAME=FILE (your own small data set)")
+    for flag, value in (("--kind", args.kind), ("--alphabet", args.alphabet)):
+        if value and not args.task:  # a suite's tasks say theirs (a suite file: per task)
+            raise InputError(f"{flag} is for --task; a suite's tasks give their own "
+                             "(in a suite file, per task)")
     if args.folds == 1:
         raise InputError("--folds 1: cross-validation needs 2 or more folds (0: train and test files)")
     if args.threads:

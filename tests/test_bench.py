@@ -934,6 +934,9 @@ def test_own_table_quirks_folds_subsets_blank_lines_and_a_bom(tmp_path, capsys):
     bom.write_text("\ufefflabel\tsequence\n" + "".join(f"{i / 10}\tACGTACGT{'A' * (i % 3)}\n" for i in range(12)),
                    encoding="utf-8")
     assert user_task(f"b={bom},{bom}").kind == "regression"
+    # --kind / --alphabet with a suite would be ignored: refused
+    assert main(["bench", "--suite", "quick", "--alphabet", "protein", "--out", out + "2"]) == 2
+    assert "--alphabet is for --task" in capsys.readouterr().err
     # --folds 1 is one line, before anything is written
     assert main(["bench", "--task", f"t={table}", "--folds", "1", "--out", out + "1"]) == 2
     assert "--folds 1: cross-validation needs 2 or more folds" in capsys.readouterr().err
