@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .alphabets import Cleaner, Policy
+from .config import FinetuneConfig
 from .data import window_starts
 from .errors import InputError
 from .io import Record, atomic_output, check_output, read_records
@@ -95,6 +96,7 @@ class Predictor:
         self.window = min(int(meta.get("window", 512)), self.model.config.max_position_embeddings)
         self.labels = meta.get("labels") or []
         self.trained = (meta.get("training") or {}).get("config") or {}  # e.g. the columns it read
+        self.label_column = self.trained.get("label_column") or FinetuneConfig.label_column  # of inputs
 
 
 def pick_device(device: str | None):
@@ -132,7 +134,7 @@ def _pair_chunks(paths: list[str], p: Predictor, cleaner: Cleaner,
                  sequences: str | None) -> Iterator[list[tuple[str, Record]]]:
     columns = tuple(p.meta.get("pair_columns", "sequence_a,sequence_b").split(","))
     for path in paths:  # labels too, where the table has the column the model was trained on
-        data = read_pairs(path, p.alphabet, columns, p.trained.get("label_column") or "label", sequences, cleaner,
+        data = read_pairs(path, p.alphabet, columns, p.label_column, sequences, cleaner,
                           label_optional=True)
         rows = [(os.fspath(path), Record(i, pair, label, line))  # seq holds the pair here
                 for i, pair, label, line in zip(data.ids, data.seqs, data.targets, data.lines, strict=True)]
@@ -165,7 +167,7 @@ def classify(model_dir: str, inputs: str | Iterable[str], *, batch_tokens: int |
     cleaner = cleaner or Cleaner(p.alphabet, on_invalid)
     task = p.task
     chunks = (_pair_chunks(paths, p, cleaner, sequences) if task.name == "pair"
-              else _chunks(paths, cleaner, CHUNK_RECORDS, p.trained.get("label_column") or "label"))
+              else _chunks(paths, cleaner, CHUNK_RECORDS, p.label_column))
     for chunk in chunks:
         seqs = [rec.seq for _, rec in chunk]
         dataset = task.dataset(seqs, task.blank(seqs), p.tokenizer, p.window)
@@ -178,7 +180,6 @@ def evaluate(model_dir: str, path: str) -> dict:
     """A fine-tuned model's scores on a labelled file, computed as `finetune` scores its test
     file, with the columns it was trained with: say, a promoter model of one organism tested on
     another's promoters."""
-    from .config import FinetuneConfig
     from .train import score_sequences
 
     p = Predictor(model_dir)
