@@ -952,3 +952,20 @@ def test_a_suite_files_label_column_decides_the_kind(tmp_path):
     (tmp_path / "s.json").write_text(json.dumps({"name": "s", "tasks": [
         {"name": "y", "train": "tr.tsv", "test": "te.tsv", "settings": {"label_column": "y"}}]}))
     assert read_suite(str(tmp_path / "s.json")).tasks[0].kind == "regression"  # from y, not the label column
+
+
+def test_folds_stratify_labels_in_finetunes_normal_form(tmp_path):
+    # '1' and '1.0' are one class to finetune, so they are one stratum to the folds
+    from genobert.bench import Task
+    from genobert.tables import normalise_label
+
+    rng = np.random.default_rng(1)
+    labels = ["0"] * 12 + ["1"] * 2 + ["1.0"] * 10
+    table = tmp_path / "all.tsv"
+    table.write_text("id\tsequence\tlabel\n" + "".join(
+        f"r{i}\t{''.join(rng.choice(list('ACGT'), 12))}\t{y}\n" for i, y in enumerate(labels)))
+    task = Task("t", "dna", str(table), str(table), None, folds=3)
+    for k in range(3):
+        files = bench._splits(task, str(tmp_path), str(tmp_path / "out"), k, TEST_PROFILE)
+        test = [normalise_label(r.split("\t")[2]) for r in open(files["test"]).read().splitlines()[1:]]
+        assert sorted(test) == ["0"] * 4 + ["1"] * 4

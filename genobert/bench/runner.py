@@ -16,10 +16,9 @@ from ..baselines import BASELINES, TASK_BASELINES, Split
 from ..errors import InputError, NotApplicable
 from ..io import file_sha256, write_json
 from ..metrics import classification_metrics, selection_score
-from ..tables import normalise_label
-from ..train import best_epoch, finetune, label_names, pretrain, stop_record
+from ..train import best_epoch, finetune, pretrain, stop_record
 from .report import write_report
-from .splits import _load, _path, _read_task, _splits, _task_path
+from .splits import _load, _path, _read_task, _splits, _strata, _task_path
 from .suites import FINETUNED, METHODS, METRICS, PROFILES, RETUNED, SUITES, Profile, Suite, Task
 
 CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository
@@ -498,9 +497,7 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
     for task in s.tasks:
         if tasks and task.name not in tasks:
             continue
-        data = _read_task(task, _task_path(task, data_dir, out, task.train))
-        names = (label_names([normalise_label(t) for t in data.targets])  # as finetune names them
-                 if task.kind in ("sequence", "pair") else [])
+        names, _ = _strata(task, _read_task(task, _task_path(task, data_dir, out, task.train)))
         for seed, fraction in [(sd, fr) for sd in range(task.folds or seeds) for fr in fractions
                                if only_seeds is None or sd in only_seeds]:
             files = _splits(task, data_dir, out, seed, prof)  # with folds, seed k is fold k
@@ -736,9 +733,7 @@ def subset(task: Task, files: dict, fraction: float, seed: int) -> dict:
     for name in ("train", "valid"):
         path = files[name].replace(".tsv", f".f{fraction:g}.tsv")
         if not os.path.exists(path):
-            data = _read_task(task, files[name])
-            names = label_names(data.targets) if task.kind in ("sequence", "pair") else None
-            y = [names.index(t) for t in data.targets] if names else [None] * len(data.targets)
+            names, y = _strata(task, _read_task(task, files[name]))
             keep = max(int(round(fraction * len(y))), 2 * len(names or [0]))
             if keep >= len(y):
                 idx = list(range(len(y)))

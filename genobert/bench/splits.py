@@ -12,6 +12,7 @@ import numpy as np
 from ..baselines import Split
 from ..errors import InputError
 from ..io import read_records, write_text
+from ..tables import normalise_label
 from ..train import label_names, stratified_split
 from .suites import Profile, Task
 
@@ -42,6 +43,18 @@ def _read_task(task: Task, path: str):
                                   "pair_columns": "sequence_a,sequence_b", "sequences": None,
                                   **dict(task.settings)})
     return get_task(task.kind).read(path, task.alphabet, settings)
+
+
+def _strata(task: Task, data) -> tuple[list[str], list]:
+    """Class names and each record's class id, in the normal form finetune reads labels in
+    ('1.0' and '1' are one class), for stratifying; no names and ``None`` ids where a task has
+    no classes (regression, per-letter labels)."""
+    if task.kind not in ("sequence", "pair"):
+        return [], [None] * len(data.targets)
+    from ..tasks import get_task
+
+    names = label_names([normalise_label(t) for t in data.targets])
+    return names, get_task(task.kind).encode(data, names)
 
 
 def _rows(path: str) -> tuple[str, list[str]]:
@@ -93,8 +106,7 @@ def _splits(task: Task, data_dir: str, out: str, seed: int, profile: Profile) ->
             shutil.copyfile(_task_path(task, data_dir, out, task.valid), full["valid"])
         else:
             data = _read_task(task, train)
-            names = label_names(data.targets) if task.kind in ("sequence", "pair") else None
-            y = [names.index(t) for t in data.targets] if names else [None] * len(data.targets)
+            _, y = _strata(task, data)
             if task.carve_by == "proteins":
                 tr, va = _protein_disjoint_split(data.ids, 0.1, seed)
             else:
@@ -128,9 +140,7 @@ def _fold(task: Task, path: str, fold: int, folder: str) -> str:
     of the other rows (validation is then carved from them, inside the fold)."""
     from sklearn.model_selection import StratifiedKFold
 
-    data = _read_task(task, path)
-    names = label_names(data.targets)
-    y = np.asarray([names.index(t) for t in data.targets])
+    y = np.asarray(_strata(task, _read_task(task, path))[1])
     if np.bincount(y).min() < task.folds:
         raise InputError(f"--folds {task.folds}: the rarest label has only {np.bincount(y).min()} "
                          "rows; use fewer folds", path=path)
