@@ -106,8 +106,8 @@ def create_parser() -> argparse.ArgumentParser:
                    "sequence; token: a class per letter, given as a string of one-character "
                    "labels; pair: a class per pair of sequences; span: one stretch per sequence, "
                    "from 'start' and 'end' columns (1-based, inclusive)")
-    p.add_argument("--label-column", default="label", metavar="NAME",
-                   help="the column of the targets (default: label; e.g. ss3 for secondary structure)")
+    p.add_argument("--label-column", default=F.label_column, metavar="NAME",
+                   help=f"the column of the targets (default: {F.label_column}; e.g. ss3 for secondary structure)")
     p.add_argument("--mask-column", default=None, metavar="NAME",
                    help="--task token: a 0/1 string per letter; 0 leaves the letter out of loss and scores")
     p.add_argument("--pair-columns", default="sequence_a,sequence_b", metavar="A,B",

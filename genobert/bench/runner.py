@@ -13,12 +13,13 @@ from dataclasses import asdict, replace
 import numpy as np
 
 from ..baselines import BASELINES, TASK_BASELINES, Split
+from ..config import FinetuneConfig
 from ..errors import InputError, NotApplicable
 from ..io import file_sha256, write_json
 from ..metrics import classification_metrics, selection_score
 from ..train import best_epoch, finetune, pretrain, stop_record
 from .report import write_report
-from .splits import _load, _path, _read_task, _splits, _strata, _task_path
+from .splits import TABLE_SETTINGS, _load, _path, _read_task, _splits, _strata, _task_path
 from .suites import FINETUNED, METHODS, METRICS, PROFILES, RETUNED, SUITES, Profile, Suite, Task
 
 CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository
@@ -551,7 +552,7 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
 
 
 def user_task(spec: str, *, kind: str | None = None, alphabet: str | None = None, folds: int = 0,
-              label_column: str = "label") -> Task:
+              label_column: str = FinetuneConfig.label_column) -> Task:
     """``NAME=TRAIN[,VALID],TEST`` (or ``NAME=FILE`` with ``folds``) as a `Task`. Unless given,
     the kind is read from the training table (pair when it has sequence_a and sequence_b,
     regression when every label is a number and some are not whole, else sequence) and the
@@ -592,7 +593,7 @@ def user_task(spec: str, *, kind: str | None = None, alphabet: str | None = None
 SUITE_KEYS = {"name", "tasks", "corpora"}
 TASK_KEYS = {"name", "alphabet", "kind", "train", "valid", "test", "folds", "settings", "subsets"}
 # the settings a task may carry: how its table is read (the profile decides how methods train)
-TASK_SETTINGS = {"label_column", "mask_column", "pair_columns", "sequences"}
+TASK_SETTINGS = set(TABLE_SETTINGS)
 
 
 def read_suite(path: str) -> Suite:
@@ -680,7 +681,7 @@ def read_suite(path: str) -> Suite:
         try:
             guess = user_task(f"{t['name']}=" + ",".join(names), kind=kind or None, folds=folds,
                               alphabet=t.get("alphabet"),
-                              label_column=settings.get("label_column", "label")) if kind in (None, "sequence", "regression", "pair") \
+                              label_column=settings.get("label_column", FinetuneConfig.label_column)) if kind in (None, "sequence", "regression", "pair") \
                 else None
         except InputError as e:  # said of the table; the fix goes in the suite file
             raise bad(f"{where}: {e.message.replace('--alphabet', 'alphabet')} ({t['train']})") from None
@@ -714,7 +715,7 @@ def _table(path: str) -> tuple[list[str], list[dict]]:
         return list(reader.fieldnames or []), list(reader)
 
 
-def _guess_kind(rows: list[dict], label_column: str = "label") -> str:
+def _guess_kind(rows: list[dict], label_column: str) -> str:
     """regression when every label is a number and some are not whole, else sequence."""
     try:
         numbers = [float(r.get(label_column) or "") for r in rows]

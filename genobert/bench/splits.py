@@ -10,6 +10,7 @@ import shutil
 import numpy as np
 
 from ..baselines import Split
+from ..config import FinetuneConfig
 from ..errors import InputError
 from ..io import read_records, write_text
 from ..tables import normalise_label
@@ -33,15 +34,17 @@ def _task_path(task: Task, data_dir: str, out: str, rel: str) -> str:
     return _path(data_dir, rel)
 
 
+# how finetune reads a table; a task's settings may override each (suites.Task.settings)
+TABLE_SETTINGS = ("label_column", "mask_column", "pair_columns", "sequences")
+
+
 def _read_task(task: Task, path: str):
     """The labelled records of a task's file, read as its finetune task reads them."""
     from types import SimpleNamespace
 
     from ..tasks import get_task
 
-    settings = SimpleNamespace(**{"label_column": "label", "mask_column": None,
-                                  "pair_columns": "sequence_a,sequence_b", "sequences": None,
-                                  **dict(task.settings)})
+    settings = SimpleNamespace(**{**{k: getattr(FinetuneConfig, k) for k in TABLE_SETTINGS}, **dict(task.settings)})
     return get_task(task.kind).read(path, task.alphabet, settings)
 
 
