@@ -395,7 +395,7 @@ def _bench(args: argparse.Namespace) -> int:
     import os
     import shlex
 
-    from .bench import METHODS, SUITES, Suite, read_suite, run_bench, user_task
+    from .bench import METHODS, SUITES, Suite, describe, read_suite, run_bench, user_task
     from .manifests import default_data_dir
 
     if bool(args.suite) == bool(args.task):
@@ -421,8 +421,7 @@ def _bench(args: argparse.Namespace) -> int:
         suite = Suite("own", tuple(user_task(t, kind=args.kind, alphabet=args.alphabet, folds=args.folds)
                                    for t in args.task))
     for t in suite.tasks if isinstance(suite, Suite) else ():  # what was inferred, said once
-        print(f"genobert: task {t.name}: {t.alphabet}, {t.kind}"
-              + (f", {t.folds}-fold cross-validation" if t.folds else ""), file=sys.stderr)
+        print(f"genobert: {describe(t)}", file=sys.stderr)
     methods = tuple(args.methods.split(",")) if args.methods else METHODS
     overrides = {k: v for k, v in (("epochs", args.epochs), ("pretrain_steps", args.pretrain_steps),
                                    ("english_mapping", args.english_mapping)) if v}

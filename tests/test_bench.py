@@ -430,7 +430,7 @@ def test_own_task_with_folds_from_the_command_line(models, tmp_path, monkeypatch
             "--pretrained", models["pre"], "--epochs", "1", "--out", str(out)]
     assert main(argv) == 0
     err = capsys.readouterr().err
-    assert "task mine: dna, sequence, 3-fold cross-validation" in err
+    assert "task mine: dna, sequence with 2 classes (no, yes), 3-fold cross-validation" in err
     report = open(out / "results.md").read()
     rows = [json.loads(line) for line in open(out / "results.jsonl")]
     assert sorted({r["seed"] for r in rows}) == [0, 1, 2] and all("test_pred" in r for r in rows)
@@ -804,7 +804,7 @@ def test_released_for_an_alphabet_without_a_release_is_one_line(tmp_path, capsys
             "--out", str(tmp_path / "out")]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[0] == "genobert: task rna: rna, sequence" and len(err) == 2  # what was read, then the error
+    assert err[0] == "genobert: task rna: rna, sequence with 2 classes (0, 1)" and len(err) == 2  # what was read, then the error
     assert "--pretrained released: no released rna model (released: genobert-dna" in err[-1]
     assert not (tmp_path / "out").exists()
 
@@ -969,3 +969,14 @@ def test_folds_stratify_labels_in_finetunes_normal_form(tmp_path):
         files = bench._splits(task, str(tmp_path), str(tmp_path / "out"), k, TEST_PROFILE)
         test = [normalise_label(r.split("\t")[2]) for r in open(files["test"]).read().splitlines()[1:]]
         assert sorted(test) == ["0"] * 4 + ["1"] * 4
+
+
+def test_many_whole_number_classes_are_named_with_a_hint(tmp_path):
+    from genobert.bench import describe, user_task
+
+    table = tmp_path / "counts.tsv"  # read counts: whole numbers, so classes unless told otherwise
+    table.write_text("id\tsequence\tlabel\n" + "".join(f"r{i}\tACGTAC{'G' * (i % 5)}\t{i % 15}\n" for i in range(45)))
+    task = user_task(f"c={table},{table}")
+    assert describe(task) == ("task c: dna, sequence with 15 classes (0, 1, 2, 3, 4, ...); every label is a whole "
+                              "number: if they are measurements, give --kind regression")
+    assert describe(user_task(f"c={table},{table}", kind="regression")) == "task c: dna, regression"

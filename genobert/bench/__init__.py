@@ -13,11 +13,11 @@ that is stopped resumes where it was.
 from __future__ import annotations
 
 from .report import write_report
-from .runner import best_epoch, git_state, read_suite, run_bench, user_task
+from .runner import best_epoch, describe, git_state, read_suite, run_bench, user_task
 from .splits import _protein_disjoint_split, _splits
 from .suites import (AMP, DNA_CORPUS, ECOLI, METHODS, METRICS, PRETRAINED, PROFILES, PROTEIN_CORPUS,
                      SUITES, Profile, Suite, Task)
 
 __all__ = ["AMP", "DNA_CORPUS", "ECOLI", "METHODS", "METRICS", "PRETRAINED", "PROFILES",
-           "PROTEIN_CORPUS", "SUITES", "Profile", "Suite", "Task", "best_epoch", "git_state",
+           "PROTEIN_CORPUS", "SUITES", "Profile", "Suite", "Task", "best_epoch", "describe", "git_state",
            "read_suite", "run_bench", "user_task", "write_report", "_protein_disjoint_split", "_splits"]

@@ -590,6 +590,18 @@ def user_task(spec: str, *, kind: str | None = None, alphabet: str | None = None
     return Task(name, alphabet, train, train if folds else test, valid, kind=kind, folds=folds)
 
 
+def describe(task: Task) -> str:
+    """What was read of an own task, said before it runs: alphabet, kind, classes, folds, and
+    a hint where many whole-number classes may have been meant as measurements."""
+    text = f"task {task.name}: {task.alphabet}, {task.kind}"
+    if task.kind in ("sequence", "pair"):
+        names, _ = _strata(task, _read_task(task, task.train))
+        text += f" with {len(names)} classes ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
+        if len(names) > 10 and all(n.lstrip("-").isdigit() for n in names):
+            text += "; every label is a whole number: if they are measurements, give --kind regression"
+    return text + (f", {task.folds}-fold cross-validation" if task.folds else "")
+
+
 SUITE_KEYS = {"name", "tasks", "corpora"}
 TASK_KEYS = {"name", "alphabet", "kind", "train", "valid", "test", "folds", "settings", "subsets"}
 # the settings a task may carry: how its table is read (the profile decides how methods train)
