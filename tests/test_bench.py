@@ -980,3 +980,19 @@ def test_many_whole_number_classes_are_named_with_a_hint(tmp_path):
     assert describe(task) == ("task c: dna, sequence with 15 classes (0, 1, 2, 3, 4, ...); every label is a whole "
                               "number: if they are measurements, give --kind regression")
     assert describe(user_task(f"c={table},{table}", kind="regression")) == "task c: dna, regression"
+
+
+def test_the_report_counts_test_sequences_repeated_from_training(tmp_path, capsys):
+    from genobert.cli import main
+
+    rng = np.random.default_rng(2)
+    seqs = ["".join(rng.choice(list("ACGT"), 16)) for _ in range(40)]
+    rows = lambda idx: "id\tsequence\tlabel\n" + "".join(f"r{i}\t{seqs[i]}\t{i % 2}\n" for i in idx)  # noqa: E731
+    (tmp_path / "train.tsv").write_text(rows(range(30)))
+    (tmp_path / "test.tsv").write_text(rows(range(27, 40)).replace(seqs[28], seqs[28].lower()))  # 3 repeats, one in lower case
+    out = tmp_path / "out"
+    assert main(["bench", "--task", f"t={tmp_path / 'train.tsv'},{tmp_path / 'test.tsv'}", "--methods", "kmer-lr",
+                 "--seeds", "1", "--out", str(out)]) == 0
+    report = open(out / "results.md").read()
+    assert "| task | train | valid | test repeats of training sequences |" in report
+    assert "| 3 of 13 |" in report

@@ -98,20 +98,35 @@ def write_report(out: str) -> str:
 
 
 def _rows_used(out: str, tasks, budget) -> list[str]:
-    """Rows per split of seed 0, as every method saw them (from OUT/splits, when it is there)."""
-    counts = []
+    """Rows per split of seed 0, as every method saw them (from OUT/splits, when it is there),
+    and exact test repeats of training sequences where the folder recorded them."""
+    counts, repeats = [], {}
     for task in tasks:
         folder = os.path.join(out, "splits", task)
         paths = {name: os.path.join(folder, "seed0", f"{name}.tsv") for name in ("train", "valid")}
         if not all(os.path.exists(p) for p in paths.values()):
             return []
         n = {name: sum(1 for _ in open(p)) - 1 for name, p in paths.items()}
+        overlap = os.path.join(folder, "overlap.json")  # written by bench since 2026-12 (splits._overlap)
+        if os.path.exists(overlap):
+            with open(overlap) as f:
+                o = json.load(f)
+            repeats[task] = f"{o['test_in_train']:,} of {o['test_records']:,}"
         counts.append(f"| {task} | {n['train']:,} | {n['valid']:,} |")
+    if not counts:
+        return []
     note = (f"Training files over {budget:,} tokens (residues or bases; a pair counts up to the "
             f"window) were cut to a seeded random subset of their rows, validation files to "
             f"{budget // 4:,} tokens; test files are whole. " if budget else "")
+    head = ["| task | train | valid |", "|---|---:|---:|"]
+    if repeats:  # a column where the folder recorded them
+        head = ["| task | train | valid | test repeats of training sequences |", "|---|---:|---:|---:|"]
+        counts = [f"{row} {repeats.get(task, 'not recorded')} |" for row, task in zip(counts, tasks, strict=True)]
+        note = ("Test repeats: test records whose sequence (case aside; a pair in either order) is in "
+                "the whole training file, or for a cross-validated task, records whose sequence occurs "
+                "more than once in its file (copies may fall in different folds). " + note)
     return [note + "Rows used for seed 0 (other seeds draw their own rows where a split is carved or cut, in about the same numbers):", "",
-            "| task | train | valid |", "|---|---:|---:|", *counts, ""] if counts else []
+            *head, *counts, ""]
 
 
 def _label_efficiency(out: str, results, tasks, methods, n_runs: dict) -> tuple[list[str], list[str]]:

@@ -19,7 +19,7 @@ from ..io import file_sha256, write_json
 from ..metrics import classification_metrics, selection_score
 from ..train import best_epoch, finetune, pretrain, stop_record
 from .report import write_report
-from .splits import TABLE_SETTINGS, _load, _path, _read_task, _splits, _strata, _task_path
+from .splits import TABLE_SETTINGS, _load, _overlap, _path, _read_task, _splits, _strata, _task_path
 from .suites import FINETUNED, METHODS, METRICS, PROFILES, RETUNED, SUITES, Profile, Suite, Task
 
 CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository
@@ -499,6 +499,7 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
         if tasks and task.name not in tasks:
             continue
         names, _ = _strata(task, _read_task(task, _task_path(task, data_dir, out, task.train)))
+        _overlap(task, data_dir, out)  # exact test-in-train repeats, for the report
         for seed, fraction in [(sd, fr) for sd in range(task.folds or seeds) for fr in fractions
                                if only_seeds is None or sd in only_seeds]:
             files = _splits(task, data_dir, out, seed, prof)  # with folds, seed k is fold k

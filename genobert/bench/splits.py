@@ -138,6 +138,37 @@ def _splits(task: Task, data_dir: str, out: str, seed: int, profile: Profile) ->
     return files
 
 
+def _overlap(task: Task, data_dir: str, out: str) -> dict:
+    """How many test records repeat a training sequence exactly (case aside; a pair in either
+    order), written once to ``OUT/splits/TASK/overlap.json`` for the report. A cross-validated
+    task counts the records whose sequence occurs more than once in its file: their copies may
+    fall in different folds."""
+    import json
+
+    path = os.path.join(out, "splits", task.name, "overlap.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            return json.load(f)
+
+    def keys(rel: str) -> list:
+        return [tuple(sorted(x.upper() for x in s)) if isinstance(s, tuple) else s.upper()
+                for s in _read_task(task, _task_path(task, data_dir, out, rel)).seqs]
+    train = keys(task.train)
+    if task.folds:
+        counts: dict = {}
+        for k in train:
+            counts[k] = counts.get(k, 0) + 1
+        found = {"test_records": len(train), "test_in_train": sum(counts[k] > 1 for k in train),
+                 "how": "records whose sequence occurs more than once in the file"}
+    else:
+        seen, test = set(train), keys(task.test)
+        found = {"test_records": len(test), "test_in_train": sum(k in seen for k in test),
+                 "how": "test records whose sequence is in the training file"}
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    write_text(path, json.dumps(found) + "\n")
+    return found
+
+
 def _fold(task: Task, path: str, fold: int, folder: str) -> str:
     """Stratified K-fold: write fold ``fold``'s test rows to ``folder/test.tsv`` and return a file
     of the other rows (validation is then carved from them, inside the fold)."""
