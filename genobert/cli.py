@@ -175,6 +175,8 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--alphabet", choices=["dna", "rna", "protein"], help="--task: default: read from the file")
     p.add_argument("--kind", choices=["sequence", "regression", "pair"],
                    help="--task: default: read from the table")
+    p.add_argument("--label-column", default=None, metavar="NAME",
+                   help=f"--task: the column of the targets (default: {F.label_column})")
     p.add_argument("--epochs", type=positive, help="BERT fine-tuning epoch cap (default: the profile's)")
     p.add_argument("--pretrain-steps", type=positive, help="--pretrained fresh: MLM steps (default: the profile's)")
     p.add_argument("--english-mapping", choices=["random", "words"],
@@ -402,7 +404,7 @@ def _bench(args: argparse.Namespace) -> int:
         raise InputError("give either --suite NAME or --task NAME=TRAIN[,VALID],TEST (one or more)")
     if args.folds and not args.task:
         raise InputError("--folds is for --task NAME=FILE (your own small data set)")
-    for flag, value in (("--kind", args.kind), ("--alphabet", args.alphabet)):
+    for flag, value in (("--kind", args.kind), ("--alphabet", args.alphabet), ("--label-column", args.label_column)):
         if value and not args.task:  # a suite's tasks say theirs (a suite file: per task)
             raise InputError(f"{flag} is for --task; a suite's tasks give their own "
                              "(in a suite file, per task)")
@@ -418,7 +420,8 @@ def _bench(args: argparse.Namespace) -> int:
             raise InputError(f"--suite {suite}: allowed: {', '.join(SUITES)}, or a JSON file of tasks")
         suite = read_suite(suite)
     if args.task:
-        suite = Suite("own", tuple(user_task(t, kind=args.kind, alphabet=args.alphabet, folds=args.folds)
+        suite = Suite("own", tuple(user_task(t, kind=args.kind, alphabet=args.alphabet, folds=args.folds,
+                                             label_column=args.label_column or F.label_column)
                                    for t in args.task))
     for t in suite.tasks if isinstance(suite, Suite) else ():  # what was inferred, said once
         print(f"genobert: {describe(t)}", file=sys.stderr)

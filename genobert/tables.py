@@ -32,8 +32,11 @@ def read_labelled_file(path: str, alphabet: str, column: str = "label",
         cells = {"label": rec.label, **(rec.extra or {})}
         for name in (column, mask_column):
             if name and cells.get(name) is None:
+                columns = ", ".join(k for k in cells if cells[k] is not None)
                 raise InputError(f"no {name!r} column: fine-tuning needs a table with 'sequence' "
-                                 f"and {name!r}", path=path, line=1)
+                                 f"and {name!r}" + (f" (its columns besides the sequence: {columns}; "
+                                 f"give yours with --{'mask' if name == mask_column else 'label'}-column)"
+                                 if columns else ""), path=path, line=1)
         if not cells[column].strip():
             raise InputError(f"empty {column!r} cell: every training record needs one",
                              path=path, line=rec.line, record=rec.id)

@@ -996,3 +996,18 @@ def test_the_report_counts_test_sequences_repeated_from_training(tmp_path, capsy
     report = open(out / "results.md").read()
     assert "| task | train | valid | test repeats of training sequences |" in report
     assert "| 3 of 13 |" in report
+
+
+def test_own_task_names_its_label_column(tmp_path, capsys):
+    from genobert.cli import main
+
+    rng = np.random.default_rng(3)
+    (tmp_path / "t.tsv").write_text("id\tsequence\tactivity\n" + "".join(
+        f"r{i}\t{''.join(rng.choice(list('ACGT'), 14))}\t{i % 2}\n" for i in range(40)))
+    task = f"t={tmp_path / 't.tsv'},{tmp_path / 't.tsv'}"
+    assert main(["bench", "--task", task, "--methods", "kmer-lr", "--seeds", "1", "--out", str(tmp_path / "a")]) == 2
+    assert "no 'label' column" in capsys.readouterr().err and not os.path.exists(tmp_path / "a" / "results.md")
+    assert main(["bench", "--task", task, "--label-column", "activity", "--methods", "kmer-lr", "--seeds", "1",
+                 "--out", str(tmp_path / "b")]) == 0
+    assert "task t: dna, sequence with 2 classes (0, 1)" in capsys.readouterr().err
+    assert "--label-column activity" in open(tmp_path / "b" / "results.md").read()  # the command re-runs it

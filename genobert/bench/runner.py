@@ -588,7 +588,8 @@ def user_task(spec: str, *, kind: str | None = None, alphabet: str | None = None
         if alphabet not in ("dna", "rna", "protein"):
             raise InputError(f"cannot tell DNA from protein (it looks like {alphabet!r}); give --alphabet",
                              path=train)
-    return Task(name, alphabet, train, train if folds else test, valid, kind=kind, folds=folds)
+    settings = () if label_column == FinetuneConfig.label_column else (("label_column", label_column),)
+    return Task(name, alphabet, train, train if folds else test, valid, kind=kind, folds=folds, settings=settings)
 
 
 def describe(task: Task) -> str:
