@@ -81,6 +81,11 @@ def guess_alphabet(counts: Counter[str]) -> str:
     return "protein"
 
 
+class InvalidLetter(InputError):
+    """A letter outside the alphabet under the ``error`` policy. Commands that have an
+    ``--on-invalid`` flag (classify, embed) add it to the message as the way on."""
+
+
 @dataclass
 class CleanReport:
     """What the policy did to the records it saw."""
@@ -155,10 +160,9 @@ class Cleaner:
             m = self._bad.search(body)
             pos = m.start()
             line = line_of(pos) if line_of else None
-            raise InputError(
+            raise InvalidLetter(
                 f"invalid character {show_byte(seq[pos])} at position {pos + 1}; allowed for "
-                f"{self.alphabet.name}: {self.alphabet.describe()} (lower case is read as upper case); "
-                f"use --on-invalid skip or replace to go on",
+                f"{self.alphabet.name}: {self.alphabet.describe()} (lower case is read as upper case)",
                 path=path, line=line, record=record)
         bad = self._bad.findall(body)
         self.report.bad_letters.update(b.decode("latin-1") for b in bad)

@@ -7,6 +7,7 @@ line ``genobert: error: FILE:LINE: what is wrong`` with no traceback; 1 for anyt
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from . import __version__
@@ -43,7 +44,7 @@ class _Parser(argparse.ArgumentParser):
 def create_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="genobert", description=(
         "BERT for biological sequences: read DNA and proteins from FASTA, FASTQ or TSV/CSV "
-        "(plain, .gz, .bz2 or '-' for stdin) and describe them."))
+        "(plain, .gz, .bz2, .xz or '-' for stdin) and describe them."))
     parser.add_argument("--version", action="version", version=f"genobert {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -53,7 +54,7 @@ def create_parser() -> argparse.ArgumentParser:
                        "compression, records, total/min/median/max length, the alphabet they look "
                        "like, letters outside it, soft-masked letters, duplicate ids and label "
                        "counts. A broken file stops with a one-line error and exit status 2.")
-    p.add_argument("files", nargs="+", metavar="FILE", help="FASTA, FASTQ or TSV/CSV; .gz/.bz2; '-' = stdin")
+    p.add_argument("files", nargs="+", metavar="FILE", help="FASTA, FASTQ or TSV/CSV; .gz/.bz2/.xz; '-' = stdin")
     p.add_argument("--tsv", action="store_true", help="machine-readable TSV instead of an aligned table")
     p.set_defaults(run=_inspect)
 
@@ -135,7 +136,7 @@ def create_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("classify", help="classify the records of sequence files into a TSV",
                        description="Apply a fine-tuned model to FASTA / FASTQ / TSV files "
-                       "(plain, .gz, .bz2, '-' = stdin). Writes a TSV, one row per record in input "
+                       "(plain, .gz, .bz2, .xz, '-' = stdin). Writes a TSV, one row per record in input "
                        "order (and file first when several inputs): id, label, prob_<class>... for "
                        "a classifier; id, value for --task regression; id, labels (one character "
                        "per letter) for --task token; id, start, end for --task span. Streaming: memory does not grow with the input.")
@@ -288,7 +289,7 @@ def _speed_options(p: argparse.ArgumentParser) -> None:
 
 def _infer_options(p: argparse.ArgumentParser, out: str) -> None:
     p.add_argument("model", metavar="MODEL_DIR")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="FASTA, FASTQ or TSV/CSV; .gz/.bz2; '-' = stdin")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="FASTA, FASTQ or TSV/CSV; .gz/.bz2/.xz; '-' = stdin")
     p.add_argument("-o", "--out", required=True, metavar=out, help="written atomically: complete or absent")
     p.add_argument("--batch-tokens", type=positive,
                    help="tokens per batch, padding included (default: 16384 on CUDA, 4096 on a CPU, "
@@ -372,24 +373,39 @@ def _finetune(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _on_invalid_hint():
+    """An invalid letter, in a command that has --on-invalid: the message names the flag."""
+    from .alphabets import InvalidLetter
+
+    try:
+        yield
+    except InvalidLetter as e:
+        raise InputError(f"{e.message}; use --on-invalid skip or replace to go on",
+                         path=e.path, line=e.line, record=e.record) from None
+
+
 def _classify(args: argparse.Namespace) -> int:
     from .infer import write_classification
 
-    print(write_classification(args.model, args.inputs, args.out, batch_tokens=args.batch_tokens,
-                               device=args.device, precision=args.precision, compile=args.compile,
-                               on_invalid=args.on_invalid, quiet=args.quiet,
-                               sequences=args.sequences, threshold=args.threshold, top_k=args.top_k),
-          file=sys.stderr)
+    with _on_invalid_hint():
+        text = write_classification(args.model, args.inputs, args.out, batch_tokens=args.batch_tokens,
+                                    device=args.device, precision=args.precision, compile=args.compile,
+                                    on_invalid=args.on_invalid, quiet=args.quiet,
+                                    sequences=args.sequences, threshold=args.threshold, top_k=args.top_k)
+    print(text, file=sys.stderr)
     return 0
 
 
 def _embed(args: argparse.Namespace) -> int:
     from .infer import write_embeddings
 
-    print(write_embeddings(args.model, args.inputs, args.out, pooling=args.pooling, layer=args.layer,
-                           batch_tokens=args.batch_tokens, device=args.device,
-                           precision=args.precision, compile=args.compile, on_invalid=args.on_invalid,
-                           quiet=args.quiet), file=sys.stderr)
+    with _on_invalid_hint():
+        text = write_embeddings(args.model, args.inputs, args.out, pooling=args.pooling, layer=args.layer,
+                                batch_tokens=args.batch_tokens, device=args.device,
+                                precision=args.precision, compile=args.compile, on_invalid=args.on_invalid,
+                                quiet=args.quiet)
+    print(text, file=sys.stderr)
     return 0
 
 

@@ -157,7 +157,7 @@ def classify(model_dir: str, inputs: str | Iterable[str], *, batch_tokens: int |
              predictor: Predictor | None = None, sequences: str | None = None) -> Iterator[Prediction]:
     """Yield a `Prediction` per input record, in input order.
 
-    ``inputs``: FASTA / FASTQ / TSV files (plain, .gz, .bz2, '-' for stdin). Records with letters
+    ``inputs``: FASTA / FASTQ / TSV files (plain, .gz, .bz2, .xz, '-' for stdin). Records with letters
     outside the model's alphabet follow ``on_invalid`` (pass a `Cleaner` to read its report).
     A pair model reads tables of pairs (its training's pair columns), sequences or, with
     ``sequences`` (a sequence file), ids; each table is read whole before it is classified.

@@ -1,4 +1,4 @@
-"""Streaming readers for FASTA, FASTQ and TSV/CSV tables (plain, .gz, .bz2, '-' for stdin),
+"""Streaming readers for FASTA, FASTQ and TSV/CSV tables (plain, .gz, .bz2, .xz, '-' for stdin),
 and an atomic writer for outputs.
 
 Format and compression are read from the content, not the file name. Records stream one at a
@@ -18,7 +18,10 @@ import errno
 import gzip
 import hashlib
 import io
+import itertools
+import lzma
 import os
+import stat
 import sys
 import tempfile
 import zlib
@@ -66,39 +69,90 @@ def open_source(path: str | os.PathLike) -> Iterator[Source]:
     """Open a file (or '-' for stdin), undo its compression and tell its format from its content."""
     name = os.fspath(path)
     if name == "-":
-        raw: IO[bytes] = sys.stdin.buffer
-        name = "<stdin>"
-        owned = False
+        raw, name, owned = _stdin(), "<stdin>", False
     else:
-        if os.path.isdir(name):
-            raise InputError("is a directory, expected a FASTA, FASTQ or TSV/CSV file", path=name)
-        try:
-            raw = open(name, "rb")
-        except FileNotFoundError:
-            raise InputError("no such file", path=name) from None
-        except PermissionError:
-            raise InputError("permission denied", path=name) from None
-        except OSError as e:  # a symlink loop, a name too long, an I/O error
-            raise InputError(f"cannot open ({e.strerror or e})", path=name) from None
-        owned = True
+        raw, owned = _open_file(name), True
     try:
         buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)
-        magic = buffered.peek(3)[:3]
-        if magic[:2] == b"\x1f\x8b":
-            compression, stream = "gzip", io.BufferedReader(gzip.GzipFile(fileobj=buffered), _CHUNK)
-        elif magic == b"BZh":
-            compression, stream = "bzip2", io.BufferedReader(bz2.BZ2File(buffered), _CHUNK)
-        else:
-            compression, stream = "none", buffered
+        magic, buffered = _head(buffered, _SNIFF)
+        compression, stream = _decompressor(magic, buffered, name)
         with _decompression_errors(name, compression):
-            if stream.peek(3)[:3] == _BOM:  # a UTF-8 byte-order mark, as Windows editors write
+            head, stream = _head(stream, _SNIFF) if compression != "none" else (magic, stream)
+            if head.startswith(_BOM):  # a UTF-8 byte-order mark, as Windows editors write
                 stream.read(3)
-            head = stream.peek(_SNIFF)[:_SNIFF]
+                head = head[3:]
             # decompression errors met while the caller reads become InputErrors here too
             yield Source(name, _sniff_format(head, name), compression, stream)
     finally:
         if owned:
             raw.close()
+
+
+def _stdin() -> IO[bytes]:
+    if sys.stdin is None:  # started with stdin closed (`genobert inspect - <&-`)
+        raise InputError("standard input is closed", path="<stdin>")
+    return sys.stdin.buffer
+
+
+def _open_file(name: str) -> IO[bytes]:
+    if os.path.isdir(name):
+        raise InputError("is a directory, expected a FASTA, FASTQ or TSV/CSV file", path=name)
+    try:
+        return open(name, "rb", buffering=_CHUNK)  # a peek then sees the whole sniff sample
+    except FileNotFoundError:
+        raise InputError("no such file", path=name) from None
+    except PermissionError:
+        raise InputError("permission denied", path=name) from None
+    except OSError as e:  # a symlink loop, a name too long, an I/O error
+        raise InputError(f"cannot open ({e.strerror or e})", path=name) from None
+
+
+_XZ, _ZSTD = b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd"
+
+
+def _decompressor(magic: bytes, buffered: io.BufferedReader, name: str) -> tuple[str, io.BufferedReader]:
+    """The compression that ``magic`` (the first bytes) names and a stream of the data it holds."""
+    if magic[:2] == b"\x1f\x8b":
+        return "gzip", io.BufferedReader(gzip.GzipFile(fileobj=buffered), _CHUNK)
+    if magic[:3] == b"BZh":
+        return "bzip2", io.BufferedReader(bz2.BZ2File(buffered), _CHUNK)
+    if magic[:6] == _XZ:
+        return "xz", io.BufferedReader(lzma.LZMAFile(buffered, format=lzma.FORMAT_XZ), _CHUNK)
+    if magic[:4] == _ZSTD:
+        raise InputError("zstd-compressed; decompress it first (zstd -d); genobert reads plain, "
+                         ".gz, .bz2 and .xz files", path=name)
+    return "none", buffered
+
+
+def _head(stream: io.BufferedReader, size: int) -> tuple[bytes, io.BufferedReader]:
+    """The first ``size`` bytes of ``stream`` (fewer only where it ends sooner) and a stream that
+    still starts with them. A pipe's ``peek`` gives what one read returned, maybe a few bytes, so
+    the rest is read and the bytes are replayed in front of the stream."""
+    head = stream.peek(size)[:size]
+    if len(head) >= size:
+        return head, stream
+    data = bytearray()
+    while len(data) < size and (chunk := stream.read(size - len(data))):
+        data += chunk
+    return bytes(data), io.BufferedReader(_Replay(bytes(data), stream), _CHUNK)
+
+
+class _Replay(io.RawIOBase):
+    """Bytes already read from a stream, then the rest of that stream."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]):
+        self._head, self._rest = memoryview(head), rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        if not self._head:
+            return self._rest.readinto(b)
+        n = min(len(b), len(self._head))
+        b[:n] = self._head[:n]
+        self._head = self._head[n:]
+        return n
 
 
 @contextlib.contextmanager
@@ -108,7 +162,7 @@ def _decompression_errors(name: str, compression: str, line: int | None = None):
     except EOFError:
         raise InputError(f"truncated {compression} data: the file ends before its end-of-stream "
                          "marker (an interrupted download or copy?)", path=name, line=line) from None
-    except (zlib.error, gzip.BadGzipFile, OSError) as e:
+    except (zlib.error, lzma.LZMAError, gzip.BadGzipFile, OSError) as e:
         if isinstance(e, OSError) and not isinstance(e, gzip.BadGzipFile) and e.errno is not None:
             raise
         raise InputError(f"corrupt {compression} data ({e})", path=name, line=line) from None
@@ -121,7 +175,7 @@ def _sniff_format(head: bytes, name: str) -> str:
     nul = head.find(b"\x00")
     if nul >= 0:
         raise InputError(f"binary data (a NUL byte at offset {nul}); expected a FASTA, FASTQ or "
-                         "TSV/CSV text file, plain, .gz or .bz2", path=name)
+                         "TSV/CSV text file, plain, .gz, .bz2 or .xz", path=name)
     text = head.lstrip(_SPACE)
     if not text:
         raise InputError("empty file; expected FASTA ('>' headers), FASTQ ('@' records) or a "
@@ -140,7 +194,7 @@ def _sniff_format(head: bytes, name: str) -> str:
         return "fastq"
     if first < 32 or first >= 127 and not _is_utf8_start(text):
         raise InputError(f"binary data ({show_byte(first)} at the start); expected a FASTA, FASTQ "
-                         "or TSV/CSV text file, plain, .gz or .bz2", path=name)
+                         "or TSV/CSV text file, plain, .gz, .bz2 or .xz", path=name)
     return "table"
 
 
@@ -317,15 +371,31 @@ def _quote(raw: bytes, width: int = 30) -> str:
 
 @dataclass(slots=True)
 class Table:
-    """A TSV/CSV table: its columns and an iterator of ``(line, row)``."""
+    """A TSV/CSV table: its columns, an iterator of ``(line, row)`` and the header's line (after
+    any blank lines)."""
 
     name: str
     columns: list[str]
     rows: Iterator[tuple[int, list[str]]]
+    header_line: int = 1
 
 
-def _utf8_lines(src: Source) -> Iterator[str]:
+_ROW_LINES = 8  # lines one row may span: a quoted id or note may hold a line break (classify
+# writes such ids quoted, and reads them back); more is an unmatched '"' reading the file on
+
+
+class _RunsOn(Exception):
+    """csv asked for more than `_ROW_LINES` lines for one row: a quoted field left open."""
+
+
+def _utf8_lines(src: Source, fed: list[int]) -> Iterator[str]:
+    """The lines of ``src``; the reader sets ``fed[0] = 0`` before each row, and a row asking for
+    more than `_ROW_LINES` lines raises `_RunsOn` at once, before an unmatched '"' reads the rest
+    of the file into one field."""
     for n, raw in enumerate(src.stream, start=1):
+        if fed[0] >= _ROW_LINES:
+            raise _RunsOn
+        fed[0] += 1
         try:
             yield raw.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -333,48 +403,91 @@ def _utf8_lines(src: Source) -> Iterator[str]:
                              path=src.name, line=n) from None
 
 
-def _csv_problem(e: csv.Error) -> str:
-    if "new-line character" in str(e):
-        return "a carriage return (\\r) inside a field; lines must end in LF or CRLF"
-    return str(e)
+def _csv_problem(e: csv.Error, what: str, start: int) -> str:
+    """The message for a csv error in ``what`` ('header' or 'row') starting on line ``start``."""
+    text = str(e)
+    if "unexpected end of data" in text:  # a '"' opened a field that never closes
+        end = "the end of the line" if what == "header" else "the end of the file"
+        return f"a quoted field opened on line {start} runs to {end} (an unmatched '\"'?)"
+    if "new-line character" in text:
+        text = "a carriage return (\\r) inside a field; lines must end in LF or CRLF"
+    elif "expected after" in text:
+        text = ("text after the closing '\"' of a quoted field; a field that starts with '\"' must "
+                "end with '\"' right before the delimiter (a stray '\"'?)")
+    return f"malformed {what} ({text})"
+
+
+def _blank(row: list[str]) -> bool:
+    """An empty line, one of only blanks, or one of blank cells only (delimiters alone: a
+    spreadsheet's empty row): skipped, as it holds nothing."""
+    return not any(map(str.strip, row))
+
+
+def _first_filled(lines: Iterator[str], fed: list[int]) -> tuple[int, str]:
+    """``(line, text)`` of the first line that is not blank (``(1, "")`` for none)."""
+    for n in itertools.count(1):
+        fed[0] = 0
+        text = next(lines, None)
+        if text is None:
+            return 1, ""
+        if text.strip():
+            return n, text
 
 
 def read_header(src: Source) -> Table:
-    """Read a table's header line; its rows then stream from the returned `Table`."""
-    lines = _utf8_lines(src)
-    header = next(lines, "")
+    """Read a table's header line (after any blank lines); its rows then stream from the
+    returned `Table`."""
+    fed = [0]
+    lines = _utf8_lines(src, fed)
+    header_line, header = _first_filled(lines, fed)
     delimiter = "\t" if "\t" in header else ","
     try:
-        columns = next(csv.reader([header], delimiter=delimiter), [])
+        columns = next(csv.reader([header], delimiter=delimiter, strict=True), [])
     except csv.Error as e:  # e.g. a lone carriage return inside the header
-        raise InputError(f"malformed header ({_csv_problem(e)})", path=src.name, line=1) from None
+        raise InputError(_csv_problem(e, "header", header_line), path=src.name, line=header_line) from None
     columns = [c.strip() for c in columns]
     seen = set()
     for c in columns:
         if c in seen:
-            raise InputError(f"column {c!r} appears twice in the header", path=src.name, line=1)
+            raise InputError(f"column {c!r} appears twice in the header", path=src.name, line=header_line)
         seen.add(c)
-    reader = csv.reader(lines, delimiter=delimiter)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    rows = _rows(reader, fed, src.name, columns, header_line, delimiter)
+    return Table(src.name, columns, rows, header_line)
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        line = 1
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as e:
-                raise InputError(f"malformed row ({_csv_problem(e)})", path=src.name,
-                                 line=reader.line_num + 1) from None
-            line = reader.line_num + 1  # csv counts the header line we read ourselves
-            if not row or row == [""]:
-                continue
-            if len(row) != len(columns):
-                raise InputError(f"row has {len(row)} fields, the header has {len(columns)} "
-                                 f"({', '.join(columns)})", path=src.name, line=line)
-            yield line, row
 
-    return Table(src.name, columns, rows())
+def _rows(reader, fed: list[int], name: str, columns: list[str], offset: int,
+          delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """``(line, row)`` per row; ``fed``: `_utf8_lines`'s lines-per-row guard; ``offset``: the
+    lines read before ``reader`` (the header's line).
+
+    A stray '"' makes csv read a quoted field on across line breaks, merging rows silently (a
+    record gone, the row before with the wrong label). A field that spans lines and holds the
+    delimiter is that (a quoted id with a line break has none), and so is a row of more than
+    `_ROW_LINES` lines: both are refused at the line where the row starts.
+    """
+    while True:
+        start = reader.line_num + offset + 1  # the line this row starts on
+        fed[0] = 0
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except _RunsOn:
+            raise InputError(f"a quoted field opened on line {start} runs on for more than {_ROW_LINES} "
+                             "lines (an unmatched '\"'?)", path=name, line=start) from None
+        except csv.Error as e:
+            raise InputError(_csv_problem(e, "row", start), path=name, line=start) from None
+        if any("\n" in f and delimiter in f for f in row):
+            raise InputError(f"a quoted field opened on line {start} runs on past the end of that line "
+                             f"and swallows {'tabs' if delimiter == chr(9) else 'commas'}, rows merged "
+                             "into it (an unmatched '\"'?)", path=name, line=start)
+        if _blank(row):
+            continue
+        if len(row) != len(columns):
+            raise InputError(f"row has {len(row)} fields, the header has {len(columns)} "
+                             f"({', '.join(columns)})", path=name, line=start)
+        yield start, row
 
 
 def _table_records(table: Table, cleaner: Cleaner | None, id_column: str,
@@ -383,7 +496,7 @@ def _table_records(table: Table, cleaner: Cleaner | None, id_column: str,
     if "sequence" not in cols:
         raise InputError(f"no 'sequence' column; the header has: {', '.join(cols) or '(nothing)'}; "
                          "a table needs 'sequence', and may have 'id' and 'label'", path=name,
-                         line=1)
+                         line=table.header_line)
     i_seq = cols.index("sequence")
     i_id = cols.index(id_column) if id_column in cols else None
     i_label = cols.index(label_column) if label_column in cols else None
@@ -404,7 +517,7 @@ def _table_records(table: Table, cleaner: Cleaner | None, id_column: str,
         label = row[i_label].strip() if i_label is not None else None
         yield Record(rid, seq.decode("latin-1"), label, line, extra)
     if n == 0:
-        raise InputError("a header and no rows", path=name, line=1)
+        raise InputError("a header and no rows", path=name, line=table.header_line)
 
 
 # --------------------------------------------------------------------------- public readers
@@ -424,14 +537,19 @@ def read_records(path: str | os.PathLike, *, alphabet: str | Alphabet | None = "
     if cleaner is None and alphabet is not None:
         cleaner = Cleaner(alphabet, on_invalid)
     with open_source(path) as src:
-        seen: dict[str, int] | None = {} if unique_ids else None
-        for rec in source_records(src, cleaner, id_column=id_column, label_column=label_column):
-            if seen is not None:
-                first = seen.setdefault(rec.id, rec.line)
-                if first != rec.line:
-                    raise InputError(f"duplicate id (first seen at line {first})",
-                                     path=src.name, line=rec.line, record=rec.id)
-            yield rec
+        records = source_records(src, cleaner, id_column=id_column, label_column=label_column)
+        yield from refuse_duplicate_ids(records, src.name) if unique_ids else records
+
+
+def refuse_duplicate_ids(records: Iterable[Record], name: str) -> Iterator[Record]:
+    """``records``, refusing an id seen before (a set of ids is kept: memory grows with them)."""
+    seen: dict[str, int] = {}
+    for rec in records:
+        first = seen.setdefault(rec.id, rec.line)
+        if first != rec.line:
+            raise InputError(f"duplicate id (first seen at line {first})",
+                             path=name, line=rec.line, record=rec.id)
+        yield rec
 
 
 def source_records(src: Source, cleaner: Cleaner | None = None, *, id_column: str = "id",
@@ -506,9 +624,10 @@ def within(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
 
 def check_output(path: str | os.PathLike, inputs: Iterable[str] = (), model_dir: str | None = None) -> None:
     """Refuse, before any work, an output that would destroy what the user gave: one of the
-    inputs (same file by inode, so symlinks, ``./x`` and hard links count), the model directory or
-    a file inside it; and one that cannot be written: a directory, a name too long, a parent that
-    is missing or not writable. ``-`` and device nodes / FIFOs are streams and always allowed."""
+    inputs (same file by inode, so symlinks, ``./x`` and hard links count; ``-`` when standard
+    input is redirected from the output's file), the model directory or a file inside it; and one
+    that cannot be written: a directory, a name too long, a parent that is missing or not
+    writable. ``-`` and device nodes / FIFOs are streams and always allowed."""
     name = os.fspath(path)
     if name == "-":
         return
@@ -516,8 +635,9 @@ def check_output(path: str | os.PathLike, inputs: Iterable[str] = (), model_dir:
         raise InputError("is a directory; expected a file name to write", path=name)
     if os.path.exists(name):
         for other in inputs:
-            if other != "-" and os.path.exists(other) and os.path.samefile(name, other):
-                raise InputError(f"is also an input ({other}); write the output elsewhere", path=name)
+            if _same_file(name, other):
+                shown = "standard input" if other == "-" else other
+                raise InputError(f"is also an input ({shown}); write the output elsewhere", path=name)
     if model_dir is not None and within(name, model_dir):
         raise InputError(f"is inside the model directory {model_dir}; write the output elsewhere", path=name)
     if _is_stream(name):
@@ -536,10 +656,23 @@ def check_output(path: str | os.PathLike, inputs: Iterable[str] = (), model_dir:
         raise InputError("cannot write here (permission denied)", path=name)
 
 
+def _same_file(name: str, other: str) -> bool:
+    """Whether the existing file ``name`` is the input ``other``; for ``-``, whether standard
+    input is redirected from it (``genobert classify M - -o x.tsv < x.tsv``)."""
+    if other != "-":
+        return os.path.exists(other) and os.path.samefile(name, other)
+    try:
+        given = os.fstat(sys.stdin.fileno())
+    except (AttributeError, OSError, ValueError):  # stdin closed, or not backed by a file
+        return False
+    if not stat.S_ISREG(given.st_mode):
+        return False
+    out = os.stat(name)
+    return (given.st_dev, given.st_ino) == (out.st_dev, out.st_ino)
+
+
 def _is_stream(name: str) -> bool:
     """A character device (/dev/null, a terminal), a FIFO or a socket: written in place."""
-    import stat
-
     try:
         mode = os.stat(name).st_mode
     except OSError:

@@ -1,9 +1,9 @@
 """`genobert inspect`: what a sequence file holds, in one pass (a quick ``seqkit stats``).
 
 Per file: format, compression, record count, total / min / median / max length, the alphabet it
-looks like, letters outside that alphabet, soft-masked (lower-case) letters, duplicate ids and,
-for tables, the label counts. Structural problems (a truncated gzip, a broken FASTQ record) are
-`InputError`s, as everywhere.
+looks like, letters outside that alphabet, proteins with a '*' before their end, soft-masked
+(lower-case) letters, duplicate ids and, for tables, the label counts. Structural problems (a
+truncated gzip, a broken FASTQ record) are `InputError`s, as everywhere.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ class FileStats:
     lowercase: int = 0  # soft-masked letters, read as upper case
     duplicate_ids: int = 0
     duplicate_examples: list[str] = field(default_factory=list)
+    inner_stops: int = 0  # records with a '*' before their last letter (a protein's stop ends it)
+    inner_stop_examples: list[str] = field(default_factory=list)
     labels: Counter[str] | None = None
     columns: list[str] | None = None  # tables only
     note: str = ""
@@ -51,6 +53,9 @@ class FileStats:
             ranked = sorted(self.outside.items(), key=lambda cn: (-cn[1], cn[0]))[:10]
             letters = ", ".join(f"{_show(c)}×{n:,}" for c, n in ranked)
             out.append(f"{sum(self.outside.values()):,} letters outside {self.alphabet}: {letters}")
+        if self.inner_stops and self.alphabet == "protein":  # elsewhere '*' is a letter outside
+            out.append(f"{self.inner_stops:,} records with '*' before the end (a stop is allowed "
+                       "only as the last letter), e.g. " + ", ".join(repr(i) for i in self.inner_stop_examples))
         if self.duplicate_ids:
             out.append(f"{self.duplicate_ids:,} duplicate ids, e.g. "
                        + ", ".join(repr(i) for i in self.duplicate_examples))
@@ -98,6 +103,10 @@ def _sequences(stats: FileStats, records) -> FileStats:
             seen.add(rec.id)
         if rec.label is not None:
             labels[rec.label] += 1
+        if -1 < rec.seq.find("*") < len(rec.seq) - 1:
+            stats.inner_stops += 1
+            if len(stats.inner_stop_examples) < 3:
+                stats.inner_stop_examples.append(rec.id)
         pending.append(rec.seq.encode("latin-1"))
         pending_len += len(rec.seq)
         if pending_len >= _BATCH:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from .alphabets import Cleaner
 from .errors import InputError
-from .io import open_source, read_header, read_records
+from .io import open_source, read_header, read_records, refuse_duplicate_ids, source_records
 
 
 @dataclass
@@ -49,14 +49,20 @@ def read_labelled_file(path: str, alphabet: str, column: str = "label",
     return out
 
 
-def _id_column(path: str) -> str:
+def _id_column(columns: list[str]) -> str:
     """A sequence table's id column: 'id', else the first column whose name ends in 'id'
     (``protein_id``); FASTA and FASTQ ids come from their headers."""
-    with open_source(path) as src:
-        if src.format != "table":
-            return "id"
-        columns = read_header(src).columns
     return "id" if "id" in columns else next((c for c in columns if c.lower().endswith("id")), "id")
+
+
+def _sequences_by_id(path: str, cleaner: Cleaner) -> dict[str, str]:
+    """{id: sequence} of a FASTA/FASTQ/table file (ids unique), opened once so that '-' and a
+    pipe (``<(zcat seqs.fa.gz)``) work."""
+    with open_source(path) as src:
+        table = read_header(src) if src.format == "table" else None
+        id_column = _id_column(table.columns) if table else "id"
+        records = source_records(src, cleaner, id_column=id_column, table=table)
+        return {r.id: r.seq for r in refuse_duplicate_ids(records, src.name)}
 
 
 def read_pairs(path: str, alphabet: str, columns: tuple[str, str] = ("sequence_a", "sequence_b"),
@@ -69,8 +75,7 @@ def read_pairs(path: str, alphabet: str, columns: tuple[str, str] = ("sequence_a
     cleaner = cleaner or Cleaner(alphabet)
     lookup = None
     if sequences:
-        lookup = {r.id: r.seq for r in read_records(sequences, cleaner=cleaner, unique_ids=True,
-                                                    id_column=_id_column(sequences))}
+        lookup = _sequences_by_id(sequences, cleaner)
     out = Labelled(path, [], [], [], [])
     with open_source(path) as src:
         if src.format != "table":
@@ -83,7 +88,7 @@ def read_pairs(path: str, alphabet: str, columns: tuple[str, str] = ("sequence_a
         for name in wanted:
             if name not in table.columns:
                 raise InputError(f"no {name!r} column; the header has: {', '.join(table.columns)}",
-                                 path=src.name, line=1)
+                                 path=src.name, line=table.header_line)
         ia, ib = (table.columns.index(c) for c in columns)
         i_label = table.columns.index(label_column) if label_column else None
         i_id = table.columns.index("id") if "id" in table.columns else None

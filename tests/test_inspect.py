@@ -69,3 +69,12 @@ def test_inspect_every_shared_file_matches_sources_md(shared_data):
         if key.startswith("dna_") or "pretrain_dna" in key:
             assert s.alphabet == "dna" and not s.outside, key
     assert checked >= 50
+
+
+def test_inspect_names_a_stop_inside_a_protein(write):
+    """read_records refuses '*' before a protein's end; inspect said nothing of it."""
+    s = inspect_file(write("p.fa", ">a\nMKR*VLLWWEEQQDDSSPPKK\n>b\nMKRVLLWWEEQQDDSSPPKK*\n>c\nMKV*\n"))
+    assert s.alphabet == "protein"
+    assert s.problems() == ["1 records with '*' before the end (a stop is allowed only as the last "
+                            "letter), e.g. 'a'"]
+    assert inspect_file(write("q.fa", ">b\nMKRVLLWWEEQQDDSSPPKK*\n")).problems() == []

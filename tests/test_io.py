@@ -199,3 +199,139 @@ def test_atomic_output_keeps_old_file_on_failure(tmp_path):
     with atomic_output(target) as f:
         f.write("new\n")
     assert target.read_text() == "new\n" and os.listdir(tmp_path) == ["out.tsv"]
+
+
+# ----------------------------------------------------------------- input-reader review fixes
+
+
+def _stdin(monkeypatch, raw: io.RawIOBase | bytes) -> None:
+    raw = io.BytesIO(raw) if isinstance(raw, bytes) else raw
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(raw)))
+
+
+@pytest.mark.parametrize("name,content,line", [
+    # a stray '"' opens a field that csv would read on across the line break: row b vanished
+    # into a's 'desc' and a took b's label
+    ("stray.tsv", 'id\tsequence\tdesc\tlabel\na\tACGT\t"hypothetical\t1\nb\tGG\tknown"\t0\n', 2),
+    ("unclosed.tsv", 'id\tsequence\tlabel\na\tACGT\t1\nb\tGG\t"0\n', 3),  # read to the file's end
+    ("newline.csv", 'id,sequence,label\n"a,ACGT,1\nc",GG,0\n', 2),  # a's row swallowed c's
+    ("long.tsv", 'id\tsequence\tlabel\n"a' + "\n" * 20 + '"\tACGT\t1\n', 2),  # more lines than a row may span
+    ("blank_first.tsv", '\n\nid\tsequence\tlabel\n"a\tACGT\t1\nb\tGG\t0\n', 4),
+])
+def test_a_quoted_field_across_a_line_break_is_refused_at_its_row(write, name, content, line):
+    path = write(name, content)
+    with pytest.raises(InputError) as e:
+        list(read_records(path))
+    assert e.value.line == line
+    assert f"a quoted field opened on line {line} runs " in str(e.value)
+    assert any(w in str(e.value) for w in ("the end of that line", "the end of the file", "more than 8 lines"))
+    assert "unmatched '\"'" in str(e.value)
+
+
+def test_quotes_within_one_line_still_read(write):
+    path = write("q.tsv", 'id\tsequence\tnote\tlabel\n"a\tb"\tACGT\t5" UTR\t1\n"c ""d"""\tGG\tx\t0\n')
+    assert [(r.id, r.seq, r.label, r.extra) for r in read_records(path)] == [
+        ("a\tb", "ACGT", "1", {"note": '5" UTR'}), ('c "d"', "GG", "0", {"note": "x"})]
+    with pytest.raises(InputError, match=r"q2.tsv:2: malformed row \(text after the closing"):
+        list(read_records(write("q2.tsv", 'id\tsequence\n"a"b\tACGT\n')))
+
+
+def test_leading_blank_lines_and_blank_rows_of_a_table(write):
+    path = write("b.tsv", "\n  \nid\tsequence\tlabel\n   \na\tACGT\t1\n\t\t\nb\tGG\t0\n")
+    assert [(r.id, r.line) for r in read_records(path)] == [("a", 5), ("b", 7)]
+    with pytest.raises(InputError, match=r"c.csv:3: no 'sequence' column; the header has: id, seq"):
+        list(read_records(write("c.csv", "\n \nid,seq\na,ACGT\n")))
+    with pytest.raises(InputError, match=r"d.tsv:4: row has 2 fields, the header has 3"):
+        list(read_records(write("d.tsv", "\nid\tsequence\tlabel\n\na\tACGT\n")))
+
+
+def test_pairs_read_their_sequences_from_stdin_once(write, monkeypatch):
+    from genobert.tables import read_pairs
+
+    pairs = write("pairs.tsv", "sequence_a\tsequence_b\tlabel\np1\tp2\t1\n")
+    _stdin(monkeypatch, b"protein_id\tsequence\np1\tACGT\np2\tGGCC\n")
+    data = read_pairs(pairs, "dna", sequences="-")
+    assert (data.ids, data.seqs, data.targets) == (["p1|p2"], [("ACGT", "GGCC")], ["1"])
+
+
+def test_an_output_given_as_stdin_is_refused(tmp_path, monkeypatch):
+    out, other = tmp_path / "x.tsv", tmp_path / "y.tsv"
+    out.write_text("id\tsequence\na\tACGT\n")
+    other.write_text("id\tsequence\na\tACGT\n")
+    with open(out) as stdin:  # genobert classify M - -o x.tsv < x.tsv
+        monkeypatch.setattr(sys, "stdin", stdin)
+        with pytest.raises(InputError, match=r"x.tsv: is also an input \(standard input\)"):
+            gio.check_output(str(out), ["-"])
+    with open(other) as stdin:
+        monkeypatch.setattr(sys, "stdin", stdin)
+        gio.check_output(str(out), ["-"])  # another file on stdin: fine
+
+
+class _Trickle(io.RawIOBase):
+    """A pipe whose writer sends one byte at a time."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        n = min(len(b), 1, len(self.data))
+        b[:n] = self.data[:n]
+        self.data = self.data[n:]
+        return n
+
+
+@pytest.mark.parametrize("data", [
+    __import__("gzip").compress(b">a\nACGT\n>b\nGG\n", mtime=0),
+    b"\n\n\n>a\nACGT\n>b\nGG\n",
+])
+def test_a_pipe_giving_a_few_bytes_per_read_is_sniffed_whole(monkeypatch, data):
+    _stdin(monkeypatch, _Trickle(data))
+    assert ids_seqs("-") == [("a", "ACGT"), ("b", "GG")]
+
+
+def test_closed_stdin_is_one_line(monkeypatch):
+    monkeypatch.setattr(sys, "stdin", None)
+    with pytest.raises(InputError, match=r"^<stdin>: standard input is closed$"):
+        list(read_records("-"))
+
+
+def test_xz_is_read_and_zstd_is_named(write):
+    import lzma
+
+    data = b">a\nACGT\n>b\nGG\n"
+    assert ids_seqs(write("x.fa.xz", lzma.compress(data))) == [("a", "ACGT"), ("b", "GG")]
+    with pytest.raises(InputError, match=r"truncated xz data"):
+        list(read_records(write("t.fa.xz", lzma.compress(data * 50)[:-20])))
+    zst = b"\x28\xb5\x2f\xfd\x24\x0e\x71\x00\x00" + data  # a zstd frame's magic and header
+    with pytest.raises(InputError, match=r"z.fa.zst: zstd-compressed; decompress it first \(zstd -d\)"):
+        list(read_records(write("z.fa.zst", zst)))
+    with pytest.raises(InputError, match=r"plain, .gz, .bz2 or .xz"):
+        list(read_records(write("n.bin", b"\x00\x01junk")))
+
+
+def test_the_on_invalid_hint_only_where_the_flag_exists(write, tmp_path, monkeypatch, capsys):
+    import genobert.infer
+    from genobert.cli import main
+
+    bad = write("bad.fa", ">a\nACJT\n")
+    with pytest.raises(InputError) as e:  # the library, finetune and pretrain have no such flag
+        list(read_records(bad))
+    assert "invalid character 'J'" in str(e.value) and "--on-invalid" not in str(e.value)
+    out = str(tmp_path / "m")
+    assert main(["pretrain", "--corpus", bad, "--out", out, "--exclude", bad]) == 2
+    err = capsys.readouterr().err
+    assert "invalid character 'J'" in err and "--on-invalid" not in err
+
+    def classify(model, inputs, out, **kw):  # the reading part of the real command, no model
+        for path in inputs:
+            list(read_records(path, on_invalid=kw["on_invalid"]))
+
+    monkeypatch.setattr(genobert.infer, "write_classification", classify)
+    assert main(["classify", "M", bad, "-o", str(tmp_path / "o.tsv")]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"genobert: error: {bad}:2: record 'a': invalid character 'J' at position 3; "
+                   "allowed for dna: A C G T N R Y S W K M B D H V (lower case is read as upper "
+                   "case); use --on-invalid skip or replace to go on\n")
