@@ -118,12 +118,12 @@ def mcc_text(scores: dict[int, dict], reference: dict[int, dict] | None) -> tupl
     fine-tuning seed (the same seed shuffles the same batches), with a 95 % t interval."""
     import numpy as np
 
-    from genobert.verdict import paired
+    from genobert.verdict import paired, spread
 
     if not scores:
         return "–", "–"
     mccs = [v["mcc"] for v in scores.values()]
-    mean = f"{np.mean(mccs):.3f} ± {np.std(mccs):.3f}"
+    mean = f"{np.mean(mccs):.3f} ± {spread(mccs):.3f}"
     if reference is None or scores is reference:
         return mean, "–"
     d = paired(scores, reference, "mcc")

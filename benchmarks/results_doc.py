@@ -89,7 +89,7 @@ def probe_board(folders: list[str]) -> list[str]:
     pretraining (by validation), paired by seed. Cheap, so it covers tasks whose fine-tuning grid
     has not run; it asks what pretraining put into the vectors, not what fine-tuning makes of it."""
     from genobert.bench.report import METRICS, _score, best_rival, by_method
-    from genobert.verdict import paired
+    from genobert.verdict import DECIDED, paired
 
     header = ["## Frozen-embedding probes", "",
              "What pretraining put into the vectors, on every task a probe applies to (all but the span "
@@ -120,25 +120,36 @@ def probe_board(folders: list[str]) -> list[str]:
             n_train = next(iter(probe.values())).get("n_train")
             lines.append(f"| {model} | {task} | {f'{n_train:,}' if n_train else '?'} | {METRICS[metric]} | "
                          f"{mean:.3f} | {cell(v)} | " + (f"{best}: {cell(b)}" if b else "–") + " |")
-            if v.verdict != "too few seeds":  # a task whose seeds are still running
-                tally.append((v.verdict, b.verdict if b else None))
+            tally.append((v.verdict, b.verdict if b else None))
     if lines == header:
         return []
-    lines += ["", f"The pretrained vectors beat random ones on {sum(v == 'helped' for v, _ in tally)} of "
-              f"{len(tally)} task × model rows with two seeds or more (worse on "
-              f"{sum(v == 'hurt' for v, _ in tally)}), and the best "
-              f"method without pretraining on {sum(b == 'helped' for _, b in tally)} of "
-              f"{sum(b is not None for _, b in tally)} (worse on {sum(b == 'hurt' for _, b in tally)})."]
+    # "N of M" counts verdicts only, as the scoreboard does: not one measurement, too few seeds, failed
+    random, best = ([x for x in side if x in DECIDED] for side in zip(*tally, strict=True))
+    lines += ["", f"The pretrained vectors beat random ones on {random.count('helped')} of "
+              f"{len(random)} task × model rows with a verdict (worse on {random.count('hurt')}), and the best "
+              f"method without pretraining on {best.count('helped')} of {len(best)} (worse on {best.count('hurt')})."]
     return lines + [""]
 
 
 def incomplete(setup: dict, runs: list[dict], suite_tasks: list[str]) -> str:
-    """The notice of a folder holding fewer runs than its suite × seeds × methods; '' when complete.
-    Counted on the full training sets, unless the folder ran only shares of the labels."""
-    fractions = setup.get("fractions", [1.0])
+    """The notice of a folder holding fewer runs than its suite × methods × seeds; '' when complete.
+    Counted on the full training sets, unless the folder ran only shares of the labels. A share's
+    seeds are those asked for it (bench.json's seeds_by_fraction), or in an older folder holding
+    several shares the most any method ran (it may hold 3 seeds of all labels and 10 of a share,
+    while its "seeds" is the last command's)."""
+    fractions = sorted({r.get("fraction", 1.0) for r in runs} | set(setup.get("fractions", [1.0])))
     if 1.0 in fractions:  # label-efficiency runs beside the full training sets are extra
-        runs, fractions = [r for r in runs if r.get("fraction", 1.0) == 1.0], [1.0]
-    expected = len(suite_tasks) * setup["seeds"] * len(setup["methods"]) * len(fractions)
+        fractions = [1.0]
+    runs = [r for r in runs if r.get("fraction", 1.0) in fractions]
+    methods = set(setup["methods"]) | {r["method"] for r in runs}
+    asked = setup.get("seeds_by_fraction", {})  # recorded since 2026-12-08; before, the rows tell
+    mixed = len({r.get("fraction", 1.0) for r in runs} | set(setup.get("fractions", [1.0]))) > 1
+    expected = 0
+    for f in fractions:
+        share = [r for r in runs if r.get("fraction", 1.0) == f]
+        ran = max((len({r["seed"] for r in share if r["method"] == m}) for m in methods), default=0)
+        seeds = asked.get(f"{f:g}") or (ran if mixed else max(ran, setup["seeds"]))
+        expected += len(suite_tasks) * len(methods) * seeds
     if len(runs) >= expected:
         return ""
     missing = [t for t in suite_tasks if t not in {r["task"] for r in runs}]

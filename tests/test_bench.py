@@ -532,9 +532,9 @@ def test_label_efficiency_fractions(fake_suite, tmp_path):
 def test_a_cell_says_when_it_holds_another_number_of_seeds():
     from genobert.bench.report import _mean_std
 
-    assert _mean_std([0.5, 0.7, 0.6], 3) == "0.600 ± 0.082"
+    assert _mean_std([0.5, 0.7, 0.6], 3) == "0.600 ± 0.100"  # n - 1: numpy's default n gave 0.082
     assert _mean_std([0.508], 3) == "0.508 (1 seed)"  # not "± 0.000": one run has no spread
-    assert _mean_std([0.5, 0.7], 3) == "0.600 ± 0.100 (2 seeds)"
+    assert _mean_std([0.5, 0.7], 3) == "0.600 ± 0.141 (2 seeds)"
     assert _mean_std([], 3) == "–"
 
 
@@ -756,7 +756,7 @@ def test_the_probe_verdict_stands_without_fine_tuned_rows():
     assert "- **ss3**" in text
     assert re.search(r"frozen-embedding probe, pretrained vs random weights: \+0\.110, .*3 paired seeds: helped", text)
     assert "vs scratch" not in text
-    assert re.search(r"probe vs onehot-lr \(best without pretraining on validation; no fine-tuned BERT yet\): "
+    assert re.search(r"probe vs onehot-lr \(best on validation of onehot-lr, bert-probe-scratch; no fine-tuned BERT yet\): "
                      r"-0\.040, .*hurt", text)
 
 
@@ -907,7 +907,7 @@ def test_tasks_without_a_verdict_are_counted_apart():
                 for sd in seeds for m in ("bert-pretrained", "bert-scratch")]
 
     text = "\n".join(_verdicts(rows("a", range(3), 0.1) + rows("b", [0], 0.1), ["a", "b"]))
-    assert ("Pretrained beat scratch on 1 of 1 tasks and the best method without pretraining on 1 of 1 "
+    assert ("Pretrained beat scratch on 1 of 1 tasks and the best method without pretraining (of those run) on 1 of 1 "
             "(interval excluding 0); 1 more task had no verdict against scratch") in text, text
 
 
@@ -1011,3 +1011,29 @@ def test_own_task_names_its_label_column(tmp_path, capsys):
                  "--out", str(tmp_path / "b")]) == 0
     assert "task t: dna, sequence with 2 classes (0, 1)" in capsys.readouterr().err
     assert "--label-column activity" in open(tmp_path / "b" / "results.md").read()  # the command re-runs it
+
+
+def test_a_folder_run_on_a_share_of_the_labels_says_so(tmp_path):
+    # 43 labels, 10 seeds, no baseline: the tables say the share, the rows' counts and the pool
+    from genobert.bench import write_report
+
+    rows = [{"task": "amp", "method": m, "seed": sd, "fraction": 0.03, "n_train": 43, "n_valid": 21,
+             "valid": {"mcc": 0.5}, "test": {"mcc": 0.5 + 0.01 * sd + 0.1 * (m == "bert-pretrained"),
+                                              "accuracy": 0.7, "predicted_classes": 2}}
+            for sd in range(10) for m in ("bert-pretrained", "bert-scratch")]
+    rows += [{"task": "ppi", "method": "bert-pretrained", "seed": 0, "fraction": 0.03, "n_train": 9, "n_valid": 3,
+              "valid": {"mcc": 0.2}, "test": {"mcc": 0.2, "predicted_classes": 2}}]  # no scratch yet
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "bench.json").write_text(json.dumps({
+        "suite": "protein", "profile": {"max_train_tokens": 0}, "profile_name": "cpu", "seeds": 3,
+        "methods": ["bert-pretrained"], "fractions": [1.0], "data_dir": "d", "date": "2026-12-08",
+        "machine": "m", "out": str(tmp_path),
+        "commands": [f"genobert bench --out {tmp_path}", f"genobert bench --out {tmp_path}-s2"]}))
+    text = open(write_report(str(tmp_path))).read()
+    assert f"Some of these commands wrote into `{tmp_path}-s2`, whose rows were merged into this folder" in text
+    assert "Seeds: 10 (0..9), every run on 0.03 of the training labels;" in text
+    assert "## MCC on `test` (0.03 of the training labels)" in text
+    assert "| amp | 43 | 21 |" in text  # the rows' own counts, not the whole split's
+    assert "bert-scratch" not in text.split("Methods with no runs")[1].splitlines()[0]
+    assert "vs bert-scratch (best on validation of bert-scratch)" in text
+    assert "- **ppi**" not in text  # nothing to compare: no bare heading

@@ -196,13 +196,16 @@ def test_results_doc_probe_board_pairs_probes_by_seed(tmp_path):
     rows += [row("bert-probe-scratch", s, 0.5 + 0.1 * s + 0.001 * s, 0.4) for s in range(3)]
     rows += [row("kmer-lr", s, 0.7 + 0.1 * s, 0.6) for s in range(3)]
     rows += [row("onehot-lr", s, 0.0, 0.1) for s in range(3)]  # worse on validation: not the rival
+    # task u: both probes score the same on every seed, one measurement, no verdict: not counted
+    rows += [{**row(m, s, 0.5, 0.5), "task": "u"} for m in ("bert-probe", "bert-probe-scratch", "kmer-lr") for s in range(3)]
     (tmp_path / "bench.json").write_text(json.dumps({"suite": "dna", "pretrained_models": {"dna": {"path": "models/m"}}}))
     (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     text = "\n".join(results_doc.probe_board([str(tmp_path)]))
     # +0.1 over random weights on every seed (the seeds' spread cancels), -0.1 against kmer-lr
     assert re.search(r"\| m \| t \| 100 \| MCC \| 0\.700 \| \+0\.099 \[\+0\.09\d, \+0\.10\d\], 3 seeds: \*\*helped\*\* "
                      r"\| kmer-lr: -0\.100 \[-0\.100, -0\.100\], 3 seeds: \*\*hurt\*\* \|", text), text
-    assert ("beat random ones on 1 of 1 task × model rows with two seeds or more (worse on 0), and the "
+    assert "| m | u | 100 | MCC | 0.500 | +0.000, one measurement |" in text
+    assert ("beat random ones on 1 of 1 task × model rows with a verdict (worse on 0), and the "
             "best method without pretraining on 0 of 1 (worse on 1)") in text
 
 
@@ -222,3 +225,9 @@ def test_results_doc_counts_a_few_label_folder_by_its_own_shares():
     full = [{**r, "fraction": 1.0} for r in runs[:10]]
     notice = results_doc.incomplete({"seeds": 10, "methods": ["x", "y"], "fractions": [0.03, 1.0]}, runs + full, ["a"])
     assert notice.startswith("**Incomplete run**: 10 of the suite's 20 task × method × seed runs are in.")
+    # 3 seeds of all labels, then 10 of a share (bench.json keeps the last --seeds): complete
+    three = [{**r, "fraction": 1.0} for r in runs if r["seed"] < 3]
+    assert results_doc.incomplete({"seeds": 10, "methods": ["x", "y"], "fractions": [0.03, 1.0]}, runs + three, ["a"]) == ""
+    # unless the folder recorded 5 asked of all labels
+    asked = {"seeds": 10, "methods": ["x", "y"], "fractions": [0.03, 1.0], "seeds_by_fraction": {"1": 5, "0.03": 10}}
+    assert "6 of the suite's 10" in results_doc.incomplete(asked, runs + three, ["a"])

@@ -3,7 +3,7 @@ verdicts (`genobert.verdict`), the protocol checks and the published numbers."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 import json
 import os
 
@@ -11,6 +11,7 @@ import numpy as np
 
 from ..io import write_json, write_text
 from ..train import stop_record
+from ..verdict import spread
 from .suites import FINETUNED, METHODS, METRICS, PRETRAINED_METHODS, RETUNED, SUITES
 
 def _mean_std(values: list[float], seeds: int) -> str:
@@ -21,7 +22,7 @@ def _mean_std(values: list[float], seeds: int) -> str:
     if len(values) == 1:
         return f"{values[0]:.3f} (1 seed)"
     count = "" if len(values) == seeds else f" ({len(values)} seeds)"
-    return f"{np.mean(values):.3f} ± {np.std(values):.3f}{count}"
+    return f"{np.mean(values):.3f} ± {spread(values):.3f}{count}"
 
 
 def write_report(out: str) -> str:
@@ -43,27 +44,30 @@ def write_report(out: str) -> str:
     if setup["methods"] != list(METHODS):
         command += f" --methods {','.join(setup['methods'])}"
     commands = setup.get("commands") or [command]  # the processes that filled this folder
+    # a folder run only on a share of the labels reports that share: say so wherever it is named
+    share = f", every run on {full:g} of the training labels" if full < 1 else ""
     lines = [f"# genobert bench: suite `{setup['suite']}`, profile `{setup['profile_name']}`", "",
              f"Written by `genobert bench` on {setup['date']}; machine: {setup['machine']}.", "",
              *([] if len(commands) == 1 else ["Filled by these commands (one process per core; each "
                                               "skips the runs already in results.jsonl):", ""]),
              "```\n" + "\n".join(commands) + "\n```", "",
-             f"Seeds: {setup['seeds']} (0..{setup['seeds'] - 1}); mean ± std over seeds on the test "
+             *_merged(commands, setup["out"]),
+             f"Seeds: {_seed_list(results)}{share}; mean ± standard deviation (n − 1) over seeds on the test "
              "split (a cell with another number of seeds says how many): MCC and accuracy for "
              "classes of sequences and pairs, per-letter macro-F1 and accuracy for token tasks, "
              "Spearman's rho for regression. Profile: " + ", ".join(f"{k}={v}" for k, v in setup["profile"].items()), ""]
     # the runs a cell should hold: the seeds, or K for a cross-validated task (fold = seed)
-    n_runs = defaultdict(lambda: setup["seeds"], {t["name"]: t.get("folds") or setup["seeds"]
-                                                  for t in setup.get("tasks", [])})
-    left_out = [m for m in METHODS if m not in setup["methods"]]
+    folds = {t["name"]: t.get("folds") for t in setup.get("tasks", [])}  # K folds: K runs a cell
+    n_runs = {task: folds.get(task) or _most_seeds(results, task) for task in tasks}
+    left_out = [m for m in METHODS if m not in methods]
     if left_out:
-        lines += [f"Methods not in this run (left out by `--methods`): {', '.join(left_out)}.", ""]
-    lines += _rows_used(out, tasks, setup["profile"].get("max_train_tokens"))
+        lines += [f"Methods with no runs in this folder: {', '.join(left_out)}.", ""]
+    lines += _rows_used(out, tasks, setup["profile"].get("max_train_tokens"), results)
     for split in splits:
         for metric in [m for m in METRICS if any(m in r.get(split, {}) for r in results)
                        # macro-F1 gets a table where it is a task's score (no MCC: token tasks)
                        and (m != "macro_f1" or any("mcc" not in r.get(split, {"mcc": 0}) for r in results))]:
-            lines += [f"## {METRICS[metric]} on `{split}`", "",
+            lines += [f"## {METRICS[metric]} on `{split}`" + (f" ({full:g} of the training labels)" if full < 1 else ""), "",
                       "| task | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
             per_method = {m: [] for m in methods}
             for task in tasks:
@@ -87,7 +91,7 @@ def write_report(out: str) -> str:
     skipped = sorted({f"{r['method']} on {r['task']}: {r['skipped']}" for r in results if "skipped" in r})
     if skipped:
         lines += ["## Not applicable", ""] + [f"- {s}" for s in skipped] + [""]
-    efficiency, curves = _label_efficiency(out, every, tasks, methods, n_runs)
+    efficiency, curves = _label_efficiency(out, every, tasks, methods, folds)
     lines += efficiency
     plots = _plots(out, results, tasks, methods) + curves
     if plots:
@@ -97,16 +101,49 @@ def write_report(out: str) -> str:
     return path
 
 
-def _rows_used(out: str, tasks, budget) -> list[str]:
-    """Rows per split of seed 0, as every method saw them (from OUT/splits, when it is there),
-    and exact test repeats of training sequences where the folder recorded them."""
+def _merged(commands: list[str], out: str) -> list[str]:
+    """A line when some commands wrote into another --out and their rows were merged here."""
+    import shlex
+
+    others = []
+    for c in commands:
+        words = shlex.split(c)
+        there = words[words.index("--out") + 1] if "--out" in words[:-1] else out
+        if os.path.normpath(there) != os.path.normpath(out) and there not in others:
+            others.append(there)
+    return [f"Some of these commands wrote into {', '.join(f'`{o}`' for o in others)}, whose rows were "
+            "merged into this folder; re-run, each fills its own `--out`.", ""] if others else []
+
+
+def _most_seeds(rows, task: str) -> int:
+    """The seeds a cell of ``task`` should hold: the most any method ran (in ``rows``)."""
+    return max(Counter(r["method"] for r in {(r["method"], r["seed"]): r for r in rows
+                                             if r["task"] == task}.values()).values(), default=0)
+
+
+def _seed_list(results) -> str:
+    """The seeds of the rows, '3 (0..2)' or '2 (0, 4)'."""
+    seeds = sorted({r["seed"] for r in results})
+    if not seeds:
+        return "none"
+    run = seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 2
+    return f"{len(seeds)} (" + (f"{seeds[0]}..{seeds[-1]}" if run else ", ".join(map(str, seeds))) + ")"
+
+
+def _rows_used(out: str, tasks, budget, results) -> list[str]:
+    """Rows per split of seed 0 as every method saw them (as its rows recorded them, else from
+    OUT/splits), and exact test repeats of training sequences where the folder recorded them."""
     counts, repeats = [], {}
     for task in tasks:
         folder = os.path.join(out, "splits", task)
         paths = {name: os.path.join(folder, "seed0", f"{name}.tsv") for name in ("train", "valid")}
-        if not all(os.path.exists(p) for p in paths.values()):
+        first = [r for r in results if r["task"] == task and r["seed"] == 0 and "n_train" in r and "n_valid" in r]
+        if first:
+            n = {"train": first[0]["n_train"], "valid": first[0]["n_valid"]}
+        elif all(os.path.exists(p) for p in paths.values()):
+            n = {name: sum(1 for _ in open(p)) - 1 for name, p in paths.items()}
+        else:
             return []
-        n = {name: sum(1 for _ in open(p)) - 1 for name, p in paths.items()}
         overlap = os.path.join(folder, "overlap.json")  # written by bench since 2026-12 (splits._overlap)
         if os.path.exists(overlap):
             with open(overlap) as f:
@@ -129,16 +166,18 @@ def _rows_used(out: str, tasks, budget) -> list[str]:
             *head, *counts, ""]
 
 
-def _label_efficiency(out: str, results, tasks, methods, n_runs: dict) -> tuple[list[str], list[str]]:
+def _label_efficiency(out: str, results, tasks, methods, folds: dict) -> tuple[list[str], list[str]]:
     """Runs on subsets of the labels (`--fractions`): the test score against the number of
-    training labels per method (mean ± std over seeds), the paired pretrained - scratch verdict
+    training labels per method (mean ± standard deviation over seeds), the paired pretrained - scratch verdict
     per fraction, and a plot per task (log x, the seeds' spread as a band)."""
     fractions = sorted({r.get("fraction", 1.0) for r in results})
     if len(fractions) < 2:
         return [], []
     lines = ["## Label efficiency", "",
              "Every method trained on the same seeded, stratified subsets of the training and "
-             "validation rows (at least two per class), tested on the whole test file.", ""]
+             "validation rows (at least two per class), tested on the whole test file. Seeds per share: "
+             + "; ".join(f"{f:g}: {_seed_list([r for r in results if r.get('fraction', 1.0) == f])}"
+                         for f in fractions) + ".", ""]
     curves = {}
     for task in [t for t in tasks if any(r["task"] == t and r.get("fraction", 1.0) < 1 for r in results)]:
         metric = _score(results, task)
@@ -154,11 +193,11 @@ def _label_efficiency(out: str, results, tasks, methods, n_runs: dict) -> tuple[
             cells, means = [], {}
             for m in methods:
                 vals = [r["test"][metric] for r in rows if r["method"] == m and metric in r["test"]]
-                cells.append(_mean_std(vals, n_runs[task]))
+                cells.append(_mean_std(vals, folds.get(task) or _most_seeds(rows, task)))
                 if vals:
                     means[m] = float(np.mean(vals))
                     curves.setdefault(task, {}).setdefault(m, []).append(
-                        (np.mean([r["n_train"] for r in rows if r["method"] == m]), means[m], np.std(vals)))
+                        (np.mean([r["n_train"] for r in rows if r["method"] == m]), means[m], spread(vals)))
             v = pretrained_vs_scratch(rows, metric)
             n = int(np.mean([r["n_train"] for r in rows]))
             rows_of_task.append((f"| {frac:g} | {n:,} | " + " | ".join(cells) + f" | {v.text() if v else '–'} |",
@@ -286,13 +325,22 @@ def by_method(results) -> dict:
     return by
 
 
+def rivals(by: dict, task: str, metric: str) -> list[str]:
+    """The methods without pretraining that ran on ``task`` with a validation ``metric`` (``by``:
+    (task, method) -> seed -> results row): the pool the best rival is picked from."""
+    return [m for m in METHODS if m not in PRETRAINED_METHODS and (task, m) in by
+            and all(metric in r.get("valid", {}) for r in by[(task, m)].values())]
+
+
 def best_rival(by: dict, task: str, metric: str) -> str | None:
-    """The method without pretraining with the best mean validation ``metric`` on ``task``
-    (``by``: (task, method) -> seed -> results row); None when none has one."""
-    rivals = [m for m in METHODS if m not in PRETRAINED_METHODS and (task, m) in by
-              and all(metric in r.get("valid", {}) for r in by[(task, m)].values())]
-    return max(rivals, key=lambda m: np.mean([r["valid"][metric] for r in by[(task, m)].values()]),
-               default=None)
+    """Of `rivals`, the one with the best mean validation ``metric``; None when there is none."""
+    return max(rivals(by, task, metric),
+               key=lambda m: np.mean([r["valid"][metric] for r in by[(task, m)].values()]), default=None)
+
+
+def _pool(by: dict, task: str, metric: str) -> str:
+    """'best on validation of kmer-lr, cnn, bert-scratch': a rival is only as good as its pool."""
+    return f"best on validation of {', '.join(rivals(by, task, metric))}"
 
 
 def _verdicts(results, tasks) -> list[str]:
@@ -322,6 +370,7 @@ def _verdicts(results, tasks) -> list[str]:
             continue
         scores = {seed: r["test"] for seed, r in pre.items()}
         lines.append(f"- **{task}**")
+        heading = len(lines)
         if pre and (task, "bert-scratch") in by:
             v = paired(scores, {sd: r["test"] for sd, r in by[(task, "bert-scratch")].items()}, metric,
                        ("pretrained", "scratch"))
@@ -334,7 +383,7 @@ def _verdicts(results, tasks) -> list[str]:
                        ("pretrained", best))
             wins["best"][0] += v.verdict == "helped"
             wins["best"][1 if v.verdict in DECIDED else 2] += 1
-            lines.append(f"  - vs {best} (best without pretraining on validation): {v.text()}")
+            lines.append(f"  - vs {best} ({_pool(by, task, metric)}): {v.text()}")
         failed = [f"{m} seed {sd}" for m in METHODS for sd, r in by.get((task, m), {}).items()
                   if failed_to_train(r["test"])]
         if failed:
@@ -359,12 +408,14 @@ def _verdicts(results, tasks) -> list[str]:
             if rival:
                 v = paired(probe, {sd: r["test"] for sd, r in by[(task, rival)].items()}, metric,
                            ("probe", rival))
-                lines.append(f"  - probe vs {rival} (best without pretraining on validation; no "
+                lines.append(f"  - probe vs {rival} ({_pool(by, task, metric)}; no "
                              f"fine-tuned BERT yet): {v.text()}")
+        if len(lines) == heading:  # nothing to compare yet (e.g. pretrained runs without scratch)
+            lines.pop()
     if wins["scratch"][1] or wins["scratch"][2]:
         undecided = wins["scratch"][2]
         lines += ["", f"Pretrained beat scratch on {wins['scratch'][0]} of {wins['scratch'][1]} tasks "
-                  f"and the best method without pretraining on {wins['best'][0]} of {wins['best'][1]} "
+                  f"and the best method without pretraining (of those run) on {wins['best'][0]} of {wins['best'][1]} "
                   "(interval excluding 0)" + (f"; {undecided} more task{'s' * (undecided > 1)} had no "
                                               "verdict against scratch (too few seeds, failed runs or one "
                                               "measurement)" if undecided else "") + "."]
@@ -494,7 +545,7 @@ def _plots(out, results, tasks, methods) -> list[str]:
                      if r["task"] == task and r["method"] == m and "test" in r]
                     if any("test" in r for r in results if r["task"] == task) else [])
             means.append(np.mean(vals) if vals else 0)
-            stds.append(np.std(vals) if vals else 0)
+            stds.append(spread(vals))
         ax.bar(np.arange(len(tasks)) + j * width, means, width, yerr=stds, label=m)
     ax.set_xticks(np.arange(len(tasks)) + 0.4 - width / 2, tasks, rotation=15, fontsize=8)
     ax.set_ylabel("test score")
