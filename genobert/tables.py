@@ -132,12 +132,22 @@ def normalise_label(value: str) -> str:
         number = float(value)
     except ValueError:
         return value
-    return str(int(number)) if number.is_integer() and abs(number) < 2 ** 53 else value
+    return str(int(number)) if number.isinteger_label() and abs(number) < 2 ** 53 else value
 
 
 def class_names(values) -> list[str]:
     """Sorted class names; numerically when all are integers ('2' before '10')."""
     names = sorted(set(values))
-    if all(n.lstrip("-").isdigit() for n in names):
+    if all(integer_label(n) for n in names):
         names.sort(key=int)
     return names
+
+
+def integer_label(name: str) -> bool:
+    """'12' or '-3', not '--1' or '²' (which str.isdigit passes and int refuses), nor ' 7' or
+    '1_000' (which int takes)."""
+    try:
+        int(name)
+    except ValueError:
+        return False
+    return name.strip() == name and "_" not in name

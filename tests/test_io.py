@@ -335,3 +335,12 @@ def test_the_on_invalid_hint_only_where_the_flag_exists(write, tmp_path, monkeyp
     assert err == (f"genobert: error: {bad}:2: record 'a': invalid character 'J' at position 3; "
                    "allowed for dna: A C G T N R Y S W K M B D H V (lower case is read as upper "
                    "case); use --on-invalid skip or replace to go on\n")
+
+
+def test_class_names_sort_whole_numbers_and_keep_odd_digits_as_text():
+    from genobert.tables import class_names
+
+    assert class_names(["10", "2", "-3"]) == ["-3", "2", "10"]  # numerically
+    # str.isdigit passes these and int refuses them: sorted as text, no traceback
+    assert class_names(["--1", "2", "1"]) == ["--1", "1", "2"]
+    assert class_names(["²", "1"]) == ["1", "²"]

@@ -17,6 +17,7 @@ from ..config import FinetuneConfig
 from ..errors import InputError, NotApplicable
 from ..io import file_sha256, write_json
 from ..metrics import classification_metrics, selection_score
+from ..tables import integer_label
 from ..train import best_epoch, finetune, pretrain, stop_record
 from .report import write_report
 from .splits import TABLE_SETTINGS, _load, _overlap, _path, _read_task, _splits, _strata, _task_path
@@ -602,7 +603,7 @@ def describe(task: Task) -> str:
     if task.kind in ("sequence", "pair"):
         names, _ = _strata(task, _read_task(task, task.train))
         text += f" with {len(names)} classes ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
-        if len(names) > 10 and all(n.lstrip("-").isdigit() for n in names):
+        if len(names) > 10 and all(map(integer_label, names)):
             text += "; every label is a whole number: if they are measurements, give --kind regression"
     return text + (f", {task.folds}-fold cross-validation" if task.folds else "")
 
