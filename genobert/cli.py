@@ -62,7 +62,7 @@ def create_parser() -> argparse.ArgumentParser:
                        description="Masked-language pretraining on unlabeled FASTA (a genome, a "
                        "proteome): random windows, 15% masking by default (whole k-mer spans for overlapping "
                        "k-mers), HF Trainer with checkpoints. Runs under torchrun for DDP.")
-    p.add_argument("--corpus", nargs="+", required=True, metavar="FILE", help="FASTA/FASTQ/TSV, .gz")
+    p.add_argument("--corpus", nargs="+", required=True, metavar="FILE", help="FASTA/FASTQ/TSV; .gz/.bz2/.xz")
     p.add_argument("--out", required=True, metavar="DIR", help="model directory to write")
     p.add_argument("--init", metavar="DIR", help="continue pretraining this MLM model directory "
                    "(its tokenizer, alphabet, preset, architecture and window; new optimizer, fresh "

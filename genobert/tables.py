@@ -50,9 +50,12 @@ def read_labelled_file(path: str, alphabet: str, column: str = "label",
 
 
 def _id_column(columns: list[str]) -> str:
-    """A sequence table's id column: 'id', else the first column whose name ends in 'id'
-    (``protein_id``); FASTA and FASTQ ids come from their headers."""
-    return "id" if "id" in columns else next((c for c in columns if c.lower().endswith("id")), "id")
+    """A sequence table's id column: 'id', else the first column named like an id: ``protein_id``,
+    ``gene id``, ``UniProtID`` (not ``plasmid`` or ``valid``); FASTA and FASTQ ids come from
+    their headers."""
+    def id_like(c: str) -> bool:
+        return c.lower() == "id" or c.lower()[-3:] in ("_id", "-id", " id", ".id") or c.endswith("ID")
+    return "id" if "id" in columns else next((c for c in columns if id_like(c)), "id")
 
 
 def _sequences_by_id(path: str, cleaner: Cleaner) -> dict[str, str]:

@@ -344,3 +344,11 @@ def test_class_names_sort_whole_numbers_and_keep_odd_digits_as_text():
     # str.isdigit passes these and int refuses them: sorted as text, no traceback
     assert class_names(["--1", "2", "1"]) == ["--1", "1", "2"]
     assert class_names(["²", "1"]) == ["1", "²"]
+
+
+def test_a_sequence_tables_id_column_is_named_like_an_id():
+    from genobert.tables import _id_column
+
+    assert _id_column(["plasmid", "protein_id", "sequence"]) == "protein_id"  # not plasmid, which ends in 'id'
+    assert _id_column(["valid", "sequence", "UniProtID"]) == "UniProtID"
+    assert _id_column(["name", "sequence"]) == "id"  # none: row numbers, as documented
