@@ -135,7 +135,7 @@ def normalise_label(value: str) -> str:
         number = float(value)
     except ValueError:
         return value
-    return str(int(number)) if number.isinteger_label() and abs(number) < 2 ** 53 else value
+    return str(int(number)) if number.is_integer() and abs(number) < 2 ** 53 else value
 
 
 def class_names(values) -> list[str]:
