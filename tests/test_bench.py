@@ -1037,3 +1037,24 @@ def test_a_folder_run_on_a_share_of_the_labels_says_so(tmp_path):
     assert "bert-scratch" not in text.split("Methods with no runs")[1].splitlines()[0]
     assert "vs bert-scratch (best on validation of bert-scratch)" in text
     assert "- **ppi**" not in text  # nothing to compare: no bare heading
+
+
+def test_blank_lines_the_reader_skips_are_skipped_by_the_splits(tmp_path):
+    # a blank first line and a row of empty cells: 40 records, as the reader sees them
+    from genobert.bench import Task, user_task
+    from genobert.bench.runner import subset
+
+    rng = np.random.default_rng(4)
+    rows = [f"r{i}\t{''.join(rng.choice(list('ACGT'), 12))}\t{i % 2}" for i in range(40)]
+    table = tmp_path / "t.tsv"
+    table.write_text("\nid\tsequence\tlabel\n" + "\n".join(rows[:20] + ["\t\t"] + rows[20:]) + "\n")
+    task = Task("t", "dna", str(table), str(table), None)
+    files = bench._splits(task, str(tmp_path), str(tmp_path / "out"), 0, TEST_PROFILE)
+    labels = {r.split("\t")[0]: r.split("\t")[2] for r in rows}
+    picked = subset(task, files, 0.25, 0)
+    for name in ("train", "valid"):
+        kept = [line.split("\t") for line in open(picked[name]).read().splitlines()[1:]]
+        assert all(labels[r[0]] == r[2] for r in kept)  # each row whole, with its own label
+    regression = tmp_path / "r.tsv"
+    regression.write_text("\nid\tsequence\tlabel\n" + "".join(f"r{i}\tACGTAC\t{i / 7:.3f}\n" for i in range(12)))
+    assert user_task(f"r={regression},{regression}").kind == "regression"

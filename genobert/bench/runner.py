@@ -727,10 +727,9 @@ def _table(path: str) -> tuple[list[str], list[dict]]:
     import csv
 
     with open(path, newline="", encoding="utf-8-sig") as f:  # a BOM is no part of the first column
-        first = f.readline()
-        f.seek(0)
-        reader = csv.DictReader(f, delimiter="\t" if "\t" in first else ",")
-        return list(reader.fieldnames or []), list(reader)
+        lines = [line for line in f if line.strip()]  # as the table reader: blank lines hold nothing
+    reader = csv.DictReader(lines, delimiter="\t" if lines and "\t" in lines[0] else ",")
+    return list(reader.fieldnames or []), list(reader)
 
 
 def _guess_kind(rows: list[dict], label_column: str) -> str:
@@ -759,6 +758,9 @@ def subset(task: Task, files: dict, fraction: float, seed: int) -> dict:
             else:
                 _, idx = stratified_split(len(y), y, keep / len(y), seed + 7)
             header, rows = _rows(files[name])
+            if len(rows) != len(y):
+                raise InputError(f"expected one row per record ({len(y)}), found {len(rows)} lines",
+                                 path=files[name])
             _write_rows(path, header, [rows[i] for i in sorted(idx)])
         out[name] = path
     return out

@@ -60,10 +60,22 @@ def _strata(task: Task, data) -> tuple[list[str], list]:
     return names, get_task(task.kind).encode(data, names)
 
 
+def _numbered_rows(path: str) -> tuple[str, list[tuple[int, str]]]:
+    """A table's header line and its rows with their line numbers, skipping what the table reader
+    skips (`genobert.io`): blank lines before the header, and rows of blanks or empty cells."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        lines = f.read().splitlines()
+    first = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    header = lines[first] if lines else ""
+    delimiter = "\t" if "\t" in header else ","
+    return header, [(n, line) for n, line in enumerate(lines[first + 1:], start=first + 2)
+                    if line.replace(delimiter, "").strip()]
+
+
 def _rows(path: str) -> tuple[str, list[str]]:
-    with open(path, newline="") as f:
-        header, *rows = f.read().splitlines()
-    return header, [r for r in rows if r]  # blank lines hold no record (the table reader skips them)
+    """A table's header line and its rows, one per record (`_numbered_rows`)."""
+    header, rows = _numbered_rows(path)
+    return header, [row for _, row in rows]
 
 
 def _write_rows(path: str, header: str, rows: list[str]) -> None:
@@ -129,11 +141,10 @@ def _splits(task: Task, data_dir: str, out: str, seed: int, profile: Profile) ->
         # of this fold's test rows where the task is cross-validated, else of the one test file
         path = os.path.join(folder if task.folds else os.path.dirname(folder), f"test_{name}.tsv")
         if not os.path.exists(path):
-            with open(files["test"], newline="") as f:
-                header, *rows = f.read().splitlines()
+            header, rows = _numbered_rows(files["test"])
             keep = {r.line for r in read_records(files["test"], alphabet=task.alphabet)
                     if (r.extra or {}).get(column) == value}
-            _write_rows(path, header, [row for n, row in enumerate(rows, start=2) if n in keep])
+            _write_rows(path, header, [row for n, row in rows if n in keep])
         files[f"test_{name}"] = path
     return files
 
