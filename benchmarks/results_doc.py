@@ -148,11 +148,11 @@ def incomplete(setup: dict, runs: list[dict], suite_tasks: list[str]) -> str:
     for f in fractions:
         share = [r for r in runs if r.get("fraction", 1.0) == f]
         ran = max((len({r["seed"] for r in share if r["method"] == m}) for m in methods), default=0)
-        seeds = asked.get(f"{f:g}") or (ran if mixed else max(ran, setup["seeds"]))
+        seeds = max(asked.get(f"{f:g}", 0), ran if mixed else max(ran, setup["seeds"]))
         expected += len(suite_tasks) * len(methods) * seeds
-    if len(runs) >= expected:
-        return ""
     missing = [t for t in suite_tasks if t not in {r["task"] for r in runs}]
+    if len(runs) >= expected and not missing:
+        return ""
     shares = "" if fractions == [1.0] else f" (at {', '.join(f'{f:g}' for f in fractions)} of the labels)"
     return (f"**Incomplete run**: {len(runs)} of the suite's {expected} task × method × seed runs{shares} "
             "are in" + (f"; tasks not run yet: {', '.join(missing)}" if missing else "")

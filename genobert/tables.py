@@ -4,6 +4,7 @@ class labels in one normal form (`normalise_label`) for `finetune` and `classify
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .alphabets import Cleaner
@@ -33,9 +34,10 @@ def read_labelled_file(path: str, alphabet: str, column: str = "label",
         for name in (column, mask_column):
             if name and cells.get(name) is None:
                 columns = ", ".join(k for k in cells if cells[k] is not None)
+                kind = "mask" if name == mask_column else "label"
                 raise InputError(f"no {name!r} column: fine-tuning needs a table with 'sequence' "
                                  f"and {name!r}" + (f" (its columns besides the sequence: {columns}; "
-                                 f"give yours with --{'mask' if name == mask_column else 'label'}-column)"
+                                 f"give yours as --{kind}-column, or {kind}_column in a suite file's settings)"
                                  if columns else ""), path=path, line=1)
         if not cells[column].strip():
             raise InputError(f"empty {column!r} cell: every training record needs one",
@@ -53,8 +55,8 @@ def _id_column(columns: list[str]) -> str:
     """A sequence table's id column: 'id', else the first column named like an id: ``protein_id``,
     ``gene id``, ``UniProtID`` (not ``plasmid`` or ``valid``); FASTA and FASTQ ids come from
     their headers."""
-    def id_like(c: str) -> bool:
-        return c.lower() == "id" or c.lower()[-3:] in ("_id", "-id", " id", ".id") or c.endswith("ID")
+    def id_like(c: str) -> bool:  # 'ID' after a separator or a lower-case letter, not PLASMID
+        return c.lower() == "id" or bool(re.search(r"[_\-. ]id$", c.lower()) or re.search(r"[a-z]ID$", c))
     return "id" if "id" in columns else next((c for c in columns if id_like(c)), "id")
 
 

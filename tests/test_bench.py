@@ -1058,3 +1058,23 @@ def test_blank_lines_the_reader_skips_are_skipped_by_the_splits(tmp_path):
     regression = tmp_path / "r.tsv"
     regression.write_text("\nid\tsequence\tlabel\n" + "".join(f"r{i}\tACGTAC\t{i / 7:.3f}\n" for i in range(12)))
     assert user_task(f"r={regression},{regression}").kind == "regression"
+
+
+def test_report_counts_seeds_across_tasks_and_finds_merged_folders(tmp_path):
+    from genobert.bench import write_report
+    from genobert.bench.report import _merged
+    from genobert.bench.runner import CHECKOUT
+
+    assert _merged(["genobert bench --out docs/bench/dna"], os.path.join(CHECKOUT, "docs/bench/dna")) == []
+    assert "`docs/bench/dna-A`" in _merged(["genobert bench --out=docs/bench/dna-A"], "docs/bench/dna")[0]
+    # task b ran 2 of the 3 seeds with every method: its cells say so
+    rows = [{"task": t, "method": m, "seed": sd, "n_train": 10, "n_valid": 2, "valid": {"mcc": 0.5},
+             "test": {"mcc": 0.5 + 0.1 * sd, "predicted_classes": 2}}
+            for t, n in (("a", 3), ("b", 2)) for sd in range(n) for m in ("kmer-lr", "onehot-lr")]
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "bench.json").write_text(json.dumps({
+        "suite": "dna", "profile": {}, "profile_name": "cpu", "seeds": 3, "methods": ["kmer-lr", "onehot-lr"],
+        "data_dir": "d", "out": str(tmp_path), "date": "2026-12-08", "machine": "m"}))
+    text = open(write_report(str(tmp_path))).read()
+    assert "Seeds: 3 (0..2);" in text
+    assert "| b | 0.550 ± 0.071 (2 seeds) |" in text

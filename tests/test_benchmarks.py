@@ -231,3 +231,6 @@ def test_results_doc_counts_a_few_label_folder_by_its_own_shares():
     # unless the folder recorded 5 asked of all labels
     asked = {"seeds": 10, "methods": ["x", "y"], "fractions": [0.03, 1.0], "seeds_by_fraction": {"1": 5, "0.03": 10}}
     assert "6 of the suite's 10" in results_doc.incomplete(asked, runs + three, ["a"])
+    # a task never run is named even where a later, smaller --seeds makes the count look whole
+    fewer = {"seeds": 1, "methods": ["x", "y"], "fractions": [1.0], "seeds_by_fraction": {"1": 1}}
+    assert "tasks not run yet: c" in results_doc.incomplete(fewer, three, ["a", "c"])

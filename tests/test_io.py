@@ -351,4 +351,5 @@ def test_a_sequence_tables_id_column_is_named_like_an_id():
 
     assert _id_column(["plasmid", "protein_id", "sequence"]) == "protein_id"  # not plasmid, which ends in 'id'
     assert _id_column(["valid", "sequence", "UniProtID"]) == "UniProtID"
+    assert _id_column(["PLASMID", "sequence", "Gene ID"]) == "Gene ID"
     assert _id_column(["name", "sequence"]) == "id"  # none: row numbers, as documented

@@ -46,19 +46,23 @@ def write_report(out: str) -> str:
     commands = setup.get("commands") or [command]  # the processes that filled this folder
     # a folder run only on a share of the labels reports that share: say so wherever it is named
     share = f", every run on {full:g} of the training labels" if full < 1 else ""
+    folds = {t["name"]: t.get("folds") for t in setup.get("tasks", [])}  # K folds: K runs a cell
     lines = [f"# genobert bench: suite `{setup['suite']}`, profile `{setup['profile_name']}`", "",
              f"Written by `genobert bench` on {setup['date']}; machine: {setup['machine']}.", "",
              *([] if len(commands) == 1 else ["Filled by these commands (one process per core; each "
                                               "skips the runs already in results.jsonl):", ""]),
              "```\n" + "\n".join(commands) + "\n```", "",
              *_merged(commands, setup["out"]),
-             f"Seeds: {_seed_list(results)}{share}; mean ± standard deviation (n − 1) over seeds on the test "
+             f"Seeds: {_seed_list([r for r in results if not folds.get(r['task'])])}{share}"
+             + "".join(f"; {task}: {k} folds" for task, k in folds.items() if k and task in tasks)
+             + "; mean ± standard deviation (n − 1) over seeds on the test "
              "split (a cell with another number of seeds says how many): MCC and accuracy for "
              "classes of sequences and pairs, per-letter macro-F1 and accuracy for token tasks, "
              "Spearman's rho for regression. Profile: " + ", ".join(f"{k}={v}" for k, v in setup["profile"].items()), ""]
     # the runs a cell should hold: the seeds, or K for a cross-validated task (fold = seed)
-    folds = {t["name"]: t.get("folds") for t in setup.get("tasks", [])}  # K folds: K runs a cell
-    n_runs = {task: folds.get(task) or _most_seeds(results, task) for task in tasks}
+    asked = setup.get("seeds_by_fraction", {}).get(f"{full:g}")  # recorded since 2026-12-08
+    seeds = asked or max((_most_seeds(results, t) for t in tasks if not folds.get(t)), default=0)
+    n_runs = {task: folds.get(task) or seeds for task in tasks}  # a cell holding fewer says so
     left_out = [m for m in METHODS if m not in methods]
     if left_out:
         lines += [f"Methods with no runs in this folder: {', '.join(left_out)}.", ""]
@@ -105,11 +109,16 @@ def _merged(commands: list[str], out: str) -> list[str]:
     """A line when some commands wrote into another --out and their rows were merged here."""
     import shlex
 
+    from .runner import CHECKOUT
+
+    def folder(path: str) -> str:  # docs/bench/dna and /…/checkout/docs/bench/dna are one folder
+        return os.path.normpath(os.path.relpath(path, CHECKOUT) if os.path.isabs(path) else path)
     others = []
     for c in commands:
         words = shlex.split(c)
-        there = words[words.index("--out") + 1] if "--out" in words[:-1] else out
-        if os.path.normpath(there) != os.path.normpath(out) and there not in others:
+        there = next((w.split("=", 1)[1] for w in words if w.startswith("--out=")), None) or (
+            words[words.index("--out") + 1] if "--out" in words[:-1] else out)
+        if folder(there) != folder(out) and there not in others:
             others.append(there)
     return [f"Some of these commands wrote into {', '.join(f'`{o}`' for o in others)}, whose rows were "
             "merged into this folder; re-run, each fills its own `--out`.", ""] if others else []
@@ -139,18 +148,18 @@ def _rows_used(out: str, tasks, budget, results) -> list[str]:
         paths = {name: os.path.join(folder, "seed0", f"{name}.tsv") for name in ("train", "valid")}
         first = [r for r in results if r["task"] == task and r["seed"] == 0 and "n_train" in r and "n_valid" in r]
         if first:
-            n = {"train": first[0]["n_train"], "valid": first[0]["n_valid"]}
+            n = {"train": f"{first[0]['n_train']:,}", "valid": f"{first[0]['n_valid']:,}"}
         elif all(os.path.exists(p) for p in paths.values()):
-            n = {name: sum(1 for _ in open(p)) - 1 for name, p in paths.items()}
-        else:
-            return []
+            n = {name: f"{sum(1 for _ in open(p)) - 1:,}" for name, p in paths.items()}
+        else:  # no seed-0 row recorded its counts, and no split files here
+            n = {"train": "–", "valid": "–"}
         overlap = os.path.join(folder, "overlap.json")  # written by bench since 2026-12 (splits._overlap)
         if os.path.exists(overlap):
             with open(overlap) as f:
                 o = json.load(f)
             repeats[task] = f"{o['test_in_train']:,} of {o['test_records']:,}"
-        counts.append(f"| {task} | {n['train']:,} | {n['valid']:,} |")
-    if not counts:
+        counts.append(f"| {task} | {n['train']} | {n['valid']} |")
+    if not counts or all("| – | – |" in c for c in counts):
         return []
     note = (f"Training files over {budget:,} tokens (residues or bases; a pair counts up to the "
             f"window) were cut to a seeded random subset of their rows, validation files to "

@@ -492,7 +492,8 @@ def run_bench(suite: str | Suite, data_dir: str, out: str, *, profile: str = "cp
     # a process whose methods need no genobert model (baselines, bert-english) keeps the record
     models_in = {**before.get("pretrained_models", {}), **origin}
     # the seeds asked for each share of the labels (commands may differ: 3 of all labels, 10 of 0.03)
-    seeds_by_fraction = {**before.get("seeds_by_fraction", {}), **{f"{f:g}": seeds for f in fractions}}
+    was = before.get("seeds_by_fraction", {})  # the most asked: a later --seeds 1 asks no fewer
+    seeds_by_fraction = {**was, **{f"{f:g}": max(seeds, was.get(f"{f:g}", 0)) for f in fractions}}
     write_json(setup_path, {"suite": suite, "profile": asdict(prof), "profile_name": profile, "seeds": seeds,
                    "seeds_by_fraction": seeds_by_fraction,
                    "methods": methods_in, "data_dir": data_dir, "out": out, "pretrained": pretrained,
