@@ -489,9 +489,12 @@ def _data_list(args: argparse.Namespace) -> int:
     from .manifests import load_manifests
 
     for name, m in load_manifests().items():
-        fetchable = sum(1 for f in m.files if f.get("url"))
+        upstream = len(m.info.get("upstream") or [])  # `data fetch` rebuilds these from upstream files
+        direct = sum(1 for f in m.files if f.get("url"))
+        how = (f"rebuilt from {upstream} upstream files" if upstream else
+               f"{direct} of them downloaded as they are" if direct else "not fetchable")
         print(f"{name}\t{m.info.get('kind')}\t{m.info.get('level')}\t{len(m.files)} files"
-              f"\t{fetchable} fetchable\t{m.info.get('title')}")
+              f"\t{how}\t{m.info.get('title')}")
     return 0
 
 

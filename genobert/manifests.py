@@ -6,6 +6,7 @@ converted dataset is rebuilt from (every download and every written file checked
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -109,23 +110,39 @@ def fetch(name: str, data_dir: str | Path | None = None, *, folder: str | Path =
                 raise InputError("already there and not the manifest's file (sha256 differs); "
                                  "genobert does not overwrite it: move it away and fetch again", path=str(path))
             present.add(f["name"])
-    if m.info.get("upstream"):
-        return _fetch_converted(m, target, present, timeout)
-    fetchable = [f for f in m.files if f.get("url")]
-    if not fetchable:
-        raise InputError(f"dataset {name!r} was converted from its upstream sources "
-                         f"({m.info.get('source')}) and its manifest lists no upstream files to "
-                         "rebuild it from; it has no file to download as is")
-    target.mkdir(parents=True, exist_ok=True)
-    done = []
-    for f in fetchable:
-        path = target / f["name"]
-        if f["name"] not in present:
-            tmp = target / f".{f['name']}.part"
-            _download(f["url"], tmp, f["sha256"], target, timeout)
-            os.replace(tmp, path)
-        done.append(path)
-    return done
+    with _folders_made(target):  # a failed fetch leaves no empty folder behind
+        if m.info.get("upstream"):
+            return _fetch_converted(m, target, present, timeout)
+        fetchable = [f for f in m.files if f.get("url")]
+        if not fetchable:
+            raise InputError(f"dataset {name!r} was converted from its upstream sources "
+                             f"({m.info.get('source')}) and its manifest lists no upstream files to "
+                             "rebuild it from; it has no file to download as is")
+        target.mkdir(parents=True, exist_ok=True)
+        done = []
+        for f in fetchable:
+            path = target / f["name"]
+            if f["name"] not in present:
+                tmp = target / f".{f['name']}.part"
+                _download(f["url"], tmp, f["sha256"], target, timeout)
+                os.replace(tmp, path)
+            done.append(path)
+        return done
+
+
+@contextlib.contextmanager
+def _folders_made(target: Path):
+    """On an error, remove the folders up to ``target`` that did not exist before, if empty."""
+    missing = [p for p in [target, *target.parents] if not p.exists()]
+    try:
+        yield
+    except BaseException:
+        for folder in missing:  # deepest first; a folder holding anything stays
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
 
 
 def _fetch_converted(m: Manifest, target: Path, present: set[str], timeout: float) -> list[Path]:

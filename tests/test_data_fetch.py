@@ -113,7 +113,7 @@ def test_converted_file_that_differs_is_refused_and_nothing_kept(fake):
     write_manifest({**EXPECTED, "valid.tsv": EXPECTED["valid.tsv"] + "AP9\tKK\t1\n"})
     with pytest.raises(InputError, match=r"valid\.tsv: converted sha256 \w+ does not match"):
         fetch(NAME, data, folder=folder)
-    assert _contents(data / NAME) == {}  # train.tsv and test.tsv matched, but none is kept
+    assert not (data / NAME).exists()  # train.tsv and test.tsv matched, but none is kept, nor the folder
 
 
 def test_upstream_paths_must_stay_inside_the_download(fake, tmp_path):
@@ -121,7 +121,7 @@ def test_upstream_paths_must_stay_inside_the_download(fake, tmp_path):
     write_manifest(upstream={"../../escape.fa": ">a\nA\n"})
     with pytest.raises(InputError, match="not a relative path inside its repository"):
         fetch(NAME, data, folder=folder)
-    assert not (tmp_path / "escape.fa").exists() and _contents(data / NAME) == {}
+    assert not (tmp_path / "escape.fa").exists() and not (data / NAME).exists()
 
 
 def test_every_converted_manifest_has_its_converter():
@@ -140,3 +140,25 @@ def test_split_grouped_is_stratified_seeded_and_keeps_duplicates_together():
     # golden (seed 42): 4 of 20 positives; 2 of the 10 distinct negatives, one of them twice
     assert [r[0] for r in test] == ["p5", "p13", "p15", "p18", "n3", "n7", "dup"]
     assert split_grouped(rows) == (train, test) and split_grouped(rows, seed=1) != (train, test)
+
+
+def test_a_failed_fetch_leaves_no_folder_it_made(fake, monkeypatch):
+    _, folder, data, *_ = fake
+    monkeypatch.setenv("GENOBERT_UPSTREAM", "http://127.0.0.1:9")  # nothing listens there
+    with pytest.raises(InputError, match="cannot download"):
+        fetch(NAME, data, folder=folder)
+    assert not data.exists()  # neither the dataset's folder nor the data folder it made
+    data.mkdir()
+    (data / "mine.txt").write_text("x")
+    with pytest.raises(InputError):
+        fetch(NAME, data, folder=folder)
+    assert sorted(p.name for p in data.iterdir()) == ["mine.txt"]  # the user's folder stays
+
+
+def test_data_list_says_how_each_dataset_is_fetched(capsys):
+    from genobert.cli import main
+
+    assert main(["data", "list"]) == 0
+    rows = {line.split("\t")[0]: line.split("\t")[4] for line in capsys.readouterr().out.splitlines()}
+    assert rows["prot_antimicrobial_peptide_veltri2018"].startswith("rebuilt from ")  # was "0 fetchable"
+    assert rows["pretrain_protein_uniprot_proteomes"] == "15 of them downloaded as they are"
