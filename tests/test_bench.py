@@ -1078,3 +1078,19 @@ def test_report_counts_seeds_across_tasks_and_finds_merged_folders(tmp_path):
     text = open(write_report(str(tmp_path))).read()
     assert "Seeds: 3 (0..2);" in text
     assert "| b | 0.550 ± 0.071 (2 seeds) |" in text
+
+
+def test_own_tables_may_be_compressed(tmp_path):
+    import gzip
+
+    from genobert.cli import main
+
+    rng = np.random.default_rng(5)
+    text = "id\tsequence\tlabel\n" + "".join(f"r{i}\t{''.join(rng.choice(list('ACGT'), 14))}\t{i % 2}\n" for i in range(40))
+    with gzip.open(tmp_path / "t.tsv.gz", "wt") as f:
+        f.write(text)
+    (tmp_path / "v.tsv").write_text(text)
+    assert main(["bench", "--task", f"t={tmp_path / 't.tsv.gz'},{tmp_path / 'v.tsv'},{tmp_path / 't.tsv.gz'}",
+                 "--methods", "kmer-lr", "--seeds", "1", "--out", str(tmp_path / "o")]) == 0
+    row = json.loads(open(tmp_path / "o" / "results.jsonl").readline())
+    assert (row["n_train"], row["n_valid"]) == (40, 40)  # records, not the compressed file's lines

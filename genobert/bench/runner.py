@@ -727,8 +727,9 @@ def read_suite(path: str) -> Suite:
 def _table(path: str) -> tuple[list[str], list[dict]]:
     import csv
 
-    with open(path, newline="", encoding="utf-8-sig") as f:  # a BOM is no part of the first column
-        lines = [line for line in f if line.strip()]  # as the table reader: blank lines hold nothing
+    from .splits import _text_lines
+
+    lines = [line for line in _text_lines(path) if line.strip()]  # blank lines hold nothing
     reader = csv.DictReader(lines, delimiter="\t" if lines and "\t" in lines[0] else ",")
     return list(reader.fieldnames or []), list(reader)
 
@@ -768,8 +769,10 @@ def subset(task: Task, files: dict, fraction: float, seed: int) -> dict:
 
 
 def _count_rows(path: str) -> int:
-    with open(path, newline="") as f:
-        return sum(1 for _ in f) - 1
+    """Records of a split file, as the reader counts them (`splits._rows`)."""
+    from .splits import _rows
+
+    return len(_rows(path)[1])
 
 
 def _origin(meta: dict, path: str) -> dict:

@@ -60,11 +60,22 @@ def _strata(task: Task, data) -> tuple[list[str], list]:
     return names, get_task(task.kind).encode(data, names)
 
 
+def _text_lines(path: str) -> list[str]:
+    """A table's lines, decompressed (.gz, .bz2, .xz) as the readers do, without a byte-order mark."""
+    from ..io import open_source
+
+    with open_source(path) as src:
+        data = src.stream.read()
+    try:
+        return data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise InputError(f"not valid UTF-8 (byte {e.start + 1})", path=path) from None
+
+
 def _numbered_rows(path: str) -> tuple[str, list[tuple[int, str]]]:
     """A table's header line and its rows with their line numbers, skipping what the table reader
     skips (`genobert.io`): blank lines before the header, and rows of blanks or empty cells."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        lines = f.read().splitlines()
+    lines = _text_lines(path)
     first = next((i for i, line in enumerate(lines) if line.strip()), 0)
     header = lines[first] if lines else ""
     delimiter = "\t" if "\t" in header else ","
