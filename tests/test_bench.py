@@ -1094,3 +1094,13 @@ def test_own_tables_may_be_compressed(tmp_path):
                  "--methods", "kmer-lr", "--seeds", "1", "--out", str(tmp_path / "o")]) == 0
     row = json.loads(open(tmp_path / "o" / "results.jsonl").readline())
     assert (row["n_train"], row["n_valid"]) == (40, 40)  # records, not the compressed file's lines
+
+
+def test_a_pair_of_runs_of_different_code_is_named():
+    from genobert.bench.report import _verdicts
+
+    rows = [{"task": "t", "method": m, "seed": sd, "package": "new" if (m, sd) == ("bert-scratch", 1) else "old",
+             "valid": {"mcc": 0.5}, "test": {"mcc": 0.5 + 0.01 * sd, "predicted_classes": 2}}
+            for sd in range(3) for m in ("bert-pretrained", "bert-scratch")]
+    text = "\n".join(_verdicts(rows, ["t"]))
+    assert re.search(r"- vs scratch: .*\(seed 1: the pair ran different genobert code\)", text), text

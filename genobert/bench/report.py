@@ -347,6 +347,15 @@ def best_rival(by: dict, task: str, metric: str) -> str | None:
                key=lambda m: np.mean([r["valid"][metric] for r in by[(task, m)].values()]), default=None)
 
 
+def _versions(a: dict, b: dict) -> str:
+    """The seeds whose two runs (``a``, ``b``: seed -> row) ran different genobert code (the
+    package's git tree differs: any change to it, whether or not it touches training)."""
+    seeds = [sd for sd in sorted(set(a) & set(b))
+             if a[sd].get("package") and b[sd].get("package") and a[sd]["package"] != b[sd]["package"]]
+    return (f" (seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}: the pair ran different "
+            "genobert code)") if seeds else ""
+
+
 def _pool(by: dict, task: str, metric: str) -> str:
     """'best on validation of kmer-lr, cnn, bert-scratch': a rival is only as good as its pool."""
     return f"best on validation of {', '.join(rivals(by, task, metric))}"
@@ -385,14 +394,15 @@ def _verdicts(results, tasks) -> list[str]:
                        ("pretrained", "scratch"))
             wins["scratch"][0] += v.verdict == "helped"
             wins["scratch"][1 if v.verdict in DECIDED else 2] += 1
-            lines.append(f"  - vs scratch: {v.text(' ' + METRICS[metric])}")
+            lines.append(f"  - vs scratch: {v.text(' ' + METRICS[metric])}"
+                         + _versions(pre, by[(task, "bert-scratch")]))
         best = best_rival(by, task, metric) if pre else None
         if best:
             v = paired(scores, {sd: r["test"] for sd, r in by[(task, best)].items()}, metric,
                        ("pretrained", best))
             wins["best"][0] += v.verdict == "helped"
             wins["best"][1 if v.verdict in DECIDED else 2] += 1
-            lines.append(f"  - vs {best} ({_pool(by, task, metric)}): {v.text()}")
+            lines.append(f"  - vs {best} ({_pool(by, task, metric)}): {v.text()}" + _versions(pre, by[(task, best)]))
         failed = [f"{m} seed {sd}" for m in METHODS for sd, r in by.get((task, m), {}).items()
                   if failed_to_train(r["test"])]
         if failed:
