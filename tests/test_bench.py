@@ -251,7 +251,7 @@ def test_bench_tasks_subset_and_unknown_task(fake_suite, tmp_path, capsys):
     bench.run_bench("fake", fake_suite, out, profile="test", seeds=1, methods=("kmer-lr",),
                     tasks=("motif",), log=lambda _: None)
     assert [json.loads(line)["method"] for line in open(os.path.join(out, "results.jsonl"))] == ["kmer-lr"]
-    assert "left out by `--methods`): onehot-lr, cnn, bert-scratch" in open(os.path.join(out, "results.md")).read()
+    assert "Methods with no runs in this folder: onehot-lr, cnn, bert-scratch" in open(os.path.join(out, "results.md")).read()
     # a second process filling the same folder: the report names both commands
     for method in ("kmer-lr", "onehot-lr"):
         bench.run_bench("fake", fake_suite, out, profile="test", seeds=1, methods=(method,),
