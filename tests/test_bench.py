@@ -186,7 +186,7 @@ def test_bench_report_is_complete_and_resumes(fake_suite, tmp_path):
         assert method in text
     assert all("test" in r or "optional English BERT" in r["skipped"] for r in rows)
     assert "| motif |" in text and "| **average** |" in text and "±" in text
-    assert "| motif | 108 | 12 |" in text and "Methods not in this run" not in text  # rows used, seed 0
+    assert "| motif | 108 | 12 |" in text and "Methods with no runs" not in text  # rows used, seed 0
     assert "## MCC on `test_unseen`" in text and "- **motif**" in text and "  - vs scratch: " in text
     assert "## Protocol checks" in text and "Code (runs per commit): " in text
     bert = [r for r in rows if r["method"] in ("bert-scratch", "bert-pretrained")]
