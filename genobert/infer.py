@@ -89,7 +89,7 @@ class Predictor:
         self.alphabet = meta["alphabet"]
         self.device = pick_device(device)
         self.tokenizer = load_tokenizer(model_dir)
-        self.model = load_model(model_dir, kind).to(self.device).eval()
+        self.model = load_model(model_dir, kind, whole=kind != "encoder").to(self.device).eval()
         if compile:
             self.model = torch.compile(self.model, dynamic=True, options={"freezing": True})
         self.bf16 = self.device.type == "cuda" if precision == "auto" else precision == "bf16"

@@ -277,9 +277,11 @@ def encoder_kwargs(model_type: str) -> dict:
     return {"add_pooling_layer": False} if model_type == "bert" else {}
 
 
-def load_model(model_dir: str | os.PathLike, kind: str = "classifier", **kwargs):
+def load_model(model_dir: str | os.PathLike, kind: str = "classifier", *, whole: bool = False, **kwargs):
     """A saved model, safetensors only: ``kind`` is 'classifier', 'token', 'span', 'mlm' or
-    'encoder'."""
+    'encoder'. Weights the encoder needs and the file lacks are refused (transformers would fill
+    them with random values and say so only in a log); ``whole``: the head's too (a model used as
+    it was trained, not one getting a new head)."""
     from transformers import (AutoModel, AutoModelForMaskedLM, AutoModelForQuestionAnswering,
                               AutoModelForSequenceClassification, AutoModelForTokenClassification)
     from transformers.utils import logging
@@ -296,10 +298,25 @@ def load_model(model_dir: str | os.PathLike, kind: str = "classifier", **kwargs)
     logging.disable_progress_bar()
     try:
         with model_loading(model_dir):
-            return cls.from_pretrained(model_dir, use_safetensors=True, attn_implementation="sdpa", **kwargs)
+            model, info = cls.from_pretrained(model_dir, use_safetensors=True, attn_implementation="sdpa",
+                                              output_loading_info=True, **kwargs)
     finally:
         logging.set_verbosity(verbosity)
         logging.enable_progress_bar()
+    missing = sorted(k for k in info["missing_keys"] if whole or _encoder_weight(k))
+    if missing:
+        raise InputError(f"lacks {len(missing)} weight tensor(s) that config.json's model needs ("
+                         f"{', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}): a damaged file, "
+                         "or a config.json that does not match it", path=os.path.join(model_dir, "model.safetensors"))
+    return model
+
+
+def _encoder_weight(key: str) -> bool:
+    """A weight of the encoder body (embeddings, layers, final norm), not of a task head."""
+    parts = key.split(".")
+    if parts[0] in ("bert", "model"):
+        parts = parts[1:]
+    return parts[0] in ("embeddings", "encoder", "layers", "final_norm")
 
 
 def save_model_dir(model, tokenizer: SequenceTokenizer, out: str | os.PathLike, meta: dict) -> str:

@@ -31,3 +31,20 @@ def test_no_unpickling_code_paths():
     hits = [f"{p.name}:{i}" for p in PACKAGE.glob("*.py")
             for i, line in enumerate(p.read_text().splitlines(), 1) if risky.search(line)]
     assert hits == []
+
+
+def test_weights_a_config_needs_and_the_file_lacks_are_refused(tmp_path, capsys):
+    # transformers fills missing tensors with random values and says so only in a log: embed and
+    # classify would then answer at random, differently on every run
+    import shutil
+
+    model = tmp_path / "m"
+    shutil.copytree(Path(__file__).parent.parent / "models" / "genobert-dna", model)
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, "num_hidden_layers": config["num_hidden_layers"] + 1}))
+    (tmp_path / "x.fa").write_text(">a\nACGTACGT\n")
+    assert main(["embed", str(model), str(tmp_path / "x.fa"), "-o", str(tmp_path / "x.h5")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert re.fullmatch(r"genobert: error: .*model\.safetensors: lacks 16 weight tensor\(s\) that config\.json's "
+                        r"model needs \(encoder\.layer\.4\..*", err) and "\n" not in err
+    assert not (tmp_path / "x.h5").exists()
