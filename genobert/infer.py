@@ -477,7 +477,7 @@ def write_embeddings(model_dir: str, inputs, out: str, *, pooling: str = "cls", 
     paths = _check_inputs(inputs)
     if pooling not in POOLINGS:
         raise InputError(f"unknown pooling {pooling!r}; allowed: {', '.join(POOLINGS)}")
-    if os.fspath(out).endswith(".gz"):
+    if os.fspath(out).endswith((".gz", ".bz2", ".xz", ".zst")):
         raise InputError("embed writes HDF5, compressed inside (gzip per chunk); name it .h5", path=os.fspath(out))
     check_output(out, paths, resolve(model_dir))  # before the model is even read
     p = Predictor(model_dir, kind="encoder", device=device, precision=precision, compile=compile)

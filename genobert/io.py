@@ -688,7 +688,7 @@ def atomic_output(path: str | os.PathLike, mode: str | None = "w", **open_kwargs
     one that looks complete. A symlink's target is written (the link stays); an existing file keeps
     its permission bits, a new one gets the umask's. ``-`` is standard output and a device node or
     FIFO is written in place as a stream (a rename onto ``/dev/null`` as root would replace it).
-    Yields the open file (text is gzip-compressed when ``path`` ends in ``.gz``); with ``mode=None`` yields
+    Yields the open file (text compressed when ``path`` ends in ``.gz``, ``.bz2`` or ``.xz``); with ``mode=None`` yields
     a temporary path instead (for writers such as h5py that open the file themselves).
     """
     name = os.fspath(path)
@@ -713,10 +713,9 @@ def atomic_output(path: str | os.PathLike, mode: str | None = "w", **open_kwargs
         if mode is None:
             os.close(fd)
             yield tmp
-        elif name.endswith(".gz") and "b" not in mode:  # text compressed, as the name says
-            import gzip
-
-            with os.fdopen(fd, "wb") as raw, gzip.open(raw, mode + "t", **open_kwargs) as f:
+        elif name.endswith((".gz", ".bz2", ".xz")) and "b" not in mode:  # compressed, as the name says
+            opener = {"gz": gzip.open, "bz2": bz2.open, "xz": lzma.open}[name.rsplit(".", 1)[1]]
+            with os.fdopen(fd, "wb") as raw, opener(raw, mode + "t", **open_kwargs) as f:
                 yield f
         else:
             with os.fdopen(fd, mode, **open_kwargs) as f:

@@ -151,6 +151,8 @@ def check_model_dir(model_dir: str | os.PathLike, kind: str | None = None) -> No
                       if k.endswith(("word_embeddings.weight", "tok_embeddings.weight"))), None)
     if embedding is None:
         raise InputError("holds no word_embeddings weight: not a BERT encoder", path=weights)
+    if len(embedding) != 2:
+        raise InputError(f"word embeddings of shape {embedding}: expected rows × width", path=weights)
     if embedding[0] != config.get("vocab_size"):
         raise InputError(f"word embeddings have {embedding[0]} rows, config.json says vocab_size "
                          f"{config.get('vocab_size')}", path=weights)
@@ -254,6 +256,11 @@ def _shapes(path: str) -> dict[str, list[int]]:
             if n <= 0 or 8 + n > size:
                 raise ValueError("truncated or empty")
             header = json.loads(f.read(n))
+        if not isinstance(header, dict) or not all(
+                isinstance(v, dict) and isinstance(v.get("shape"), list)
+                and all(isinstance(d, int) and d >= 0 for d in v["shape"])
+                for k, v in header.items() if k != "__metadata__"):
+            raise ValueError("its header is not a map of tensors with shapes")
         end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
         if 8 + n + end > size:
             raise ValueError(f"truncated: {size:,} bytes, the header promises {8 + n + end:,}")

@@ -353,3 +353,18 @@ def test_a_sequence_tables_id_column_is_named_like_an_id():
     assert _id_column(["valid", "sequence", "UniProtID"]) == "UniProtID"
     assert _id_column(["PLASMID", "sequence", "Gene ID"]) == "Gene ID"
     assert _id_column(["name", "sequence"]) == "id"  # none: row numbers, as documented
+
+
+def test_outputs_are_compressed_as_their_names_say(tmp_path):
+    import bz2
+    import gzip
+    import lzma
+
+    from genobert.io import atomic_output
+
+    for suffix, opener in ((".gz", gzip.open), (".bz2", bz2.open), (".xz", lzma.open)):
+        path = tmp_path / f"o.tsv{suffix}"
+        with atomic_output(path) as f:
+            f.write("id\tlabel\na\t1\n")
+        with opener(path, "rt") as f:  # was plain text under a .bz2 / .xz name
+            assert f.read() == "id\tlabel\na\t1\n"
