@@ -214,6 +214,15 @@ def _check_meta(path: str, meta: dict, vocab) -> None:
         raise InputError(f"window {window!r}; expected a whole number of tokens, 3 or more", path=path)
     if not isinstance(meta.get("alphabet"), str):
         raise InputError(f"alphabet {meta.get('alphabet')!r}; expected one of dna, rna, protein", path=path)
+    for key, kind, what in (("task", str, "a task name such as sequence"), ("training", dict, "an object"),
+                            ("release", dict, "an object")):
+        if key in meta and not isinstance(meta[key], kind):
+            raise InputError(f"{key} {meta[key]!r}; expected {what}", path=path)
+    if not isinstance(meta.get("training", {}).get("config", {}), dict):
+        raise InputError(f"training.config {meta['training']['config']!r}; expected an object", path=path)
+    pair = meta.get("pair_columns", "a,b")
+    if not isinstance(pair, str) or len([c for c in pair.split(",") if c.strip()]) != 2:
+        raise InputError(f"pair_columns {pair!r}; expected two column names, 'A,B'", path=path)
     labels = meta.get("labels") or []
     if (not isinstance(labels, list) or not all(isinstance(x, str) for x in labels)
             or len(set(labels)) != len(labels)):

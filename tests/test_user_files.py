@@ -144,6 +144,7 @@ CASES = [
     ("classify truncated safetensors", cls("o.tsv"), "not a readable safetensors file"),
     ("classify empty safetensors", cls("o.tsv"), "not a readable safetensors file"),
     ("classify safetensors header not a map", cls("o.tsv"), "not a readable safetensors file (its header is not a map"),
+    ("classify genobert.json training not an object", cls("o.tsv"), "genobert.json: training 'x'; expected an object"),
     ("classify pickled weights only", cls("o.tsv"), "pickled weights are never loaded"),
     ("classify a pretrained model", ["classify", "pre", "reads.fa", "-o", "o.tsv"], "not a fine-tuned model"),
     ("classify head missing", cls("o.tsv"), "no classifier.weight"),
@@ -242,6 +243,7 @@ DAMAGE = {  # case -> what to do to the user's folder first
     "embed truncated safetensors": lambda w: _truncate(w / "clf" / "model.safetensors"),
     "finetune --init damaged": lambda w: _truncate(w / "clf" / "model.safetensors"),
     "classify empty safetensors": lambda w: (w / "clf" / "model.safetensors").write_bytes(b""),
+    "classify genobert.json training not an object": lambda w: _edit_json(w / "clf" / "genobert.json", lambda m: m.update(training="x")),
     "classify safetensors header not a map": lambda w: (w / "clf" / "model.safetensors").write_bytes(
         len(b"[1, 2]").to_bytes(8, "little") + b"[1, 2]"),
     "classify pickled weights only": lambda w: (os.unlink(w / "clf" / "model.safetensors"),
