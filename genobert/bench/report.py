@@ -126,8 +126,8 @@ def _merged(commands: list[str], out: str) -> list[str]:
 
 def _most_seeds(rows, task: str) -> int:
     """The seeds a cell of ``task`` should hold: the most any method ran (in ``rows``)."""
-    return max(Counter(r["method"] for r in {(r["method"], r["seed"]): r for r in rows
-                                             if r["task"] == task}.values()).values(), default=0)
+    runs = {(r["method"], r["seed"]) for r in rows if r["task"] == task}
+    return max(Counter(method for method, _ in runs).values(), default=0)
 
 
 def _seed_list(results) -> str:

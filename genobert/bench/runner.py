@@ -727,10 +727,10 @@ def read_suite(path: str) -> Suite:
 def _table(path: str) -> tuple[list[str], list[dict]]:
     import csv
 
-    from .splits import _text_lines
+    from .splits import _rows
 
-    lines = [line for line in _text_lines(path) if line.strip()]  # blank lines hold nothing
-    reader = csv.DictReader(lines, delimiter="\t" if lines and "\t" in lines[0] else ",")
+    header, rows = _rows(path)  # what the table reader reads: no blank lines, no empty rows
+    reader = csv.DictReader([header, *rows], delimiter="\t" if "\t" in header else ",")
     return list(reader.fieldnames or []), list(reader)
 
 

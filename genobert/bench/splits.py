@@ -5,6 +5,7 @@ budget, written once under ``OUT/splits``."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 import shutil
 
 import numpy as np
@@ -177,9 +178,7 @@ def _overlap(task: Task, data_dir: str, out: str) -> dict:
                 for s in _read_task(task, _task_path(task, data_dir, out, rel)).seqs]
     train = keys(task.train)
     if task.folds:
-        counts: dict = {}
-        for k in train:
-            counts[k] = counts.get(k, 0) + 1
+        counts = Counter(train)
         found = {"test_records": len(train), "test_in_train": sum(counts[k] > 1 for k in train),
                  "how": "records whose sequence occurs more than once in the file"}
     else:
