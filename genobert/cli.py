@@ -414,10 +414,15 @@ def _bench(args: argparse.Namespace) -> int:
     import shlex
 
     from .bench import METHODS, SUITES, Suite, describe, read_suite, run_bench, user_task
+    from .io import path_text
     from .manifests import default_data_dir
 
     if bool(args.suite) == bool(args.task):
         raise InputError("give either --suite NAME or --task NAME=TRAIN[,VALID],TEST (one or more)")
+    for word in args.argv:  # the report records the command that re-runs it, as UTF-8 text
+        if path_text(word) != word:
+            raise InputError(f"'{path_text(word)}': not UTF-8 text (a file name's bytes?); bench writes "
+                             "the command into its report to be re-run: rename the file")
     if args.folds and not args.task:
         raise InputError("--folds is for --task NAME=FILE (your own small data set)")
     for flag, value in (("--kind", args.kind), ("--alphabet", args.alphabet), ("--label-column", args.label_column)):

@@ -24,7 +24,7 @@ from .alphabets import Cleaner, Policy
 from .config import FinetuneConfig
 from .data import window_starts
 from .errors import InputError
-from .io import Record, atomic_output, check_output, read_records
+from .io import Record, atomic_output, check_output, path_text, read_records
 from .model import check_model_dir, default_batch_tokens, forward_windows, load_model, read_meta
 from .registry import resolve
 from .tokenize import CLS_ID, SEP_ID, load_tokenizer
@@ -379,7 +379,7 @@ class _Progress:
     def close(self, cleaner: Cleaner, out: str, extra: str = "") -> str:
         self.bar.close()
         secs = time.perf_counter() - self.start
-        line = f"genobert: {self.what} {self.n:,} records in {secs:.1f} s ({self.n / max(secs, 1e-9):,.0f} records/s) -> {out}"
+        line = f"genobert: {self.what} {self.n:,} records in {secs:.1f} s ({self.n / max(secs, 1e-9):,.0f} records/s) -> {path_text(out)}"
         skipped = cleaner.report.summary()
         return line + (f"; {skipped}" if skipped else "") + extra
 
@@ -424,7 +424,7 @@ def write_classification(model_dir: str, inputs, out: str, *, batch_tokens: int 
             # a span's label is "start<TAB>end": two columns
             if threshold is not None:
                 pred.label = p.labels[1] if pred.probs[1] >= threshold else p.labels[0]
-            cells = ([pred.file] if several else []) + [pred.id, *pred.label.split("\t")]
+            cells = ([path_text(pred.file)] if several else []) + [pred.id, *pred.label.split("\t")]
             if classes:
                 cells += [f"{x:.6g}" for x in pred.probs]
             if top_k:
@@ -486,7 +486,7 @@ def write_embeddings(model_dir: str, inputs, out: str, *, pooling: str = "cls", 
     hidden = p.model.config.hidden_size
     text = h5py.string_dtype()
     with atomic_output(out, None) as tmp, h5py.File(tmp, "w") as h5:
-        h5.attrs.update({"model": os.path.abspath(p.model_dir), "pooling": pooling, "layer": layer,
+        h5.attrs.update({"model": path_text(os.path.abspath(p.model_dir)), "pooling": pooling, "layer": layer,
                          "hidden_size": hidden, "tokenizer": str(p.tokenizer.spec),
                          "alphabet": p.alphabet})
         ids = h5.create_dataset("ids", (0,), maxshape=(None,), dtype=text, chunks=(4096,))
@@ -505,7 +505,7 @@ def write_embeddings(model_dir: str, inputs, out: str, *, pooling: str = "cls", 
             m = n + len(block)
             for ds, col in ((ids, 1), (files, 0)):
                 ds.resize((m,))
-                ds[n:m] = [b[col] for b in block]
+                ds[n:m] = [b[col] if col else path_text(b[col]) for b in block]
             if pooling == "tokens":
                 for i, b in enumerate(block):
                     group.create_dataset(str(n + i), data=b[2], compression="gzip", compression_opts=4)
@@ -523,7 +523,7 @@ def write_embeddings(model_dir: str, inputs, out: str, *, pooling: str = "cls", 
             for start, rows in tokens.blocks():
                 _check_space(tmp, rows.nbytes)
                 ds[start: start + len(rows)] = rows
-            for d, value in ((ids, rid), (files, path)):
+            for d, value in ((ids, rid), (files, path_text(path))):
                 d.resize((n + 1,))
                 d[n] = value
             return n + 1

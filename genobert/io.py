@@ -650,10 +650,16 @@ def check_output(path: str | os.PathLike, inputs: Iterable[str] = (), model_dir:
         limit = os.pathconf(directory, "PC_NAME_MAX")
     except (OSError, ValueError):
         limit = 255
-    if len(os.path.basename(target).encode()) > limit:
+    if len(os.fsencode(os.path.basename(target))) > limit:
         raise InputError(f"file name longer than the file system allows ({limit} bytes)", path=name)
     if not os.access(directory, os.W_OK | os.X_OK):
         raise InputError("cannot write here (permission denied)", path=name)
+
+
+def path_text(path: str | os.PathLike) -> str:
+    """A file name as text for an output's cell: a name whose bytes are not UTF-8 (Python keeps
+    them as surrogates, which no UTF-8 writer takes) shows those bytes as ``\\xff``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _same_file(name: str, other: str) -> bool:

@@ -248,6 +248,10 @@ def test_bench_tasks_subset_and_unknown_task(fake_suite, tmp_path, capsys):
         bench.run_bench("fake", fake_suite, out, tasks=("nope",), log=lambda _: None)
     assert main(["bench", "--suite", "quick", "--tasks", "nope", "--data-dir", fake_suite, "--out", out]) == 2
     assert "its tasks: ecoli_promoter, antimicrobial_peptide" in capsys.readouterr().err
+    # a file name whose bytes are not UTF-8 could not be written into the report's command
+    # (a traceback after the whole run, before)
+    assert main(["bench", "--task", "x=a\udcff.tsv,b.tsv", "--out", out]) == 2
+    assert "'x=a\\xff.tsv,b.tsv': not UTF-8 text" in capsys.readouterr().err
     bench.run_bench("fake", fake_suite, out, profile="test", seeds=1, methods=("kmer-lr",),
                     tasks=("motif",), log=lambda _: None)
     assert [json.loads(line)["method"] for line in open(os.path.join(out, "results.jsonl"))] == ["kmer-lr"]

@@ -301,3 +301,19 @@ def test_classify_scores_the_label_column_the_model_was_trained_on(models, tmp_p
     predicted = [line.split("\t")[1] for line in open(tmp_path / "p.tsv").read().splitlines()[1:]]
     accuracy = sum(t == p for t, p in zip(truth, predicted, strict=True)) / len(truth)
     assert f"accuracy {accuracy:.4f} on the {len(truth)} records that had a label" in summary, summary
+
+
+def test_file_names_that_are_not_utf8_are_written_escaped(models, tmp_path):
+    """Linux file names are bytes; one that is not UTF-8 reaches Python with surrogates, which
+    neither the TSV's nor HDF5's UTF-8 encoder takes (a traceback, before)."""
+    odd = os.path.join(os.fsencode(tmp_path), b"a\xff.fa")
+    with open(odd, "w") as f:
+        f.write(">x\nTATAAAACGTACGTAC\n")
+    odd, plain = os.fsdecode(odd), _fa(tmp_path, "GCGCGCACGTACGTAC")
+    out = tmp_path / "o.tsv"
+    write_classification(models["clf"], [odd, plain], str(out), quiet=True)
+    assert out.read_text().splitlines()[1].startswith(str(tmp_path) + "/a\\xff.fa\tx\t")
+    h5 = os.fsdecode(os.path.join(os.fsencode(tmp_path), b"e\xff.h5"))
+    write_embeddings(models["pre"], [odd, plain], h5, quiet=True)
+    with h5py.File(h5) as f:
+        assert list(f["files"].asstr()[:]) == [str(tmp_path) + "/a\\xff.fa", plain]
