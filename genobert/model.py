@@ -188,6 +188,11 @@ def check_model_dir(model_dir: str | os.PathLike, kind: str | None = None) -> No
         if meta.get("task") in ("sequence", "pair", "token", "regression") and found[0] != outputs:
             raise InputError(f"says task {meta['task']!r} with {len(names)} labels, which needs {outputs} "
                              f"outputs, but {head[0]} has {found[0]}", path=os.path.join(folder, META_FILE))
+        if isinstance(labels, dict) and names and meta.get("task") in ("sequence", "pair", "token"):
+            order = [labels.get(str(i), labels.get(i)) for i in range(len(labels))]
+            if order != names:  # which output is which class: two files must agree
+                raise InputError(f"labels {names!r}, but config.json's id2label numbers them "
+                                 f"{order!r}", path=os.path.join(folder, META_FILE))
 
 
 def _check_config(path: str, config: dict, shapes: dict[str, list[int]]) -> None:
@@ -196,6 +201,11 @@ def _check_config(path: str, config: dict, shapes: dict[str, list[int]]) -> None
     arch = config.get("model_type")
     if arch not in ARCHS:  # another class would load these weights partly, or into random ones
         raise InputError(f"model_type {arch!r}; allowed: {', '.join(ARCHS)}", path=path)
+    for key in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                "intermediate_size", "max_position_embeddings"):
+        value = config.get(key)
+        if key in config and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise InputError(f"{key} {value!r}; expected a whole number, 1 or more", path=path)
     width, heads = config.get("hidden_size"), config.get("num_attention_heads")
     if not (isinstance(width, int) and isinstance(heads, int) and heads > 0 and width % heads == 0):
         raise InputError(f"hidden_size {width!r} is not a multiple of num_attention_heads {heads!r}", path=path)
@@ -237,6 +247,11 @@ def _check_meta(path: str, meta: dict, vocab) -> None:
         if set(vocab) != set(expected):
             raise InputError(f"says tokenizer {meta['tokenizer']!r} ({len(expected)} tokens), but "
                              f"tokenizer.json holds another vocabulary ({len(vocab)} tokens)", path=path)
+        moved = next((t for i, t in enumerate(expected) if vocab[t] != i), None)
+        if moved is not None:  # the weights' rows would be read as other tokens
+            raise InputError(f"tokenizer.json numbers {moved!r} {vocab[moved]!r}; tokenizer "
+                             f"{meta['tokenizer']!r} gives it id {expected.index(moved)}",
+                             path=os.path.join(os.path.dirname(path), "tokenizer.json"))
 
 
 def _json(folder: str, name: str, missing: str) -> dict:
