@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from .alphabets import Cleaner
 from .errors import InputError
-from .io import open_source, read_header, read_records, refuse_duplicate_ids, source_records
+from .io import open_source, read_header, refuse_duplicate_ids, source_records
 
 
 @dataclass
@@ -29,26 +29,33 @@ def read_labelled_file(path: str, alphabet: str, column: str = "label",
     """Every record of a table with its ``column`` (and ``mask_column``). Ids may repeat (a
     published test set has two sequences under one id); nothing here keys on them."""
     out = Labelled(path, [], [], [], [], [] if mask_column else None)
-    for rec in read_records(path, alphabet=alphabet):
-        cells = {"label": rec.label, **(rec.extra or {})}
-        for name in (column, mask_column):
-            if name and cells.get(name) is None:
-                columns = ", ".join(k for k in cells if cells[k] is not None)
-                kind = "mask" if name == mask_column else "label"
-                raise InputError(f"no {name!r} column: fine-tuning needs a table with 'sequence' "
-                                 f"and {name!r}" + (f" (its columns besides the sequence: {columns}; "
-                                 f"give yours as --{kind}-column, or {kind}_column in a suite file's settings)"
-                                 if columns else ""), path=path, line=1)
-        if not cells[column].strip():
-            raise InputError(f"empty {column!r} cell: every training record needs one",
-                             path=path, line=rec.line, record=rec.id)
-        out.ids.append(rec.id)
-        out.seqs.append(rec.seq)
-        out.targets.append(cells[column])
-        out.lines.append(rec.line)
-        if mask_column:
-            out.masks.append(cells[mask_column])
+    with open_source(path) as src:
+        table = read_header(src) if src.format == "table" else None
+        records = source_records(src, Cleaner(alphabet), table=table)
+        for rec in records:
+            cells = {"label": rec.label, **(rec.extra or {})}
+            for name in (column, mask_column):
+                if name and cells.get(name) is None:  # a table without the column, or FASTA
+                    _no_column(name, mask_column, [k for k in cells if cells[k] is not None], path,
+                               table.header_line if table else 1)
+            if not cells[column].strip():
+                raise InputError(f"empty {column!r} cell: every training record needs one",
+                                 path=path, line=rec.line, record=rec.id)
+            out.ids.append(rec.id)
+            out.seqs.append(rec.seq)
+            out.targets.append(cells[column])
+            out.lines.append(rec.line)
+            if mask_column:
+                out.masks.append(cells[mask_column])
     return out
+
+
+def _no_column(name: str, mask_column: str | None, columns: list[str], path: str, line: int):
+    kind = "mask" if name == mask_column else "label"
+    raise InputError(f"no {name!r} column: fine-tuning needs a table with 'sequence' and {name!r}"
+                     + (f" (its columns besides the sequence: {', '.join(columns)}; give yours as "
+                        f"--{kind}-column, or {kind}_column in a suite file's settings)" if columns else ""),
+                     path=path, line=line)
 
 
 def _id_column(columns: list[str]) -> str:

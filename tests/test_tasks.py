@@ -322,3 +322,14 @@ def test_pair_lengths_is_longest_first():
     rng = np.random.default_rng(0)
     for na, nb, budget in rng.integers(0, 300, (2000, 3)):
         assert pair_lengths(int(na), int(nb), int(budget)) == loop(int(na), int(nb), int(budget))
+
+
+def test_a_missing_label_column_names_the_header_line(write):
+    """Blank lines before the header: the error points at the header (it said line 1)."""
+    from genobert.errors import InputError
+
+    path = write("t.tsv", "\n\nid\tsequence\tlab\nr1\tACGT\t1\n")
+    with pytest.raises(InputError, match="no 'label' column") as e:
+        read_labelled_file(path, "dna")
+    assert e.value.line == 3 and "give yours as --label-column" in str(e.value)
+    assert read_labelled_file(path, "dna", column="lab").targets == ["1"]
