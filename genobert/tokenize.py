@@ -94,7 +94,8 @@ class SequenceTokenizer:
     def __init__(self, hf, spec: TokenizerSpec, alphabet: str):
         self.hf = hf
         self.spec = spec
-        self.alphabet = get_alphabet(alphabet).tokenizer_alphabet
+        self.alphabet = get_alphabet(alphabet).tokenizer_alphabet  # what it spells: 'dna' for RNA
+        self.reads = get_alphabet(alphabet).name  # what its model reads: RNA's U, turned into T
         self._tables = _LookupTables(spec, self.alphabet) if spec.kind != "bpe" else None
 
     def __len__(self) -> int:
@@ -146,7 +147,7 @@ class SequenceTokenizer:
         if os.path.exists(path):
             with open(path) as f:
                 merged = json.load(f)
-        merged.update({"alphabet": self.alphabet, "tokenizer": str(self.spec)}, **(meta or {}))
+        merged.update({"alphabet": self.reads, "tokenizer": str(self.spec)}, **(meta or {}))
         write_json(path, merged)
 
 
@@ -162,7 +163,7 @@ def build_tokenizer(spec: str | TokenizerSpec, alphabet: str = "dna",
         backend = _bpe_backend(spec, alpha, corpus, max_letters)
     else:
         backend = _vocab_backend(spec, alpha)
-    return SequenceTokenizer(_wrap(backend), spec, alpha)
+    return SequenceTokenizer(_wrap(backend), spec, alphabet)
 
 
 # what transformers v5 keeps of a from_pretrained call in init_kwargs, and save_pretrained would

@@ -535,3 +535,20 @@ def test_resume_compares_what_the_run_depends_on(tmp_path):
     assert a["valid"] is None and a != _resumable(FinetuneConfig(init=str(init)), train=__file__, valid=__file__)
     assert a["init"].startswith("sha256:") and a["train"].startswith("sha256:")
     assert "time_budget" not in _resumable(PretrainConfig(time_budget=60), corpus=[__file__])
+
+
+def test_an_rna_model_says_rna_and_reads_u(tmp_path, write):
+    """The tokenizer spells RNA with DNA's letters (U read as T); the model directory said
+    'dna', so its users refused every U (and --alphabet rna --init M 'conflicted')."""
+    from genobert.cli import main
+    from genobert.infer import embed_arrays
+
+    rng = np.random.default_rng(0)
+    corpus = write("r.fa", "".join(f">r{i}\n{''.join(rng.choice(list('ACGU'), 200))}\n" for i in range(10)))
+    pre = str(tmp_path / "pre")
+    assert main(["pretrain", "--corpus", corpus, "--alphabet", "rna", "--out", pre, "--preset", "tiny",
+                 "--seq-len", "32", "--batch-size", "4", "--max-steps", "2"]) == 0
+    assert json.load(open(os.path.join(pre, "genobert.json")))["alphabet"] == "rna"
+    ids, (u,) = embed_arrays(pre, write("u.fa", ">u\nACGUUGCA\n"))
+    _, (t,) = embed_arrays(pre, write("t.fa", ">t\nACGTTGCA\n"))
+    np.testing.assert_array_equal(u, t)
