@@ -3,8 +3,9 @@
 Whole-record matching never fires for genomes (a test promoter is a substring of a chromosome)
 and misses near-duplicate proteins, so overlap is found by shared exact substrings:
 
-- DNA: every region of a corpus record that shares a k-mer (``DNA_K`` letters, either strand)
-  with any test sequence is cut out; the record's remaining pieces stay in the corpus.
+- DNA: where a corpus record shares a k-mer (``DNA_K`` letters, either strand) with a test
+  sequence, the stretch that test sequence would cover there is cut out (so a test's N or IUPAC
+  letters, which match no genome k-mer, go with it); the record's remaining pieces stay.
 - Proteins: a corpus protein sharing a ``PROTEIN_K``-letter substring with a test protein (or
   containing a whole test peptide shorter than that) is dropped.
 
@@ -41,53 +42,80 @@ def reverse_complement(seq: str) -> str:
     return seq.translate(_COMPLEMENT)[::-1]
 
 
+def _canonical(seq: str, dna: bool) -> str:
+    """Upper case; for DNA, U as T; for proteins, without a final stop ('*')."""
+    seq = seq.upper()
+    return seq.replace("U", "T") if dna else seq.rstrip("*")
+
+
 @dataclass
 class Contamination:
-    """The test sequences' k-mers, ready to match corpus records against."""
+    """The test sequences' k-mers, ready to match corpus records against. Each k-mer keeps how far
+    its test sequence reaches before and after it, so that one shared k-mer cuts the whole test
+    sequence out of a genome, letters that match no k-mer (an N, an IUPAC code, a SNP) included."""
 
     alphabet: str
     k: int
     hashes: np.ndarray  # sorted unique uint64
+    before: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # letters before, per hash
+    after: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # letters after it
     short: list[str] = field(default_factory=list)  # test proteins shorter than k: matched whole
 
     @classmethod
     def of(cls, tests, alphabet: str) -> Contamination:
-        """From test sequences (an iterable of upper-case strings)."""
+        """From test sequences (any case; RNA's U read as T, a protein's final '*' dropped)."""
         dna = alphabet in ("dna", "rna")
         k = DNA_K if dna else PROTEIN_K
         parts, short = [], set()
-        for seq in set(tests):
+        for seq in {_canonical(t, dna) for t in tests}:
             if len(seq) < k:
                 if not dna:
                     short.add(seq)  # a peptide: dropped from the corpus if contained whole
                 continue  # a DNA test shorter than k shares nothing a genome would not by chance
-            parts.append(kmer_hashes(seq, k))
-            if dna:
-                parts.append(kmer_hashes(reverse_complement(seq), k))
-        hashes = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.uint64)
-        return cls(alphabet, k, hashes, sorted(short))
+            for strand in (seq, reverse_complement(seq)) if dna else (seq,):
+                h = kmer_hashes(strand, k)
+                at = np.arange(len(h))
+                parts.append((h, at, len(strand) - k - at))
+        if not parts:
+            return cls(alphabet, k, np.zeros(0, np.uint64), short=sorted(short))
+        h, before, after = (np.concatenate(x) for x in zip(*parts, strict=True))
+        order = np.argsort(h, kind="stable")
+        h, before, after = h[order], before[order], after[order]
+        first = np.flatnonzero(np.concatenate(([True], h[1:] != h[:-1])))
+        # a k-mer in several places: reach as far as the farthest
+        return cls(alphabet, k, h[first], np.maximum.reduceat(before, first),
+                   np.maximum.reduceat(after, first), sorted(short))
+
+    def _found(self, seq: str) -> np.ndarray:
+        """Per k-mer start of ``seq``: the index of that k-mer in ``hashes``, or -1."""
+        h = kmer_hashes(_canonical(seq, self.alphabet in ("dna", "rna")), self.k)
+        if not len(self.hashes) or not len(h):
+            return np.full(len(h), -1)
+        i = np.minimum(np.searchsorted(self.hashes, h), len(self.hashes) - 1)
+        return np.where(self.hashes[i] == h, i, -1)
 
     def matches(self, seq: str) -> np.ndarray:
         """A bool per k-mer start of ``seq``: does that k-mer occur in a test sequence?"""
-        h = kmer_hashes(seq, self.k)
-        if not len(self.hashes) or not len(h):
-            return np.zeros(len(h), bool)
-        i = np.minimum(np.searchsorted(self.hashes, h), len(self.hashes) - 1)
-        return self.hashes[i] == h
+        return self._found(seq) >= 0
 
     def clean(self, seq: str) -> list[str]:
-        """What of a corpus record may stay: DNA without the overlapping regions (pieces of at
-        least k letters), a protein whole or not at all."""
-        hit = self.matches(seq)
+        """What of a corpus record may stay: DNA without the test sequences it shares a k-mer with
+        (each cut as far as that test sequence reaches; pieces of at least k letters stay), a
+        protein whole or not at all."""
+        found = self._found(seq)
         if self.alphabet not in ("dna", "rna"):
-            touched = hit.any() or any(s in seq for s in self.short)
+            protein = _canonical(seq, False)
+            touched = (found >= 0).any() or any(s in protein for s in self.short)
             return [] if touched else [seq]
-        if not hit.any():
+        starts = np.flatnonzero(found >= 0)
+        if not len(starts):
             return [seq]
-        covered = np.zeros(len(seq) + 1, np.int32)  # letters [i, i + k) of each hit are covered
-        starts = np.flatnonzero(hit)
-        np.add.at(covered, starts, 1)
-        np.add.at(covered, starts + self.k, -1)
+        which = found[starts]
+        lo = np.maximum(starts - self.before[which], 0)
+        hi = np.minimum(starts + self.k + self.after[which], len(seq))
+        covered = np.zeros(len(seq) + 1, np.int32)  # letters [lo, hi) of each hit's test sequence
+        np.add.at(covered, lo, 1)
+        np.add.at(covered, hi, -1)
         keep = np.cumsum(covered[:-1]) == 0
         edges = np.flatnonzero(np.diff(np.concatenate(([0], keep.astype(np.int8), [0]))))
         return [seq[s:e] for s, e in zip(edges[::2], edges[1::2], strict=True) if e - s >= self.k]

@@ -107,3 +107,19 @@ def test_training_stretches_overlapping_the_held_out_part_are_cut_on_both_strand
     held |= {m.translate(comp)[::-1] for m in held}
     assert cut > 0 and not any(t[i:i + k] in held for t in train for i in range(len(t) - k + 1))
     assert sum(map(len, train)) == store.info["tokens"] - sum(he - hs) - cut  # nothing else was lost
+
+
+def test_a_test_sequence_with_ns_goes_whole_and_case_and_u_do_not_hide_it():
+    """Its k-mers holding an N match no genome k-mer: the 31 letters after the N stayed in the
+    corpus. (A test with no N-free run of k letters has nothing to be found by.)"""
+    rng = np.random.default_rng(5)
+    test = _random(rng, "ACGT", 120)
+    gapped = test[:50] + "N" + test[51:]
+    left, right = _random(rng, "ACGT", 3000), _random(rng, "ACGT", 3000)
+    for genome in (left + test + right, (left + test + right).lower(), left + reverse_complement(test) + right):
+        pieces = Contamination.of([gapped], "dna").clean(genome)
+        assert [p.upper() for p in pieces] == [left, right]
+    rna = Contamination.of([gapped.replace("T", "U").lower()], "rna")
+    assert rna.clean(left + test + right) == [left, right]
+    peptide = _random(rng, AMINO, 15)
+    assert Contamination.of([peptide + "*"], "protein").clean("MK" + peptide + "LL") == []
