@@ -53,10 +53,10 @@ def prepare_corpus(paths: list[str], tokenizer: SequenceTokenizer, *, alphabet: 
     """Tokenize corpus files once (cached); skip records that are mostly N, and cut out what
     overlaps ``exclude`` (test sequences of a benchmark; see `genobert.decontaminate`). A cache
     entry whose files do not match its ``info.json`` (a truncated copy, a disk error) is rebuilt."""
-    key = hashlib.sha256(json.dumps({
+    key = hashlib.sha256(json.dumps({  # format 5: DNA decontamination cuts whole test stretches
         "files": [file_sha256(p) for p in paths], "tokenizer": tokenizer.hf.backend_tokenizer.to_str(),
         "alphabet": alphabet, "exclude": strings_sha256(sorted(exclude or ())),
-        "max_n": MAX_N_FRACTION, "format": 4}, sort_keys=True).encode()).hexdigest()[:24]
+        "max_n": MAX_N_FRACTION, "format": 5}, sort_keys=True).encode()).hexdigest()[:24]
     folder = os.path.join(cache_dir(), "corpora", key)
     store = _open_store(folder)
     if store is None:
