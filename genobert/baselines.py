@@ -43,6 +43,19 @@ def _mcc(y, p) -> float:
     return float(matthews_corrcoef(y, p))
 
 
+def class_probs(model, x) -> np.ndarray:
+    """A fitted scikit-learn classifier's probabilities with column j for class j: it keeps a
+    column per class it saw in training only, so a class missing there would shift every later
+    one (a later class missing: fewer columns, which the benchmark's scoring pads)."""
+    probs = model.predict_proba(x)
+    classes = np.asarray(model.classes_)
+    if np.array_equal(classes, np.arange(len(classes))):
+        return probs
+    full = np.zeros((len(probs), int(classes.max()) + 1))
+    full[:, classes] = probs
+    return full
+
+
 def _valid_score(labels: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
     """(MCC, `selection_score`) of class probabilities on validation rows."""
     mcc = _mcc(labels, probs.argmax(1))
@@ -130,7 +143,7 @@ class KmerLR:
         for k in ks:
             for C in self.Cs:
                 model = kmer_pipeline(k, C, self.seed).fit(train.seqs, train.labels)
-                mcc, select = _valid_score(valid.labels, model.predict_proba(valid.seqs))
+                mcc, select = _valid_score(valid.labels, class_probs(model, valid.seqs))
                 if best is None or select > best[0]:
                     best = (select, k, C, model, mcc)
         self.chosen_ = {"k": best[1], "C": best[2], "valid_mcc": best[4]}
@@ -138,7 +151,7 @@ class KmerLR:
         return self
 
     def predict_proba(self, seqs: list[str]) -> np.ndarray:
-        return self.model_.predict_proba(seqs)
+        return class_probs(self.model_, seqs)
 
 
 def onehot(seqs: list[str], alphabet: str, length: int | None = None) -> np.ndarray:
@@ -178,7 +191,7 @@ class OneHotLR:
         best = None
         for C in self.Cs:
             model = LogisticRegression(C=C, max_iter=2000, random_state=self.seed).fit(x, train.labels)
-            mcc, select = _valid_score(valid.labels, model.predict_proba(xv))
+            mcc, select = _valid_score(valid.labels, class_probs(model, xv))
             if best is None or select > best[0]:
                 best = (select, C, model, mcc)
         self.chosen_ = {"C": best[1], "valid_mcc": best[3]}
@@ -189,7 +202,7 @@ class OneHotLR:
         return onehot(seqs, self.alphabet, self.length_).reshape(len(seqs), -1)
 
     def predict_proba(self, seqs: list[str]) -> np.ndarray:
-        return self.model_.predict_proba(self._x(seqs))
+        return class_probs(self.model_, self._x(seqs))
 
 
 def _cnn(letters: int, classes: int, channels: int = 64, width: int = 9):
@@ -478,7 +491,7 @@ class PairKmerLR:
                 model = Pipeline([("tfidf", TfidfTransformer(sublinear_tf=True)),
                                   ("lr", LogisticRegression(C=C, max_iter=2000, random_state=self.seed))])
                 model.fit(x, train.labels)
-                mcc, select = _valid_score(valid.labels, model.predict_proba(xv))
+                mcc, select = _valid_score(valid.labels, class_probs(model, xv))
                 if best is None or select > best[0]:
                     best = (select, k, C, model, counter, mcc)
         self.chosen_ = {"k": best[1], "C": best[2], "valid_mcc": best[5]}
@@ -486,7 +499,7 @@ class PairKmerLR:
         return self
 
     def predict(self, pairs: list[tuple[str, str]]) -> np.ndarray:
-        return np.log(np.clip(self.model_.predict_proba(self._x(self.counter_, pairs)), 1e-9, None))
+        return np.log(np.clip(class_probs(self.model_, self._x(self.counter_, pairs)), 1e-9, None))
 
 
 @dataclass
@@ -562,9 +575,7 @@ def labelled_letters(y: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
 def letter_log_probs(model, x) -> np.ndarray:
     """A fitted classifier's log-probabilities per letter, one column per class index (a class
     missing from the training letters gets ~0 probability), as a token head's output is scored."""
-    probs = np.full((x.shape[0], int(model.classes_.max()) + 1), 1e-9)
-    probs[:, model.classes_] = model.predict_proba(x)
-    return np.log(probs)
+    return np.log(np.clip(class_probs(model, x), 1e-9, None))
 
 
 # the baselines of each fine-tuning task (genobert.tasks); a method missing here does not apply

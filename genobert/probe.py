@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .baselines import Split, _valid_score, labelled_letters, letter_log_probs
+from .baselines import Split, _valid_score, class_probs, labelled_letters, letter_log_probs
 from .errors import InputError
 from .io import write_json
 from .metrics import regression_metrics
@@ -85,7 +85,7 @@ class BertProbe:
                 return (regression_metrics(model.predict(xv_layer), valid.labels)["spearman"],)
         else:
             def score(model, xv_layer):
-                mcc, selection = _valid_score(valid.labels, model.predict_proba(xv_layer))
+                mcc, selection = _valid_score(valid.labels, class_probs(model, xv_layer))
                 return selection, mcc
         selection, layer, C, self.model_ = _best_layer(x, train.labels, xv, self._make, score, self.Cs)
         self.chosen_ = ({"layer": layer, "alpha": 1 / C, "valid_spearman": selection[-1]}
@@ -96,7 +96,7 @@ class BertProbe:
         return self._x(seqs, (self.chosen_["layer"],))[:, 0]
 
     def predict_proba(self, seqs: list) -> np.ndarray:
-        return self.model_.predict_proba(self._chosen_x(seqs))
+        return class_probs(self.model_, self._chosen_x(seqs))
 
     def predict(self, seqs: list) -> np.ndarray:
         """What the task's fine-tuned model outputs: a value column, or log-probabilities."""

@@ -43,6 +43,20 @@ def test_baselines_learn_a_planted_motif(cls):
     assert model.chosen_["valid_mcc"] > 0.8
 
 
+@pytest.mark.parametrize("cls", [KmerLR, OneHotLR])
+def test_a_class_missing_from_training_shifts_no_column(cls):
+    """Labels 0 and 2 in training (1 only in test): scikit-learn's columns are classes 0 and 2,
+    read as 0 and 1 before, so every 'class 2' prediction was scored as class 1."""
+    rng = np.random.default_rng(0)
+    train, valid = _task(rng, 200, motif_pos=10), _task(rng, 60, motif_pos=10)
+    train.labels[:] *= 2
+    valid.labels[:] *= 2
+    model = cls(alphabet="dna", seed=0).fit(train, valid)
+    probs = model.predict_proba(valid.seqs)
+    assert probs.shape == (60, 3) and np.all(probs[:, 1] == 0)
+    assert (probs.argmax(1) == valid.labels).mean() >= 0.9 and model.chosen_["valid_mcc"] > 0.8
+
+
 def test_baselines_are_seeded():
     rng = np.random.default_rng(1)
     train, valid = _task(rng, 100), _task(rng, 30)

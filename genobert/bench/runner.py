@@ -341,7 +341,9 @@ def _score_splits(model, task, files: dict, names: list[str], valid: Split) -> d
     result = {}
     for key in ("valid", "test", *[k for k in files if k.startswith("test_")]):
         split = valid if key == "valid" else _load(task, files[key], names)
-        probs = model.predict_proba(split.seqs)
+        probs = np.asarray(model.predict_proba(split.seqs))
+        if probs.shape[1] < len(names):  # a baseline that never saw the last classes in training
+            probs = np.pad(probs, ((0, 0), (0, len(names) - probs.shape[1])))
         result[key] = classification_metrics(probs, split.labels)
         if key == "test" and task.folds:
             result["test_pred"] = _predictions(probs, split.labels)
