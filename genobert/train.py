@@ -458,6 +458,19 @@ def _new_tokenizer(spec: str, alphabet: str, files: list[str]) -> SequenceTokeni
     return build_tokenizer(parsed, alphabet, corpus)
 
 
+def _ended(checkpoint: str | None):
+    """The `TrainerState` of a checkpoint saved as training ended (early stopping, or the last
+    epoch), else None. A resume from it would not stop: ``on_train_begin`` clears the saved
+    stop, so early stopping would run at least one more epoch than the uninterrupted run."""
+    from transformers import TrainerState
+
+    if checkpoint is None:
+        return None
+    state = TrainerState.load_from_json(os.path.join(checkpoint, "trainer_state.json"))
+    control = (state.stateful_callbacks or {}).get("TrainerControl", {})
+    return state if control.get("args", {}).get("should_training_stop") else None
+
+
 def _last_checkpoint(folder: str) -> str | None:
     """The newest *complete* checkpoint in ``folder``: the Trainer writes ``trainer_state.json``
     last, so a checkpoint without a readable one was cut off mid-save (by a kill, a full disk);
@@ -634,12 +647,17 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
         f"{next((h['loss'] for h in reversed(state.log_history) if 'loss' in h), float('nan')):.4f}, "
         f"valid {task.metric} {logs.get('eval_' + task.metric, float('nan')):.4f}"
         if f"eval_{task.metric}" in logs else None))
-    trainer.train(resume_from_checkpoint=_last_checkpoint(run.checkpoints) if cfg.resume else None)
+    last = _last_checkpoint(run.checkpoints) if cfg.resume else None
+    ended = _ended(last)
+    if ended is None:
+        trainer.train(resume_from_checkpoint=last)
+        history, model = trainer.state.log_history, trainer.model
+    else:  # killed after its training had ended (scoring the test set): the Trainer would train on
+        history = ended.log_history
+        model = type(trainer.model).from_pretrained(ended.best_model_checkpoint or last)
     if not trainer.is_world_process_zero():
         return out
-    model = trainer.model
     metrics = {split: score_sequences(task, model, tok, s, lab, max_len) for split, (s, lab) in splits.items()}
-    history = trainer.state.log_history
     metrics["loss_curve"] = [{"step": h["step"], "loss": h["loss"]} for h in history if "loss" in h]
     metrics["valid_curve"] = [{"step": h["step"], "epoch": i + 1, "loss": h["eval_loss"],  # round i + 1
                                "mcc": h.get("eval_mcc"), task.metric: h.get(f"eval_{task.metric}")}

@@ -447,9 +447,11 @@ def test_evaluate_scores_a_file_as_finetune_scored_its_test_file(models):
         evaluate(models["pre"], models["table"])
 
 
-def test_a_resumed_finetuning_keeps_counting_its_patience(tmp_path, monkeypatch):
+@pytest.mark.parametrize("after_best", [1, 2])
+def test_a_resumed_finetuning_keeps_counting_its_patience(tmp_path, monkeypatch, after_best):
     """Cut one epoch after the best and resumed, a fine-tuning stops where the uninterrupted run
-    did: early stopping's count of epochs without improvement is restored from the checkpoint."""
+    did: early stopping's count of epochs without improvement is restored from the checkpoint.
+    Cut at the epoch that stopped it (scoring the test set, say), it trains no more."""
     from transformers import Trainer
 
     from genobert.train import best_epoch
@@ -471,7 +473,7 @@ def test_a_resumed_finetuning_keeps_counting_its_patience(tmp_path, monkeypatch)
 
     def save_then_cut(self, *args, **kwargs):  # the checkpoint one epoch after the best is whole
         save(self, *args, **kwargs)
-        if sum("eval_loss" in h for h in self.state.log_history) == stop["best_epoch"] + 1:
+        if sum("eval_loss" in h for h in self.state.log_history) == stop["best_epoch"] + after_best:
             raise Cut
 
     monkeypatch.setattr(Trainer, "_save_checkpoint", save_then_cut)
