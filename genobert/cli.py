@@ -122,7 +122,8 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=positive, default=F.batch_size, help=f"default: {F.batch_size}")
     p.add_argument("--lr", type=float, default=F.lr, help=f"peak learning rate (default: {F.lr:g})")
     p.add_argument("--patience", type=non_negative, default=F.patience,
-                   help=f"epochs without a better validation score before stopping (default: {F.patience})")
+                   help=f"epochs without a better validation score before stopping; 0: never stop early "
+                   f"(default: {F.patience})")
     p.add_argument("--min-epoch-rows", type=non_negative, default=F.min_epoch_rows, metavar="N",
                    help="an epoch trains on at least N rows: a smaller training set is gone through "
                    "several times (with a few dozen labels an epoch is a step or two, too short for "

@@ -640,7 +640,8 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
                           restore_callback_states_from_checkpoint=True)  # patience counts on over a resume
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=valid_ds,
                       data_collator=task.collate, compute_metrics=compute_metrics,
-                      callbacks=[tie_break(task.metric), EarlyStoppingCallback(early_stopping_patience=cfg.patience)])
+                      callbacks=[tie_break(task.metric)]  # patience 0: every epoch (as the baselines)
+                      + ([EarlyStoppingCallback(early_stopping_patience=cfg.patience)] if cfg.patience else []))
     rounds = "epoch" if "num_train_epochs" in schedule else f"round of {schedule['eval_steps']} steps"
     quiet_trainer(trainer, cfg.verbose, lambda logs, state: (
         f"{rounds} {sum(f'eval_{task.metric}' in h for h in state.log_history)}/{cfg.epochs}: train loss "

@@ -408,9 +408,10 @@ def test_small_training_set_is_repeated_to_min_epoch_rows(labelled, tmp_path):
     curve = json.load(open(os.path.join(out, "metrics.json")))["valid_curve"]
     assert [(c["epoch"], c["step"]) for c in curve] == [(1, 8), (2, 16)]
     one_pass = finetune(labelled, str(tmp_path / "ft1"), valid=labelled, init="scratch", preset="tiny",
-                        tokenizer="char", alphabet="dna", epochs=2, batch_size=8, max_len=64)
+                        tokenizer="char", alphabet="dna", epochs=4, batch_size=8, max_len=64, patience=0)
     curve = json.load(open(os.path.join(one_pass, "metrics.json")))["valid_curve"]
-    assert [(c["epoch"], c["step"]) for c in curve] == [(1, 3), (2, 6)]
+    # patience 0: every epoch runs (early stopping's 0 stopped after the first)
+    assert [(c["epoch"], c["step"]) for c in curve] == [(1, 3), (2, 6), (3, 9), (4, 12)]
 
 
 def test_tied_validation_scores_keep_the_epoch_with_the_lowest_loss(labelled, write, tmp_path):
