@@ -107,6 +107,7 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
         cfg.seq_len = read_meta(cfg.init).get("window", 512) if cfg.init else 512
     _check_positive(cfg, "max_steps", "batch_size", "grad_accum", "save_steps", "logging_steps",
                     "eval_windows")
+    _check_rates(cfg, "lr", "time_budget", zero=("time_budget",))
     for path in files:
         if not os.path.isfile(path):
             raise InputError("no such file" if not os.path.exists(path) else "not a file", path=path)
@@ -222,6 +223,20 @@ def _check_positive(cfg, *names: str) -> None:
         value = getattr(cfg, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise InputError(f"--{name.replace('_', '-')} {value}: expected a whole number of 1 or more")
+
+
+def _check_rates(cfg, *names: str, zero: tuple[str, ...] = ()) -> None:
+    """Learning rates (and a time budget) must be finite and above 0 (``zero``: 0 or more): a
+    negative or NaN rate trained to the end and wrote a model as if nothing were wrong."""
+    import math
+
+    for name in names:
+        value = getattr(cfg, name)
+        low = name in zero
+        if (not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
+                or value < 0 or (value == 0 and not low)):
+            raise InputError(f"--{name.replace('_', '-')} {value}: expected a finite number "
+                             f"{'of 0 or more' if low else 'above 0'}")
 
 
 def _check_init_conflicts(init: str, meta: dict, settings: dict) -> None:
@@ -563,6 +578,7 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     task = get_task(cfg.task)
     pretrained = cfg.init != "scratch"
     _check_positive(cfg, "epochs", "batch_size")
+    _check_rates(cfg, "lr", "adapt_lr")
     if cfg.patience < 0:
         raise InputError(f"--patience {cfg.patience}: expected 0 or more epochs")
     if cfg.max_len and cfg.max_len < 3 or cfg.max_len < 0:
