@@ -42,18 +42,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def rate(zero: bool = False):
-    """An argparse type: a finite number above 0 (``zero``: 0 or more)."""
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
-            raise argparse.ArgumentTypeError(f"{text}: expected a finite number {'of 0 or more' if zero else 'above 0'}")
-        return value
-
-    return parse
+def finite(text: str) -> float:
+    """An argparse type: a finite number of 0 or more (a rate, a budget)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text}: expected a finite number of 0 or more")
+    return value
 
 
 def create_parser() -> argparse.ArgumentParser:
@@ -90,14 +87,14 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=positive, default=P.batch_size, help=f"per device (default: {P.batch_size})")
     p.add_argument("--grad-accum", type=positive, default=P.grad_accum,
                    help=f"batches summed per optimiser step (default: {P.grad_accum})")
-    p.add_argument("--lr", type=rate(), default=P.lr, help=f"peak learning rate (default: {P.lr:g})")
+    p.add_argument("--lr", type=finite, default=P.lr, help=f"peak learning rate (default: {P.lr:g})")
     p.add_argument("--mask-rate", type=float, default=P.mask_rate, help=f"default: {P.mask_rate}")
     p.add_argument("--dropout", type=float, default=P.dropout, help=f"default: {P.dropout}")
     p.add_argument("--holdout", type=float, default=P.holdout,
                    help=f"share of the corpus held out for the MLM loss (default: {P.holdout})")
     p.add_argument("--eval-steps", type=non_negative, default=P.eval_steps,
                    help="held-out loss every N steps (default: ten times per run)")
-    p.add_argument("--time-budget", type=rate(zero=True), default=0, metavar="MINUTES",
+    p.add_argument("--time-budget", type=finite, default=0, metavar="MINUTES",
                    help="learning rate on the clock (warmup, decay to 0 at the budget), then stop "
                    "and save; --max-steps is an upper bound (default: no limit)")
     p.add_argument("--save-steps", type=positive, default=P.save_steps, help=f"checkpoint every N steps (default: {P.save_steps})")
@@ -135,7 +132,7 @@ def create_parser() -> argparse.ArgumentParser:
                    help="tokens per window (default: the pretrained one, or 512)")
     p.add_argument("--epochs", type=positive, default=F.epochs, help=f"at most (default: {F.epochs})")
     p.add_argument("--batch-size", type=positive, default=F.batch_size, help=f"default: {F.batch_size}")
-    p.add_argument("--lr", type=rate(), default=F.lr, help=f"peak learning rate (default: {F.lr:g})")
+    p.add_argument("--lr", type=finite, default=F.lr, help=f"peak learning rate (default: {F.lr:g})")
     p.add_argument("--patience", type=non_negative, default=F.patience,
                    help=f"epochs without a better validation score before stopping; 0: never stop early "
                    f"(default: {F.patience})")

@@ -57,7 +57,7 @@ class RunDir:
     def __init__(self, out: str | os.PathLike, *, kind: str, overwrite: bool = False,
                  resume: bool = False, init: str | None = None, keep_checkpoints: bool = False,
                  settings: dict | None = None):
-        self.out = os.fspath(out).rstrip("/") or os.fspath(out)
+        self.out = os.path.normpath(os.fspath(out))  # 'm/' is m, and 'm/.' too (its work folder: m.work)
         self.work = self.out + ".work"
         self.kind, self.overwrite, self.resume, self.keep = kind, overwrite, resume, keep_checkpoints
         self.checkpoints = os.path.join(self.work, "checkpoints")
@@ -71,6 +71,9 @@ class RunDir:
 
     def _check(self, init: str | None) -> None:
         out = self.out
+        if within(os.getcwd(), out):  # '.', '..': its work folder would be inside it, and OUT is swapped
+            raise InputError("is the current folder (or holds it); name a new folder for the model, "
+                             "such as ./model", path=out)
         if init and os.path.exists(init) and os.path.exists(out) and os.path.samefile(init, out):
             raise InputError("--out is the --init model directory; write the new model elsewhere", path=out)
         if init and os.path.isdir(init) and within(out, init):

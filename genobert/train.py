@@ -107,7 +107,7 @@ def pretrain(corpus: list[str] | str, out: str, **settings) -> str:
         cfg.seq_len = read_meta(cfg.init).get("window", 512) if cfg.init else 512
     _check_positive(cfg, "max_steps", "batch_size", "grad_accum", "save_steps", "logging_steps",
                     "eval_windows")
-    _check_rates(cfg, "lr", "time_budget", zero=("time_budget",))
+    _check_rates(cfg, "lr", "time_budget")
     for path in files:
         if not os.path.isfile(path):
             raise InputError("no such file" if not os.path.exists(path) else "not a file", path=path)
@@ -225,18 +225,16 @@ def _check_positive(cfg, *names: str) -> None:
             raise InputError(f"--{name.replace('_', '-')} {value}: expected a whole number of 1 or more")
 
 
-def _check_rates(cfg, *names: str, zero: tuple[str, ...] = ()) -> None:
-    """Learning rates (and a time budget) must be finite and above 0 (``zero``: 0 or more): a
-    negative or NaN rate trained to the end and wrote a model as if nothing were wrong."""
+def _check_rates(cfg, *names: str) -> None:
+    """Learning rates and a time budget must be finite and 0 or more (a learning rate of 0 keeps
+    the weights: a measurement); a negative or NaN one trained to the end and wrote a model."""
     import math
 
     for name in names:
         value = getattr(cfg, name)
-        low = name in zero
         if (not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
-                or value < 0 or (value == 0 and not low)):
-            raise InputError(f"--{name.replace('_', '-')} {value}: expected a finite number "
-                             f"{'of 0 or more' if low else 'above 0'}")
+                or value < 0):
+            raise InputError(f"--{name.replace('_', '-')} {value}: expected a finite number of 0 or more")
 
 
 def _check_init_conflicts(init: str, meta: dict, settings: dict) -> None:
