@@ -96,10 +96,17 @@ class RunDir:
             raise InputError("exists and is not empty; pass --overwrite to replace it (the old "
                              "model stays until the new one is complete)", path=out)
         mark = os.path.join(self.work, MARK)
+        kept = _read(mark).get("finished") if os.path.isfile(mark) else None  # --keep-checkpoints
+        model = os.path.join(out, META_FILE)
+        if self.resume and os.path.isfile(model) and (kept or not os.path.lexists(self.work)):
+            meta = _read(model)  # finished before: nothing left to do, if it is this run
+            if (meta.get("task") == "mlm") != (self.kind == "pretrain"):
+                raise InputError(f"--resume: holds a finished {'pretrained' if meta.get('task') == 'mlm' else 'fine-tuned'}"
+                                 f" model, not a {self.kind} run's; choose another --out", path=out)
+            self._same_settings(meta.get("run_settings"), "finished model", "--overwrite trains a new one")
+            self.complete = True
+            return
         if self.resume and not os.path.isfile(mark):
-            if os.path.isfile(os.path.join(out, "genobert.json")) and not os.path.lexists(self.work):
-                self.complete = True  # finished before: nothing left to do
-                return
             if os.path.isdir(out) and os.listdir(out):
                 raise InputError(f"nothing to resume: no run that genobert started ({self.work} has "
                                  f"no {MARK})", path=out)
@@ -111,23 +118,27 @@ class RunDir:
                 raise InputError(f"is not a model directory (no {META_FILE}); --overwrite replaces only "
                                  "a model that genobert wrote: choose another --out", path=out)
             _check_replaceable(out)
-        was = _read(mark).get("settings") if self.resume else None  # runs before 2026-12-07 kept none
-        changed = next((k for k in self.settings or {} if was and k in was and was[k] != self.settings[k]), None)
-        if changed:
-            old, new = was[changed], self.settings[changed]
-            what = (f"another {changed} (by content{', in order' if isinstance(new, list) else ''}: {old}, now {new})"
-                    if "sha256:" in str(old) + str(new) else f"{changed} {old!r}, now {new!r}")
-            raise ResumeMismatch(f"--resume: the unfinished run in {self.work} was started with {what}; resume it "
-                                 "with the same files and settings, or delete that folder to start again", path=out)
+        if self.resume:  # runs before 2026-12-07 kept no settings
+            self._same_settings(_read(mark).get("settings"), f"unfinished run in {self.work}",
+                                "delete that folder to start again")
         if not self.resume and os.path.lexists(self.work):
             if os.path.isfile(mark):
-                kept = _read(mark).get("finished")
                 raise InputError((f"{self.work} holds the checkpoints of a finished run (kept by "
                                   "--keep-checkpoints)" if kept else
                                   f"an unfinished run is in {self.work}: --resume continues it")
                                  + ", or delete that folder to start again", path=out)
             raise InputError(f"{self.work} exists and genobert did not make it; move it away",
                              path=out)
+
+    def _same_settings(self, was: dict | None, what: str, otherwise: str) -> None:
+        """A resume asks for the settings (files by content) the run was started with."""
+        changed = next((k for k in self.settings or {} if was and k in was and was[k] != self.settings[k]), None)
+        if changed:
+            old, new = was[changed], self.settings[changed]
+            how = (f"another {changed} (by content{', in order' if isinstance(new, list) else ''}: {old}, now {new})"
+                   if "sha256:" in str(old) + str(new) else f"{changed} {old!r}, now {new!r}")
+            raise ResumeMismatch(f"--resume: the {what} was started with {how}; resume it with the same "
+                                 f"files and settings, or {otherwise}", path=self.out)
 
     def start(self) -> None:
         """Create the working folder and its mark (rank 0; call it when training begins)."""
@@ -142,7 +153,11 @@ class RunDir:
                               "started": time.strftime("%Y-%m-%d %H:%M:%S"), "settings": self.settings})
 
     def finish(self) -> str:
-        """Move the model in ``staging`` into ``OUT`` (swapping out an old one) and tidy up."""
+        """Move the model in ``staging`` into ``OUT`` (swapping out an old one) and tidy up. Its
+        ``genobert.json`` keeps the run's settings, which a later ``--resume`` is compared with."""
+        if self.settings is not None:
+            meta = os.path.join(self.staging, META_FILE)
+            write_json(meta, {**_read(meta), "run_settings": self.settings})
         if os.path.isdir(self.out) and os.listdir(self.out):
             old = os.path.join(self.work, "replaced")
             shutil.rmtree(old, ignore_errors=True)
@@ -155,7 +170,7 @@ class RunDir:
             os.replace(self.staging, self.out)
         if self.keep:
             write_json(os.path.join(self.work, MARK), {"kind": self.kind, "out": os.path.abspath(self.out),
-                                                       "finished": True})
+                                                       "finished": True, "settings": self.settings})
         else:
             shutil.rmtree(self.work)
         return self.out

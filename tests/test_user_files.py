@@ -332,11 +332,25 @@ def test_there_are_at_least_sixty_cases():
 # ----------------------------------------------------------------- what must work, and keep files
 
 
-def test_resume_of_a_finished_run_leaves_the_folder_alone(world):
-    (world / "clf" / "notes.txt").write_text("mine\n")  # the user's, beside the finished model
+def test_resume_of_a_finished_run_leaves_the_folder_alone(world, capsys):
+    """The same command again with --resume: nothing to do. Another one (more epochs, another
+    kind of run) is refused, not reported as done."""
+    assert main(ft("--out", "m")) == 0
+    (world / "m" / "notes.txt").write_text("mine\n")  # the user's, beside the finished model
     before = snapshot(world)
-    assert main(ft("--out", "clf", "--resume")) == 0
+    assert main(ft("--out", "m", "--resume")) == 0
+    assert main([*ft("--out", "m", "--resume"), "--epochs", "2"]) == 2
+    assert "the finished model was started with epochs 1, now 2" in capsys.readouterr().err
+    assert main(["pretrain", "--corpus", "genome.fa", "--out", "m", "--resume"]) == 2
+    assert "holds a finished fine-tuned model, not a pretrain run's" in capsys.readouterr().err
     assert snapshot(world) == before
+    # --keep-checkpoints: the finished run's mark keeps its settings too
+    assert main(ft("--out", "k", "--keep-checkpoints")) == 0
+    (world / "t2.tsv").write_text("".join((world / "table.tsv").read_text().splitlines(True)[:-1]))
+    kept = snapshot(world)
+    assert main(ft("--out", "k", "--resume")) == 0 and snapshot(world) == kept
+    assert main([*ft("--out", "k", "--resume"), "--train", "t2.tsv"]) == 2
+    assert "another train (by content" in capsys.readouterr().err and snapshot(world) == kept
 
 
 def test_output_to_stdout(world, capsys):
