@@ -386,7 +386,7 @@ def tie_break(metric: str):
     class TieBreak(TrainerCallback):
         def on_evaluate(self, args, state, control, metrics=None, **kwargs):
             if metrics and metrics.get(f"eval_{metric}") is not None:
-                metrics["eval_select"] = selection_score(metrics[f"eval_{metric}"], metrics["eval_loss"])
+                metrics["eval_select"] = finite_selection(metrics[f"eval_{metric}"], metrics["eval_loss"])
 
     return TieBreak()
 
@@ -394,9 +394,18 @@ def tie_break(metric: str):
 def best_round(curve: list[dict], metric: str, loss: str = "loss") -> int | None:
     """Index of the evaluation round that `tie_break` makes the Trainer keep: the first highest
     `selection_score` (a round without a score never wins); None when no round has one."""
-    scores = [selection_score(c[metric], c[loss]) if c.get(metric) is not None and np.isfinite(c[metric])
-              else -np.inf for c in curve]
-    return int(np.argmax(scores)) if scores and max(scores) > -np.inf else None
+    scores = [finite_selection(c[metric], c[loss]) if c.get(metric) is not None else NEVER for c in curve]
+    return int(np.argmax(scores)) if scores and max(scores) > NEVER else None
+
+
+NEVER = -1e9  # the selection score of a diverged round (NaN loss or score): below every real one
+
+
+def finite_selection(score: float, loss: float) -> float:
+    """`selection_score`, or `NEVER` where it is not finite: NaN compares false both ways, so the
+    Trainer kept a diverged first epoch against every later one, and argmax picked NaN."""
+    value = selection_score(score, loss) if score is not None else NEVER
+    return value if np.isfinite(value) else NEVER
 
 
 def stop_record(best: int, ran: int, cap: int) -> dict:
@@ -631,6 +640,7 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     torch.manual_seed(cfg.seed)  # the head's initial weights
     if pretrained:  # loaded before the work folder is made: a damaged --init leaves nothing behind
         model = load_model(cfg.init, task.head, **head)
+        max_len = min(max_len, model.config.max_position_embeddings)  # before --adapt-steps uses it
     run.start()
     if cfg.adapt_steps:  # the head starts alike after adaptation, seeded as above
         init = _adapt(cfg, t_seqs, run, max_len)

@@ -354,9 +354,20 @@ def test_time_budget_stops_and_saves(corpus, tmp_path):
     assert t["stopped"] == "time budget" and 0 < t["steps"] < 10_000
 
 
+def test_a_diverged_round_is_never_the_best():
+    from genobert.train import best_round
+
+    nan = float("nan")
+    assert best_round([{"mcc": 0.4, "loss": 1.0}, {"mcc": 0.0, "loss": nan}], "mcc") == 0
+    assert best_round([{"mcc": 0.0, "loss": nan}, {"mcc": 0.4, "loss": 1.0}], "mcc") == 1
+    assert best_round([{"mcc": None, "loss": 1.0}], "mcc") is None
+
+
 def test_adapt_steps_continue_mlm_on_the_training_sequences(models, tmp_path):
+    # a window longer than the model's positions is cut to them, as without adaptation (it
+    # failed inside the adaptation, naming --seq-len, and left OUT.work behind)
     out = finetune(models["table"], str(tmp_path / "ft"), init=models["pre"], adapt_steps=3, epochs=1,
-                   batch_size=8, max_len=32)
+                   batch_size=8, max_len=100_000)
     meta = json.load(open(os.path.join(out, "genobert.json")))
     assert meta["training"]["adapted"] == {"steps": 3, "sequences": 36}  # the training split only
     assert not os.path.exists(out + ".work")
