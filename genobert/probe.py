@@ -15,7 +15,7 @@ import numpy as np
 
 from .baselines import Split, _valid_score, class_probs, labelled_letters, letter_log_probs
 from .errors import InputError
-from .io import write_json
+from .io import file_sha256, write_json
 from .metrics import regression_metrics
 from .model import encoder_kwargs, load_config
 
@@ -178,16 +178,24 @@ class TokenProbe:
 
 
 def random_twin(model_dir: str, out: str, seed: int = 0) -> str:
-    """The encoder of ``model_dir`` with random weights (seeded), saved once to ``out``: the
-    control a probe of the pretrained model is compared with."""
+    """The encoder of ``model_dir`` with random weights (seeded), saved once to ``out`` (a folder
+    genobert makes; made again when ``model_dir``'s config or tokenizer differs from the one it was
+    made of): the control a probe of the pretrained model is compared with."""
     import json
     import shutil
 
     import torch
     from transformers import AutoModel
 
-    if os.path.isfile(os.path.join(out, "model.safetensors")):
-        return out
+    source = {name: file_sha256(os.path.join(model_dir, name)) for name in ("config.json", "tokenizer.json")}
+    try:
+        with open(os.path.join(out, "genobert.json")) as f:
+            made = json.load(f)["training"]
+        if made.get("source") == source and made.get("seed") == seed:
+            return out  # made before, of this very architecture and tokenizer
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    shutil.rmtree(out, ignore_errors=True)  # a twin of another model (another --pretrained) or half made
     torch.manual_seed(seed)
     config = load_config(model_dir)  # BERT or ModernBERT, as the pretrained one
     model = AutoModel.from_config(config, **encoder_kwargs(config.model_type))
@@ -199,7 +207,7 @@ def random_twin(model_dir: str, out: str, seed: int = 0) -> str:
             shutil.copyfile(os.path.join(model_dir, name), os.path.join(tmp, name))
     with open(os.path.join(model_dir, "genobert.json")) as f:
         meta = json.load(f)
-    meta["training"] = {"kind": "random init", "config_of": os.fspath(model_dir), "seed": seed}
+    meta["training"] = {"kind": "random init", "config_of": os.fspath(model_dir), "seed": seed, "source": source}
     write_json(os.path.join(tmp, "genobert.json"), meta)
     os.replace(tmp, out)
     return out

@@ -1122,3 +1122,21 @@ def test_a_pair_of_runs_of_different_code_is_named():
             for sd in range(3) for m in ("bert-pretrained", "bert-scratch")]
     text = "\n".join(_verdicts(rows, ["t"]))
     assert re.search(r"- vs scratch: .*\(seed 1: the pair ran different genobert code\)", text), text
+
+
+def test_the_random_twin_is_made_again_for_another_model(models, tmp_path):
+    """A bench re-run into the same folder with another --pretrained probed the old twin."""
+    import json
+
+    from genobert.model import load_config
+    from genobert.probe import random_twin
+
+    other = tmp_path / "other"
+    shutil.copytree(models["pre"], other)
+    config = json.loads((other / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**config, "num_hidden_layers": 1}))
+    out = str(tmp_path / "twin")
+    assert load_config(random_twin(models["pre"], out)).num_hidden_layers == config["num_hidden_layers"]
+    made = os.path.getmtime(os.path.join(out, "model.safetensors"))
+    assert random_twin(models["pre"], out) == out and os.path.getmtime(os.path.join(out, "model.safetensors")) == made
+    assert load_config(random_twin(str(other), out)).num_hidden_layers == 1
