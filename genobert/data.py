@@ -168,7 +168,7 @@ def holdout_split(store: TokenStore, fraction: float, seed: int) -> tuple[tuple,
 
     A record of up to ``HOLDOUT_BLOCK`` tokens (a protein) is one unit, a longer one (a chromosome)
     is cut into blocks; a seeded ``fraction`` of the units is held out (at least one when
-    ``fraction > 0`` and there are two). Neighbouring training units of a record are joined again,
+    ``fraction > 0`` and there are two, and never all of them). Neighbouring training units of a record are joined again,
     so no training window crosses a held-out unit and no letter is in both."""
     lengths = store.lengths
     if not len(lengths):
@@ -183,6 +183,8 @@ def holdout_split(store: TokenStore, fraction: float, seed: int) -> tuple[tuple,
     held = np.random.default_rng([seed, 7919]).random(len(record)) < fraction
     if fraction > 0 and not held.any() and len(record) > 1:
         held[np.random.default_rng([seed, 7919]).integers(len(record))] = True
+    if held.all():  # a small corpus: keep one unit to train on (one record: nothing held out)
+        held[np.random.default_rng([seed, 7919]).integers(len(record))] = False
     train = ~held
     new = train & ~np.concatenate(([False], train[:-1] & (record[1:] == record[:-1])))
     group = np.cumsum(new)[train] - 1

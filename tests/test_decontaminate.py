@@ -123,3 +123,16 @@ def test_a_test_sequence_with_ns_goes_whole_and_case_and_u_do_not_hide_it():
     assert rna.clean(left + test + right) == [left, right]
     peptide = _random(rng, AMINO, 15)
     assert Contamination.of([peptide + "*"], "protein").clean("MK" + peptide + "LL") == []
+
+
+def test_the_holdout_never_takes_every_unit():
+    """One or two short records at holdout 0.3: some seeds held out all of them, and pretraining
+    then said the corpus 'holds no tokens'."""
+    from genobert.data import TokenStore, holdout_split
+
+    for n in (1, 2):
+        offsets = np.arange(n + 1) * 100
+        store = TokenStore(np.zeros(n * 100, np.int32), offsets, {})
+        for seed in range(60):
+            (ts, te), (hs, he) = holdout_split(store, 0.3, seed)
+            assert (te - ts).sum() > 0 and len(hs) < n
