@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from .errors import InputError
-from .io import file_sha256, read_records, strings_sha256
+from .io import out_of_space, file_sha256, read_records, strings_sha256
 from .tokenize import CLS_ID, MASK_ID, PAD_ID, SEP_ID, SPECIAL_TOKENS, SequenceTokenizer
 
 MAX_N_FRACTION = 0.5  # records more N than this are skipped from a corpus
@@ -87,8 +87,6 @@ def _open_store(folder: str) -> TokenStore | None:
 
 
 def _build_store(paths, tokenizer, alphabet, exclude, folder) -> None:
-    from .decontaminate import Contamination
-
     try:
         os.makedirs(os.path.dirname(folder), exist_ok=True)
         tmp = f"{folder}.part{os.getpid()}"
@@ -96,6 +94,26 @@ def _build_store(paths, tokenizer, alphabet, exclude, folder) -> None:
     except OSError as e:
         raise InputError(f"cannot write the token-store cache ({e.strerror}); set GENOBERT_CACHE "
                          "to a writable folder", path=os.path.dirname(folder)) from None
+    import shutil
+
+    try:
+        _write_store(paths, tokenizer, alphabet, exclude, tmp)
+    except BaseException as e:  # a bad letter, Ctrl-C, a full disk: no half-built store is left
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError) and out_of_space(e):
+            raise InputError("no space left for the token-store cache; free some, or set "
+                             "GENOBERT_CACHE to a folder on another disk", path=os.path.dirname(folder)) from None
+        raise
+    try:
+        os.rename(tmp, folder)  # atomic: a cache entry is complete or absent
+    except OSError:  # another process finished first
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_store(paths, tokenizer, alphabet, exclude, tmp) -> None:
+    """Tokens, offsets and info.json of the corpus into ``tmp``."""
+    from .decontaminate import Contamination
+
     contamination = Contamination.of(exclude, alphabet) if exclude else None
     pieces, offsets = [], [0]
     records = skipped_n = dropped = letters = removed = duplicates = duplicate_letters = 0
@@ -141,19 +159,14 @@ def _build_store(paths, tokenizer, alphabet, exclude, folder) -> None:
             "tokens": int(len(tokens)), "tokenizer": str(tokenizer.spec), "alphabet": alphabet,
             "decontamination": None if contamination is None else {
                 "test_sequences": len(exclude), "k": contamination.k,
-                "rule": ("regions sharing a k-mer with a test sequence (either strand) cut out"
+                "rule": ("the stretch a test sequence covers where the record shares a k-mer with it "
+                         "(either strand) cut out"
                          if alphabet in ("dna", "rna") else
                          "records sharing a k-letter substring with a test protein dropped"),
                 "records_dropped": dropped, "letters_removed": removed,
                 "letters_removed_fraction": removed / max(letters, 1)}}
     with open(os.path.join(tmp, "info.json"), "w") as f:
         json.dump(info, f, indent=2)
-    try:
-        os.rename(tmp, folder)  # atomic: a cache entry is complete or absent
-    except OSError:  # another process finished first
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def alphabet_unknown(alphabet: str) -> str:

@@ -607,7 +607,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 _SPACE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
-def _out_of_space(e: BaseException) -> bool:
+def out_of_space(e: BaseException) -> bool:
     """A full disk, a quota or a file-size limit; h5py reports these as a RuntimeError or an
     OSError whose message holds the errno."""
     if not isinstance(e, (OSError, RuntimeError)):
@@ -731,7 +731,7 @@ def atomic_output(path: str | os.PathLike, mode: str | None = "w", **open_kwargs
     except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        if _out_of_space(e):
+        if out_of_space(e):
             reason = getattr(e, "strerror", None) or next(
                 os.strerror(n) for n in _SPACE_ERRORS if os.strerror(n) in str(e) or f"errno = {n}," in str(e))
             raise InputError(f"no space left while writing ({reason}); nothing was "

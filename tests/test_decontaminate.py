@@ -136,3 +136,16 @@ def test_the_holdout_never_takes_every_unit():
         for seed in range(60):
             (ts, te), (hs, he) = holdout_split(store, 0.3, seed)
             assert (te - ts).sum() > 0 and len(hs) < n
+
+
+def test_a_failed_token_store_build_leaves_nothing_in_the_cache(tmp_path, write):
+    """A bad letter mid-corpus: the half-built `KEY.partPID` folder stayed in the cache."""
+    import os
+
+    from genobert.data import cache_dir
+    from genobert.errors import InputError
+
+    bad = write("bad.fa", ">a\nACGTACGT\n>b\nACGT!!\n")
+    with pytest.raises(InputError):
+        prepare_corpus([bad], build_tokenizer("char", "dna"), alphabet="dna")
+    assert os.listdir(os.path.join(cache_dir(), "corpora")) == []
