@@ -11,22 +11,36 @@
 - ``longest_helix``: a span per protein for the span task, its longest resolved helix in
   ``prot_ss3_flip_netsurfp`` (a target derived here, not a published task).
 
-Each function returns ``{"train": path, "test": path}`` (and ``"valid"`` where the data have one).
+Each function returns ``{"train": path, "test": path}`` (and ``"valid"`` where the data have one),
+built again when its inputs (by content) or `VERSION` differ from those its folder's
+``derived.json`` names; a missing input file or column is one line.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 
 import numpy as np
 
-from .io import write_text
+from .errors import InputError
+from .io import file_sha256, write_json, write_text
+
+VERSION = 2  # of what the builders write: tables stamped with another (or other inputs) are rebuilt
 
 
-def _rows(path: str) -> list[dict]:
+def _rows(path: str, *columns: str) -> list[dict]:
+    """The rows of a shared TSV that must have ``columns``; a missing file or column is one line."""
+    if not os.path.isfile(path):
+        raise InputError("missing; see `genobert data verify --data-dir DIR`", path=path)
     with open(path, newline="") as f:
-        return list(csv.DictReader(f, delimiter="\t"))
+        reader = csv.DictReader(f, delimiter="\t")
+        lacking = [c for c in columns if c not in (reader.fieldnames or [])]
+        if lacking:
+            raise InputError(f"no {', '.join(map(repr, lacking))} column; the header has: "
+                             f"{', '.join(reader.fieldnames or [])}", path=path, line=1)
+        return list(reader)
 
 
 def _write(path: str, columns: list[str], rows: list[list]) -> str:
@@ -35,28 +49,54 @@ def _write(path: str, columns: list[str], rows: list[list]) -> str:
     return path
 
 
+def _built(folder: str, files: dict[str, str], inputs: list[str], build) -> dict[str, str]:
+    """``files``, rebuilt by ``build()`` unless ``folder``'s stamp names this `VERSION` and
+    ``inputs`` by content (another --data-dir, a re-fetched file or a fixed builder: rebuilt)."""
+    for path in inputs:
+        if not os.path.isfile(path):
+            raise InputError("missing; see `genobert data verify --data-dir DIR`", path=path)
+    want = {"version": VERSION, "inputs": {os.path.basename(p): file_sha256(p) for p in inputs}}
+    stamp = os.path.join(folder, "derived.json")
+    try:
+        with open(stamp) as f:
+            fresh = json.load(f) == want and all(os.path.isfile(p) for p in files.values())
+    except (OSError, ValueError):
+        fresh = False
+    if not fresh:
+        build()
+        write_json(stamp, want)  # last: the mark that the tables are whole
+    return files
+
+
 def _ppi(data_dir: str, folder: str, unseen: bool) -> dict[str, str]:
     files = {"train": os.path.join(folder, "train.tsv"), "test": os.path.join(folder, "test.tsv")}
-    if all(os.path.exists(p) for p in files.values()):
-        return files
     base = os.path.join(data_dir, "pair_ppi_yeast_guo2008")
-    seqs = {r["protein_id"]: r["sequence"] for r in _rows(os.path.join(base, "proteins.tsv"))}
-    pairs = _rows(os.path.join(base, "pairs.tsv"))
-    if unseen:
-        proteins = sorted(seqs)
-        held = set(np.random.default_rng(0).permutation(proteins)[: len(proteins) // 5])
-        split = {}
-        for i, p in enumerate(pairs):
-            inside = (p["protein_a"] in held) + (p["protein_b"] in held)
-            split[i] = "test" if inside == 2 else "train" if inside == 0 else None
-    else:
-        split = {i: p["split_random_pair_seed42"] for i, p in enumerate(pairs)}
-    columns = ["id", "sequence_a", "sequence_b", "label"]
-    for name, path in files.items():
-        _write(path, columns, [[f"{p['protein_a']}|{p['protein_b']}", seqs[p["protein_a"]],
-                                seqs[p["protein_b"]], p["label"]]
-                               for i, p in enumerate(pairs) if split[i] == name])
-    return files
+    proteins_file, pairs_file = os.path.join(base, "proteins.tsv"), os.path.join(base, "pairs.tsv")
+
+    def build():
+        seqs = {r["protein_id"]: r["sequence"] for r in _rows(proteins_file, "protein_id", "sequence")}
+        pairs = _rows(pairs_file, "protein_a", "protein_b", "label",
+                      *([] if unseen else ["split_random_pair_seed42"]))
+        for line, p in enumerate(pairs, start=2):
+            for member in (p["protein_a"], p["protein_b"]):
+                if member not in seqs:
+                    raise InputError(f"protein {member!r} is not in {proteins_file}", path=pairs_file, line=line)
+        if unseen:
+            proteins = sorted(seqs)
+            held = set(np.random.default_rng(0).permutation(proteins)[: len(proteins) // 5])
+            split = {}
+            for i, p in enumerate(pairs):
+                inside = (p["protein_a"] in held) + (p["protein_b"] in held)
+                split[i] = "test" if inside == 2 else "train" if inside == 0 else None
+        else:
+            split = {i: p["split_random_pair_seed42"] for i, p in enumerate(pairs)}
+        columns = ["id", "sequence_a", "sequence_b", "label"]
+        for name, path in files.items():
+            _write(path, columns, [[f"{p['protein_a']}|{p['protein_b']}", seqs[p["protein_a"]],
+                                    seqs[p["protein_b"]], p["label"]]
+                                   for i, p in enumerate(pairs) if split[i] == name])
+
+    return _built(folder, files, [proteins_file, pairs_file], build)
 
 
 def ppi_random(data_dir: str, folder: str) -> dict[str, str]:
@@ -69,13 +109,20 @@ def ppi_unseen(data_dir: str, folder: str) -> dict[str, str]:
 
 def conservation_mean(data_dir: str, folder: str) -> dict[str, str]:
     files = {s: os.path.join(folder, f"{s}.tsv") for s in ("train", "valid", "test")}
-    if not all(os.path.exists(p) for p in files.values()):
+    inputs = {s: os.path.join(data_dir, "prot_conservation_flip", f"{s}.tsv") for s in files}
+
+    def build():
         for split, path in files.items():
-            rows = _rows(os.path.join(data_dir, "prot_conservation_flip", f"{split}.tsv"))
-            _write(path, ["id", "sequence", "label"], [
-                [r["id"], r["sequence"], f"{np.mean([int(c) for c in r['conservation_class']]):.4f}"]
-                for r in rows])
-    return files
+            rows = []
+            for line, r in enumerate(_rows(inputs[split], "id", "sequence", "conservation_class"), start=2):
+                classes = r["conservation_class"]
+                if not classes.isdigit():
+                    raise InputError(f"conservation_class {classes[:20]!r}: expected a digit 1-9 per "
+                                     "residue", path=inputs[split], line=line)
+                rows.append([r["id"], r["sequence"], f"{np.mean([int(c) for c in classes]):.4f}"])
+            _write(path, ["id", "sequence", "label"], rows)
+
+    return _built(folder, files, list(inputs.values()), build)
 
 
 def longest_helix(data_dir: str, folder: str) -> dict[str, str]:
@@ -85,17 +132,24 @@ def longest_helix(data_dir: str, folder: str) -> dict[str, str]:
     import re
 
     files = {s: os.path.join(folder, f"{s}.tsv") for s in ("train", "valid", "test")}
-    if not all(os.path.exists(p) for p in files.values()):
+    inputs = {s: os.path.join(data_dir, "prot_ss3_flip_netsurfp", f"{s}.tsv") for s in files}
+
+    def build():
         for split, path in files.items():
             rows = []
-            for r in _rows(os.path.join(data_dir, "prot_ss3_flip_netsurfp", f"{split}.tsv")):
+            for line, r in enumerate(_rows(inputs[split], "id", "sequence", "ss3", "resolved_mask"), start=2):
+                if len(r["ss3"]) != len(r["resolved_mask"]):
+                    raise InputError(f"ss3 has {len(r['ss3'])} letters, resolved_mask "
+                                     f"{len(r['resolved_mask'])}: expected one of each per residue",
+                                     path=inputs[split], line=line)
                 ss = "".join(c if m == "1" else "-" for c, m in zip(r["ss3"], r["resolved_mask"], strict=True))
                 runs = [m.span() for m in re.finditer("H+", ss)]
                 if runs:
                     a, b = max(runs, key=lambda s: s[1] - s[0])
                     rows.append([r["id"], r["sequence"], a + 1, b])
             _write(path, ["id", "sequence", "start", "end"], rows)
-    return files
+
+    return _built(folder, files, list(inputs.values()), build)
 
 
 DERIVED = {"ppi_random": ppi_random, "ppi_unseen": ppi_unseen, "conservation_mean": conservation_mean,

@@ -1140,3 +1140,28 @@ def test_the_random_twin_is_made_again_for_another_model(models, tmp_path):
     made = os.path.getmtime(os.path.join(out, "model.safetensors"))
     assert random_twin(models["pre"], out) == out and os.path.getmtime(os.path.join(out, "model.safetensors")) == made
     assert load_config(random_twin(str(other), out)).num_hidden_layers == 1
+
+
+def test_derived_tables_follow_their_inputs_and_bad_inputs_are_one_line(tmp_path):
+    """Derived tables were reused whenever they existed (another --data-dir, a re-fetched file);
+    a missing input file, column or protein was a traceback."""
+    from genobert.derived import ppi_random
+
+    base = tmp_path / "data" / "pair_ppi_yeast_guo2008"
+    out = str(tmp_path / "derived")
+    with pytest.raises(InputError, match="proteins.tsv: missing; see `genobert data verify"):
+        ppi_random(str(tmp_path / "data"), out)
+    base.mkdir(parents=True)
+    (base / "proteins.tsv").write_text("protein_id\tsequence\nP1\tMKV\nP2\tMLL\n")
+    pairs = "protein_a\tprotein_b\tlabel\tsplit_random_pair_seed42\nP1\tP2\t1\ttrain\nP2\tP1\t0\ttest\n"
+    (base / "pairs.tsv").write_text(pairs)
+    files = ppi_random(str(tmp_path / "data"), out)
+    assert open(files["test"]).read().splitlines()[1] == "P2|P1\tMLL\tMKV\t0"
+    (base / "pairs.tsv").write_text(pairs.replace("\t0\ttest", "\t1\ttest"))  # re-fetched, corrected
+    assert open(ppi_random(str(tmp_path / "data"), out)["test"]).read().splitlines()[1].endswith("\t1")
+    (base / "pairs.tsv").write_text(pairs + "P1\tP9\t1\ttrain\n")
+    with pytest.raises(InputError, match=r"pairs.tsv:4: protein 'P9' is not in"):
+        ppi_random(str(tmp_path / "data"), out)
+    (base / "pairs.tsv").write_text("protein_a\tprotein_b\nP1\tP2\n")
+    with pytest.raises(InputError, match=r"pairs.tsv:1: no 'label', 'split_random_pair_seed42' column"):
+        ppi_random(str(tmp_path / "data"), out)
