@@ -79,7 +79,7 @@ class SequenceTask:
 
         return AutoModelForSequenceClassification
 
-    def dataset(self, seqs, targets, tok, max_len):
+    def dataset(self, seqs, targets, tok, max_len, training: bool = False):
         return LabelledWindows(seqs, targets, tok, max_len)
 
     def collate(self, samples: list[dict]) -> dict:
@@ -216,7 +216,7 @@ class TokenTask(SequenceTask):
 
         return AutoModelForTokenClassification
 
-    def dataset(self, seqs, targets, tok, max_len):
+    def dataset(self, seqs, targets, tok, max_len, training: bool = False):
         return TokenWindows(seqs, targets, tok, max_len)
 
     def collate(self, samples: list[dict]) -> dict:
@@ -293,7 +293,7 @@ class PairTask(SequenceTask):
         return read_pairs(path, alphabet, tuple(settings.pair_columns.split(",")),
                           settings.label_column, settings.sequences)
 
-    def dataset(self, seqs, targets, tok, max_len):
+    def dataset(self, seqs, targets, tok, max_len, training: bool = False):
         return PairWindows(seqs, targets, tok, max_len)
 
     def collate(self, samples: list[dict]) -> dict:
@@ -308,13 +308,33 @@ class SpanWindows(TokenWindows):
     """Sequences with one span each, as windows; a window that does not hold the whole span
     points both ends at [CLS] (index 0), as extractive QA does for "no answer here"."""
 
-    def __init__(self, seqs: list[str], spans: list[tuple[int, int]], tokenizer, max_len: int):
+    def __init__(self, seqs: list[str], spans: list[tuple[int, int]], tokenizer, max_len: int,
+                 training: bool = False):
         super().__init__(seqs, [np.zeros(len(s), np.int64) for s in seqs], tokenizer, max_len)
         self.spans = []
         for w, i, s in zip(self.windows, self.seq_index, self.starts, strict=True):
             a, b = spans[i]
             inside = s <= a and b < s + len(w) - 2
             self.spans.append((a - s + 1, b - s + 1) if inside else (0, 0))
+        # training: a span longer than half a window may lie in no window (they overlap by half),
+        # and would be taught as 'no span here' everywhere; one more window holds it where it fits
+        # (never for scoring: that window's place comes from the answer)
+        body = max_len - 2
+        held = {i for i, sp in zip(self.seq_index, self.spans, strict=True) if sp != (0, 0)}
+        self.unfit = 0  # spans longer than a window: in no window at all
+        for i, (a, b) in enumerate(spans if training else []):
+            if i in held:
+                continue
+            if b - a + 1 > body:
+                self.unfit += 1
+                continue
+            ids = tokenizer.encode(seqs[i], add_special_tokens=False)
+            s = max(0, min(a, len(ids) - body))
+            self.windows.append(windows_of(ids[s: s + body], max_len)[0])
+            self.labels.append(np.full(len(self.windows[-1]), IGNORE))
+            self.seq_index = np.append(self.seq_index, i)
+            self.starts.append(s)
+            self.spans.append((a - s + 1, b - s + 1))
 
     def __getitem__(self, j: int) -> dict:
         return {"input_ids": self.windows[j], "start_positions": self.spans[j][0],
@@ -372,8 +392,22 @@ class SpanTask(TokenTask):
 
         return AutoModelForQuestionAnswering
 
-    def dataset(self, seqs, targets, tok, max_len):
-        return SpanWindows(seqs, targets, tok, max_len)
+    def dataset(self, seqs, targets, tok, max_len, training: bool = False):
+        return SpanWindows(seqs, targets, tok, max_len, training)
+
+    def predict(self, window_logits: list[np.ndarray], dataset) -> list[np.ndarray]:
+        """Per sequence: (letters, 2) start and end log-probabilities, each letter's best over
+        its windows. Each window's scores are normalised over [CLS] and its letters first: a
+        window's raw scores have an arbitrary level (adding a constant changes no loss), and one
+        that says 'no span here' (on [CLS]) must not outvote the window holding the span."""
+        out = [np.full((n, 2), -np.inf) for n in dataset.lengths]
+        for logits, i, s, w in zip(window_logits, dataset.seq_index, dataset.starts, dataset.windows,
+                                   strict=True):
+            body = len(w) - 2
+            scores = logits[: 1 + body].astype(np.float64)
+            logp = scores - np.logaddexp.reduce(scores, axis=0)  # per column: start, end
+            np.maximum(out[i][s: s + body], logp[1: 1 + body], out=out[i][s: s + body])
+        return out
 
     def collate(self, samples: list[dict]) -> dict:
         ids, attention = pad([s["input_ids"] for s in samples])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import asdict, fields, replace
 
@@ -649,7 +650,10 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     elif not pretrained:
         model = task.model_class().from_config(build_config(cfg.preset, tok, arch=cfg.arch, **head))
     max_len = min(max_len, model.config.max_position_embeddings)
-    train_ds, valid_ds = task.dataset(t_seqs, t_y, tok, max_len), task.dataset(v_seqs, v_y, tok, max_len)
+    train_ds, valid_ds = task.dataset(t_seqs, t_y, tok, max_len, training=True), task.dataset(v_seqs, v_y, tok, max_len)
+    if getattr(train_ds, "unfit", 0):  # spans no window can hold: taught as 'no span here'
+        print(f"genobert: {train_ds.unfit} training spans are longer than a window ({max_len - 2} "
+              "letters); no window holds them (give a larger --max-len)", file=sys.stderr)
 
     def compute_metrics(pred) -> dict:  # the validation set, windows put together per sequence
         logits = task.from_trainer(pred.predictions)

@@ -301,6 +301,35 @@ def test_span_windows_point_outside_spans_at_cls():
     assert ds.spans == [(0, 0), (26, 30), (11, 15), (0, 0), (0, 0)]
 
 
+
+def test_a_span_longer_than_half_a_window_gets_a_training_window_of_its_own():
+    """Windows overlap by half: a 20-letter span in 30-letter windows lay in none of them and was
+    taught as 'no span here' everywhere. Scoring gets no such window (its place is the answer)."""
+    from genobert.tasks import SpanWindows
+
+    tok = build_tokenizer("char", "protein")
+    scoring = SpanWindows(["A" * 80], [(12, 31)], tok, 32)
+    assert set(scoring.spans) == {(0, 0)} and scoring.starts == [0, 15, 30, 45, 50]
+    training = SpanWindows(["A" * 80, "A" * 80], [(12, 31), (0, 40)], tok, 32, training=True)
+    assert training.starts[-1] == 12 and training.spans[-1] == (1, 20) and training.unfit == 1
+    assert len(training.windows[-1]) == 32 and list(training.seq_index[-1:]) == [0]
+
+
+def test_span_windows_are_compared_as_probabilities():
+    """Window 0 says 'no span' ([CLS] far above its letters), window 1 points at letter 9: raw
+    scores averaged per letter made window 0's uniform letters win, and the answer was (0, 0)."""
+    from genobert.tasks import SpanWindows, best_span, get_task
+
+    tok = build_tokenizer("char", "protein")
+    ds = SpanWindows(["A" * 12], [(0, 0)], tok, 10)  # windows of 8 letters at 0 and 4
+    w0 = np.full((10, 2), 6.0)
+    w0[0] = 15
+    w1 = np.zeros((10, 2))
+    w1[1 + 9 - 4] = 5  # letter 9 is start and end
+    assert ds.starts == [0, 4]
+    assert best_span(get_task("span").predict([w0, w1], ds)[0]) == (9, 9)
+
+
 def test_span_outside_the_sequence_is_refused(write, tmp_path, capsys):
     path = write("s.tsv", "id\tsequence\tstart\tend\na\tACDE\t2\t9\n")
     assert main(["finetune", "--train", path, "--out", str(tmp_path / "m"), "--task", "span",
