@@ -162,7 +162,9 @@ class TokenTask(SequenceTask):
     head = "token"
 
     def class_names(self, data: Labelled) -> list[str]:
-        names = class_names({c for t in data.targets for c in t})
+        masks = data.masks or [None] * len(data.targets)  # letters left out by a mask name no class
+        names = class_names({c for t, m in zip(data.targets, masks, strict=True)
+                             for c, keep in zip(t, m or "1" * len(t), strict=False) if keep == "1"})
         if len(names) < 2:
             raise InputError(f"only one label ({names[0]!r}) in every letter; a classifier needs at "
                              "least two", path=data.path)
@@ -178,22 +180,23 @@ class TokenTask(SequenceTask):
                 raise InputError(f"record {data.ids[k]!r}: {len(labels)} labels for {len(seq)} "
                                  "letters; --task token needs one label character per letter",
                                  path=data.path, line=line)
-            codes = np.fromiter((ord(c) for c in labels), np.int64, len(labels))
-            y = index[np.minimum(codes, len(index) - 1)]
-            unknown = np.flatnonzero(y == IGNORE)
-            if len(unknown):
-                c = labels[unknown[0]]
-                raise InputError(f"record {data.ids[k]!r}: label {c!r} at position {unknown[0] + 1} "
-                                 f"is not among the training labels ({', '.join(names)})",
-                                 path=data.path, line=line)
+            keep = np.ones(len(seq), bool)
             if data.masks is not None:
                 mask = data.masks[k]
                 if len(mask) != len(seq) or set(mask) - {"0", "1"}:
                     raise InputError(f"record {data.ids[k]!r}: the mask must be one 0 or 1 per "
                                      f"letter ({len(mask)} characters for {len(seq)} letters)",
                                      path=data.path, line=line)
-                y = np.where(np.frombuffer(mask.encode(), np.uint8) == ord("1"), y, IGNORE)
-            out.append(y)
+                keep = np.frombuffer(mask.encode(), np.uint8) == ord("1")
+            codes = np.fromiter((ord(c) for c in labels), np.int64, len(labels))
+            y = index[np.minimum(codes, len(index) - 1)]
+            unknown = np.flatnonzero((y == IGNORE) & keep)  # a left-out letter's label is not read
+            if len(unknown):
+                c = labels[unknown[0]]
+                raise InputError(f"record {data.ids[k]!r}: label {c!r} at position {unknown[0] + 1} "
+                                 f"is not among the training labels ({', '.join(names)})",
+                                 path=data.path, line=line)
+            out.append(np.where(keep, y, IGNORE))
         return out
 
     def config(self, names: list[str]) -> dict:

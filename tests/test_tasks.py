@@ -362,3 +362,21 @@ def test_a_missing_label_column_names_the_header_line(write):
         read_labelled_file(path, "dna")
     assert e.value.line == 3 and "give yours as --label-column" in str(e.value)
     assert read_labelled_file(path, "dna", column="lab").targets == ["1"]
+
+
+def test_a_label_only_at_masked_letters_is_no_class(write):
+    """Labels HHH---EEE with mask 111000111: '-' became a class with no training targets (the
+    model could predict it, macro-F1 counted it, and one real class passed as two)."""
+    from genobert.errors import InputError
+    from genobert.tables import Labelled
+
+    task = TokenTask()
+    data = Labelled("t.tsv", ["a", "b"], ["ACGTACGTA", "ACGTACGTA"], ["HHH---EEE", "EEEHHH---"], [2, 3],
+                    ["111000111", "111111000"])
+    names = task.class_names(data)
+    assert names == ["E", "H"]
+    y = task.encode(data, names)
+    assert list(y[0]) == [1, 1, 1, IGNORE, IGNORE, IGNORE, 0, 0, 0]
+    one = Labelled("t.tsv", ["a"], ["ACGT"], ["HH--"], [2], ["1100"])
+    with pytest.raises(InputError, match="only one label"):
+        task.class_names(one)
