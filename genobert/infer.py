@@ -213,8 +213,8 @@ def embed(model_dir: str, inputs: str | Iterable[str], *, pooling: str = "cls", 
     ``pooling``: 'cls' (the [CLS] vector), 'mean' (over real tokens; specials and pads excluded)
     or 'tokens' (one vector per token, (tokens, hidden)). ``layer`` picks a hidden layer (-1: the
     last, 0: the embeddings). A sequence longer than the window is covered by overlapping windows:
-    'cls' averages their [CLS] vectors, 'mean' weighs each window by its tokens, and 'tokens'
-    averages the vectors of a token seen by two windows. Any model directory works, pretrained or
+    'cls' averages their [CLS] vectors, 'tokens' averages the vectors of a token seen by two
+    windows, and 'mean' is the mean of those token vectors. Any model directory works, pretrained or
     fine-tuned. Use `embed_arrays` for numpy arrays or `write_embeddings` for HDF5. With
     ``stream=True`` a long record's 'tokens' come as a `TokenStream` (see there) instead of an array.
     """
@@ -225,6 +225,10 @@ def embed(model_dir: str, inputs: str | Iterable[str], *, pooling: str = "cls", 
     n_layers = p.model.config.num_hidden_layers
     if not -n_layers - 1 <= layer <= n_layers:
         raise InputError(f"--layer {layer} does not exist; the model has hidden layers 0..{n_layers}")
+    if pooling == "cls" and layer in (0, -n_layers - 1):
+        raise InputError(f"--pooling cls --layer {layer}: layer 0 is the embeddings, where [CLS] is "
+                         "the same vector for every record; use --pooling mean or tokens, or a layer "
+                         f"from 1 to {n_layers}")
     cleaner = cleaner or Cleaner(p.alphabet, on_invalid)
     for chunk in _chunks(paths, cleaner, CHUNK_RECORDS):
         encoded = [(path, rec, p.tokenizer.encode(rec.seq, add_special_tokens=False)) for path, rec in chunk]

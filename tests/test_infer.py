@@ -183,8 +183,11 @@ def test_mean_pooling_excludes_specials_and_pads(models):
     with torch.no_grad():
         states = p.model(input_ids=ids, output_hidden_states=True).hidden_states[-1][0]
     np.testing.assert_allclose(vec, states[1:-1].mean(0).numpy(), atol=1e-5)
-    _, (first,) = embed_arrays(models["pre"], _fa(models["root"], seq), pooling="cls", layer=0)
+    _, (first,) = embed_arrays(models["pre"], _fa(models["root"], seq), pooling="mean", layer=0)
     assert first.shape == (64,)
+    # layer 0 is the embeddings: [CLS] there is one vector whatever the record
+    with pytest.raises(infer.InputError, match="--pooling cls --layer 0: layer 0 is the embeddings"):
+        embed_arrays(models["pre"], _fa(models["root"], seq), pooling="cls", layer=0)
 
 
 def test_several_layers_from_one_pass_equal_one_layer_at_a_time(models):
