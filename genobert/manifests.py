@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
 import json
 import os
 import shutil
@@ -123,10 +124,16 @@ def fetch(name: str, data_dir: str | Path | None = None, *, folder: str | Path =
         for f in fetchable:
             path = target / f["name"]
             if f["name"] not in present:
-                tmp = target / f".{f['name']}.part"
-                _download(f["url"], tmp, f["sha256"], target, timeout)
+                fd, tmp = tempfile.mkstemp(prefix=f".{f['name']}.", suffix=".part", dir=target)
+                os.close(fd)  # a name of its own: a user's file or a second fetch is never touched
+                _download(f["url"], Path(tmp), f["sha256"], target, timeout)
                 os.replace(tmp, path)
             done.append(path)
+        by_hand = [f["name"] for f in m.files if not f.get("url") and f["name"] not in present]
+        if by_hand:  # fetched what has an address; the rest is the user's to copy
+            raise InputError(f"fetched {len(done)} of {len(m.files)} files; these have no download "
+                             f"address and must be copied in by hand ({m.info.get('source') or 'see SOURCES.md'}): "
+                             f"{', '.join(by_hand)}; then `genobert data verify`", path=str(target))
         return done
 
 
@@ -195,10 +202,13 @@ def _download(url: str, dest: Path, sha256: str, target: Path, timeout: float) -
             while chunk := resp.read(1 << 20):
                 h.update(chunk)
                 out.write(chunk)
-    except (urllib.error.URLError, OSError) as e:
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as e:  # IncompleteRead too
         dest.unlink(missing_ok=True)
         raise InputError(f"cannot download {url} ({e}); offline? copy the dataset's files into "
                          f"{target} and run `genobert data verify`") from None
+    except BaseException:  # Ctrl-C, SIGTERM: no partial file stays
+        dest.unlink(missing_ok=True)
+        raise
     if h.hexdigest() != sha256:
         dest.unlink(missing_ok=True)
         raise InputError(f"downloaded sha256 {h.hexdigest()} does not match the manifest's "

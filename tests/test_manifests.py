@@ -55,6 +55,22 @@ def test_fetch_verifies_and_refuses_a_mismatch(server, tmp_path):
     assert verify(data, ["tampered"], folder=folder) == [("tampered", "bad.fa", "missing")]
 
 
+def test_a_fetch_that_cannot_get_every_file_says_which_to_copy(server, tmp_path):
+    """Files without a url (copied by hand) were skipped in silence and the fetch exited 0."""
+    import os
+
+    root, base = server
+    good = b">a\nACGT\n"
+    (root / "good.fa").write_bytes(good)
+    folder, data = tmp_path / "manifests", tmp_path / "data"
+    _manifest(folder, "mixed", [{"name": "good.fa", "sha256": hashlib.sha256(good).hexdigest(),
+                                 "bytes": len(good), "records": 1, "url": f"{base}/good.fa"},
+                                {"name": "korf.fa.gz", "sha256": "0" * 64, "bytes": 1, "records": 1}])
+    with pytest.raises(InputError, match=r"fetched 1 of 2 files; .*by hand \(x\): korf.fa.gz"):
+        fetch("mixed", data, folder=folder)
+    assert os.listdir(data / "mixed") == ["good.fa"]  # kept (checked), and no temporary file
+
+
 def test_fetch_refuses_paths_and_reports_offline(server, tmp_path):
     _, base = server
     folder = tmp_path / "m"
