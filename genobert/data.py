@@ -220,13 +220,31 @@ def pretraining_split(store: TokenStore, tokenizer: SequenceTokenizer, alphabet:
     other. Returns the train and held-out segments and the number of training tokens cut.
 
     The runs are of tokens: with k-mer or BPE tokens a copy is caught only in the same reading
-    frame and on the same strand."""
+    frame and on the same strand. With overlapping k-mers, training tokens beside a held-out
+    block are trimmed too (`_trim_edges`), so that none spells a held-out letter."""
     train, held = holdout_split(store, fraction, seed)
     if not len(held[0]):
         return train, held, 0
+    spec, trimmed = tokenizer.spec, 0
+    if spec.kind == "kmer" and spec.k > spec.stride:  # a token covers k letters from its start
+        before = int((train[1] - train[0]).sum())
+        train = _trim_edges(train, held, -(-(spec.k - 1) // spec.stride))
+        trimmed = before - int((train[1] - train[0]).sum())
     complement = (_complement_ids(tokenizer) if alphabet in ("dna", "rna") and tokenizer.spec.kind == "char"
                   else None)
-    return cut_overlap(store, train, held, OVERLAP_K, complement)
+    train, held, cut = cut_overlap(store, train, held, OVERLAP_K, complement)
+    return train, held, cut + trimmed
+
+
+def _trim_edges(train: tuple, held: tuple, n: int) -> tuple:
+    """``train`` less ``n`` tokens at each end that touches a held-out segment: with overlapping
+    k-mers the last training tokens before a held-out block spell its first k - 1 letters (and the
+    held-out block's last tokens the letters after it)."""
+    starts, ends = train
+    ends = np.where(np.isin(ends, held[0]), ends - n, ends)
+    starts = np.where(np.isin(starts, held[1]), starts + n, starts)
+    keep = ends > starts
+    return starts[keep], ends[keep]
 
 
 def _complement_ids(tokenizer: SequenceTokenizer) -> np.ndarray:

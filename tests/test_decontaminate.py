@@ -149,3 +149,19 @@ def test_a_failed_token_store_build_leaves_nothing_in_the_cache(tmp_path, write)
     with pytest.raises(InputError):
         prepare_corpus([bad], build_tokenizer("char", "dna"), alphabet="dna")
     assert os.listdir(os.path.join(cache_dir(), "corpora")) == []
+
+
+def test_overlapping_kmer_tokens_next_to_a_held_out_block_are_trimmed(tmp_path):
+    """kmer:6 tokens overlap by 5 letters: the last training tokens before a held-out block spelled
+    its first 5 letters (and its last tokens the 5 after it)."""
+    from genobert.data import pretraining_split
+
+    rng = np.random.default_rng(6)
+    path = tmp_path / "chr.fa"
+    path.write_text(">chr\n" + _random(rng, "ACGT", 40_000) + "\n")
+    tok = build_tokenizer("kmer:6", "dna")
+    store = prepare_corpus([str(path)], tok, alphabet="dna")
+    (ts, te), (hs, he), _ = pretraining_split(store, tok, "dna", 0.3, 1)
+    assert len(hs) and len(ts) > 1
+    gaps = [h0 - e for e in te for h0 in hs if e <= h0] + [s - h1 for s in ts for h1 in he if s >= h1]
+    assert min(gaps) >= 5
