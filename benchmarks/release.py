@@ -117,6 +117,7 @@ def train(args: argparse.Namespace) -> None:
 
 def publish(args: argparse.Namespace) -> None:
     from genobert.io import file_sha256
+    from genobert.registry import meta_sha256
 
     names = sorted(n for n in os.listdir(args.source) if n.endswith(RELEASE_FILES) and n not in SKIP)
     if "genobert.json" not in names or "model.safetensors" not in names:
@@ -132,6 +133,7 @@ def publish(args: argparse.Namespace) -> None:
     meta = json.load(open(meta_path))  # the sums `genobert models` verifies against
     meta.setdefault("release", {})["files"] = {n: file_sha256(os.path.join(tmp, n)) for n in names
                                                if n != "genobert.json"}
+    meta["release"]["meta_sha256"] = meta_sha256(meta)  # last: the file's own content, checked too
     with open(meta_path, "w") as f:
         json.dump(meta, f, indent=2)
     if os.path.exists(args.dest):

@@ -42,6 +42,30 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def named(text: str) -> str:
+    """An argparse type: a file, folder or column name, never empty (``--init "$MODEL"`` with
+    MODEL unset must not read as 'not given')."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty; expected a name (an unset variable?)")
+    return text
+
+
+def pair_columns(text: str) -> str:
+    """An argparse type: two distinct column names, ``A,B``."""
+    names = [c.strip() for c in text.split(",")]
+    if len(names) != 2 or not all(names) or names[0] == names[1]:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected two distinct column names, A,B")
+    return text
+
+
+def seed(text: str) -> int:
+    """An argparse type: a seed numpy and torch both take, 0 to 2**32 - 1."""
+    value = at_least(0)(text)
+    if value >= 2**32:
+        raise argparse.ArgumentTypeError(f"{value}: expected 0 to {2**32 - 1}")
+    return value
+
+
 def finite(text: str) -> float:
     """An argparse type: a finite number of 0 or more (a rate, a budget)."""
     try:
@@ -74,13 +98,13 @@ def create_parser() -> argparse.ArgumentParser:
                        description="Masked-language pretraining on unlabeled FASTA (a genome, a "
                        "proteome): random windows, 15% masking by default (whole k-mer spans for overlapping "
                        "k-mers), HF Trainer with checkpoints. Runs under torchrun for DDP.")
-    p.add_argument("--corpus", nargs="+", required=True, metavar="FILE", help="FASTA/FASTQ/TSV; .gz/.bz2/.xz")
-    p.add_argument("--out", required=True, metavar="DIR", help="model directory to write")
-    p.add_argument("--init", metavar="DIR", help="continue pretraining this MLM model directory "
+    p.add_argument("--corpus", type=named, nargs="+", required=True, metavar="FILE", help="FASTA/FASTQ/TSV; .gz/.bz2/.xz")
+    p.add_argument("--out", type=named, required=True, metavar="DIR", help="model directory to write")
+    p.add_argument("--init", type=named, metavar="DIR", help="continue pretraining this MLM model directory "
                    "(its tokenizer, alphabet, preset, architecture and window; new optimizer, fresh "
                    "schedule, tokens seen added up)")
     _model_options(p, " (not with --init)", defaults=False)
-    p.add_argument("--exclude", nargs="+", default=[], metavar="FILE",
+    p.add_argument("--exclude", type=named, nargs="+", default=[], metavar="FILE",
                    help="sequence files (e.g. test sets) whose overlap is cut out of the corpus")
     p.add_argument("--seq-len", type=positive, default=P.seq_len, help="tokens per window (default: the --init model's window, else 512)")
     p.add_argument("--max-steps", type=positive, default=P.max_steps, help=f"default: {P.max_steps}")
@@ -108,24 +132,24 @@ def create_parser() -> argparse.ArgumentParser:
                        "(the same config, random weights): a class per sequence from [CLS], a "
                        "number per sequence (--task regression), or a class per letter (--task "
                        "token). Writes DIR/metrics.json.")
-    p.add_argument("--train", required=True, metavar="FILE")
-    p.add_argument("--out", required=True, metavar="DIR")
-    p.add_argument("--valid", metavar="FILE", help="default: 10%% of train, stratified, seeded")
-    p.add_argument("--test", metavar="FILE")
-    p.add_argument("--init", default="scratch", metavar="DIR|scratch",
+    p.add_argument("--train", type=named, required=True, metavar="FILE")
+    p.add_argument("--out", type=named, required=True, metavar="DIR")
+    p.add_argument("--valid", type=named, metavar="FILE", help="default: 10%% of train, stratified, seeded")
+    p.add_argument("--test", type=named, metavar="FILE")
+    p.add_argument("--init", type=named, default="scratch", metavar="DIR|scratch",
                    help="pretrained model directory, or scratch (default)")
     p.add_argument("--task", default="sequence", choices=["sequence", "regression", "token", "pair", "span"],
                    help="sequence: a class per sequence (default); regression: a number per "
                    "sequence; token: a class per letter, given as a string of one-character "
                    "labels; pair: a class per pair of sequences; span: one stretch per sequence, "
                    "from 'start' and 'end' columns (1-based, inclusive)")
-    p.add_argument("--label-column", default=F.label_column, metavar="NAME",
+    p.add_argument("--label-column", type=named, default=F.label_column, metavar="NAME",
                    help=f"the column of the targets (default: {F.label_column}; e.g. ss3 for secondary structure)")
-    p.add_argument("--mask-column", default=None, metavar="NAME",
+    p.add_argument("--mask-column", type=named, default=None, metavar="NAME",
                    help="--task token: a 0/1 string per letter; 0 leaves the letter out of loss and scores")
-    p.add_argument("--pair-columns", default="sequence_a,sequence_b", metavar="A,B",
+    p.add_argument("--pair-columns", type=pair_columns, default="sequence_a,sequence_b", metavar="A,B",
                    help="--task pair: the two columns (default: sequence_a,sequence_b)")
-    p.add_argument("--sequences", metavar="FILE", help="--task pair: a FASTA/TSV of named "
+    p.add_argument("--sequences", type=named, metavar="FILE", help="--task pair: a FASTA/TSV of named "
                    "sequences; the pair columns then hold their ids")
     _model_options(p, " (with --init scratch; a pretrained directory brings its own)", defaults=False)
     p.add_argument("--max-len", type=non_negative, default=F.max_len,
@@ -154,7 +178,7 @@ def create_parser() -> argparse.ArgumentParser:
                        "a classifier; id, value for --task regression; id, labels (one character "
                        "per letter) for --task token; id, start, end for --task span. Streaming: memory does not grow with the input.")
     _infer_options(p, "OUT.tsv")
-    p.add_argument("--sequences", metavar="FILE", help="pair models: the sequence file whose ids "
+    p.add_argument("--sequences", type=named, metavar="FILE", help="pair models: the sequence file whose ids "
                    "the pair tables name (as in training)")
     p.add_argument("--threshold", type=float, metavar="P", help="binary classifiers: call the second "
                    "class when its probability reaches P (default: the likelier class)")
@@ -189,7 +213,7 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--alphabet", choices=["dna", "rna", "protein"], help="--task: default: read from the file")
     p.add_argument("--kind", choices=["sequence", "regression", "pair"],
                    help="--task: default: read from the table")
-    p.add_argument("--label-column", default=None, metavar="NAME",
+    p.add_argument("--label-column", type=named, default=None, metavar="NAME",
                    help=f"--task: the column of the targets (default: {F.label_column})")
     p.add_argument("--epochs", type=positive, help="BERT fine-tuning epoch cap (default: the profile's)")
     p.add_argument("--pretrain-steps", type=positive, help="--pretrained fresh: MLM steps (default: the profile's)")
@@ -200,7 +224,7 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--fractions", default="1", metavar="F,F",
                    help="label efficiency: train on these shares of the labels, e.g. 0.01,0.03,0.1,0.3,1 "
                    "(the same seeded, stratified subsets for every method; default: 1)")
-    p.add_argument("--data-dir", default=None, help="folder of the datasets (default: ~/.cache/genobert/data)")
+    p.add_argument("--data-dir", type=named, default=None, help="folder of the datasets (default: ~/.cache/genobert/data)")
     p.add_argument("--profile", default="cpu", choices=["cpu", "gpu"],
                    help="how much each method may train (genobert/bench/suites.py; default: cpu)")
     p.add_argument("--seeds", type=int, default=3, help="seeds (or folds) per task and method (default: 3)")
@@ -216,7 +240,7 @@ def create_parser() -> argparse.ArgumentParser:
     p.add_argument("--pretrained", default="released", metavar="released|fresh|DIR",
                    help="what bert-pretrained starts from: the released model of the task's "
                    "alphabet (default), fresh (pretrained here on the suite's corpus) or a model directory")
-    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--out", type=named, required=True, metavar="DIR")
     p.set_defaults(run=_bench)
 
     p = sub.add_parser("demo", help="the whole story in minutes on a CPU: real data where present, else simulated; no network",
@@ -227,10 +251,10 @@ def create_parser() -> argparse.ArgumentParser:
                        "genobert-dna; otherwise on SIMULATED data (motifs whose order and spacing decide "
                        "the label) with a tiny BERT pretrained on a simulated genome. Its first line "
                        "says which.")
-    p.add_argument("--out", default="genobert-demo", metavar="DIR", help="default: ./genobert-demo")
-    p.add_argument("--data-dir", default=None, help="where to look for the E. coli promoter table "
+    p.add_argument("--out", type=named, default="genobert-demo", metavar="DIR", help="default: ./genobert-demo")
+    p.add_argument("--data-dir", type=named, default=None, help="where to look for the E. coli promoter table "
                    "(default: ~/.cache/genobert/data)")
-    p.add_argument("--seed", type=int, default=0, help="default: 0")
+    p.add_argument("--seed", type=seed, default=0, help="default: 0")
     p.set_defaults(run=_demo)
 
     p = sub.add_parser("models", help="the released pretrained models: list and verify",
@@ -250,12 +274,12 @@ def create_parser() -> argparse.ArgumentParser:
     dsub.required = True
     dsub.add_parser("list", help="datasets, their kind, level and files").set_defaults(run=_data_list)
     v = dsub.add_parser("verify", help="check a local copy against the manifests' sha256")
-    v.add_argument("--data-dir", default=None, help="folder holding one subfolder per dataset")
+    v.add_argument("--data-dir", type=named, default=None, help="folder holding one subfolder per dataset")
     v.add_argument("names", nargs="*", metavar="NAME", help="datasets to check (default: all)")
     v.set_defaults(run=_data_verify)
     f = dsub.add_parser("fetch", help="download (or rebuild from upstream) a dataset's files, checked")
     f.add_argument("name", metavar="NAME")
-    f.add_argument("--data-dir", default=None, help="default: ~/.cache/genobert/data")
+    f.add_argument("--data-dir", type=named, default=None, help="default: ~/.cache/genobert/data")
     f.set_defaults(run=_data_fetch)
     return parser
 
@@ -281,7 +305,7 @@ def _run_options(p: argparse.ArgumentParser, config) -> None:
     p.add_argument("--precision", default=config.precision, choices=["auto", "bf16", "fp32"],
                    help="auto: bf16 on a GPU that has it, else fp32; bf16 pays on CPUs with AMX "
                    f"(default: {config.precision})")
-    p.add_argument("--seed", type=int, default=config.seed, help=f"default: {config.seed}")
+    p.add_argument("--seed", type=seed, default=config.seed, help=f"default: {config.seed}")
     p.add_argument("--resume", action="store_true",
                    help="continue the unfinished run of this --out (its checkpoints are in OUT.work)")
     p.add_argument("--overwrite", action="store_true",
@@ -303,7 +327,7 @@ def _speed_options(p: argparse.ArgumentParser) -> None:
 def _infer_options(p: argparse.ArgumentParser, out: str) -> None:
     p.add_argument("model", metavar="MODEL_DIR")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="FASTA, FASTQ or TSV/CSV; .gz/.bz2/.xz; '-' = stdin")
-    p.add_argument("-o", "--out", required=True, metavar=out, help="written atomically: complete or absent")
+    p.add_argument("-o", "--out", type=named, required=True, metavar=out, help="written atomically: complete or absent")
     p.add_argument("--batch-tokens", type=positive,
                    help="tokens per batch, padding included (default: 16384 on CUDA, 4096 on a CPU, "
                         "where bigger batches leave the caches); halved on CUDA out-of-memory")

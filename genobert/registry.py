@@ -8,6 +8,7 @@ checks a released directory against the sha256 sums its ``genobert.json`` record
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -28,8 +29,9 @@ def search_path() -> list[str]:
 def resolve(model: str | os.PathLike) -> str:
     """A model directory: ``model`` itself when it exists, else the released model of that name."""
     path = os.fspath(model)
-    if os.path.exists(path) or not _NAME.match(path):
+    if os.path.exists(path) or not _NAME.match(path.rstrip("/")):
         return path
+    path = path.rstrip("/")  # 'genobert-dna/', as a shell completes it
     for folder in search_path():
         candidate = os.path.join(folder, path)
         if os.path.isfile(os.path.join(candidate, META_FILE)):
@@ -77,14 +79,29 @@ def released() -> list[Released]:
     return list(found.values())
 
 
+def meta_sha256(meta: dict) -> str:
+    """The sha256 of ``genobert.json``'s content (canonical JSON, less this very sum), which the
+    alphabet, window and tokenizer every command reads are part of."""
+    release = {k: v for k, v in meta.get("release", {}).items() if k != "meta_sha256"}
+    text = json.dumps({**meta, "release": release}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+REQUIRED = ("config.json", "model.safetensors", "tokenizer.json")  # what every release holds
+
+
 def verify(model: Released) -> list[str]:
     """What is wrong with a released directory (empty when every file matches its recorded
-    sha256, no file is missing or extra, and no pickle is there)."""
+    sha256, genobert.json its own, no file is missing or extra, and no pickle is there)."""
     if not model.meta:
         return [f"{META_FILE} missing or unreadable"]
     if not model.sums:
         return [f"{META_FILE} records no sha256 sums (not published by benchmarks/release.py)"]
-    problems = []
+    recorded = model.meta.get("release", {}).get("meta_sha256")
+    problems = ([f"{META_FILE} records no sha256 of its own content (published before 2026-12-08: "
+                 "publish it again)"] if recorded is None else
+                [f"{META_FILE} does not match its sha256 (edited?)"] if recorded != meta_sha256(model.meta) else [])
+    problems += [f"{name} is not among the release's files" for name in REQUIRED if name not in model.sums]
     present = set(os.listdir(model.path)) - {META_FILE}
     for name, digest in sorted(model.sums.items()):
         if name not in present:

@@ -132,6 +132,10 @@ def _letters(stats: FileStats, counts: np.ndarray) -> None:
     upper[lower] = 0
     letters = Counter({chr(i): int(n) for i, n in enumerate(upper) if n})
     stats.alphabet = guess_alphabet(letters)
+    if stats.alphabet == "empty":
+        shown = ", ".join(repr(c) for c, _ in letters.most_common(5))
+        raise InputError(f"no letters A-Z in its {stats.records:,} records (found: {shown or 'nothing'}); "
+                         "not a sequence file?", path=stats.path)
     alpha = get_alphabet(stats.alphabet)
     allowed = set(alpha.letters) | set(alpha.aliases)
     stats.outside = Counter({c: n for c, n in letters.items() if c not in allowed})

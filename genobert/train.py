@@ -597,6 +597,11 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     if cfg.sequences and task.name != "pair":
         raise InputError(f"--sequences is for --task pair (the sequence file pair tables name); "
                          f"this is --task {task.name}")
+    if cfg.mask_column and task.name != "token":  # read, and ignored: say so
+        raise InputError(f"--mask-column is for --task token (letters left out of loss and scores); "
+                         f"this is --task {task.name}")
+    if cfg.pair_columns != FinetuneConfig.pair_columns and task.name != "pair":
+        raise InputError(f"--pair-columns is for --task pair; this is --task {task.name}")
     if pretrained:
         cfg.init = resolve(cfg.init)
         meta = read_meta(cfg.init)

@@ -56,6 +56,15 @@ def test_models_lists_and_verifies(released, capsys):
         f.write(" ")
     assert main(["models"]) == 2
     assert "config.json does not match its sha256" in capsys.readouterr().out
+    # genobert.json itself: the alphabet, window and tokenizer every command reads
+    meta = json.load(open(released / "genobert.json"))
+    (released / "genobert.json").write_text(json.dumps({**meta, "window": 4}))
+    assert main(["models"]) == 2
+    assert "genobert.json does not match its sha256 (edited?)" in capsys.readouterr().out
+
+
+def test_a_released_name_with_a_trailing_slash_resolves(released):
+    assert resolve("genobert-toy/") == str(released)
 
 
 def test_an_unknown_name_is_one_line(released, tmp_path, capsys):
