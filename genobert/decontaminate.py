@@ -50,9 +50,10 @@ def _canonical(seq: str, dna: bool) -> str:
 
 @dataclass
 class Contamination:
-    """The test sequences' k-mers, ready to match corpus records against. Each k-mer keeps how far
-    its test sequence reaches before and after it, so that one shared k-mer cuts the whole test
-    sequence out of a genome, letters that match no k-mer (an N, an IUPAC code, a SNP) included."""
+    """The test sequences' k-mers, ready to match corpus records against. A k-mer of plain bases
+    found in one test at one place keeps how far that test reaches before and after it, so that
+    one shared k-mer cuts the whole test sequence out of a genome, letters that match no k-mer (an
+    N, an IUPAC code, a SNP) included; any other k-mer (a repeat, an N run) cuts only itself."""
 
     alphabet: str
     k: int
@@ -75,16 +76,22 @@ class Contamination:
             for strand in (seq, reverse_complement(seq)) if dna else (seq,):
                 h = kmer_hashes(strand, k)
                 at = np.arange(len(h))
-                parts.append((h, at, len(strand) - k - at))
+                # only a k-mer of plain bases reaches out: an N run matches every assembly gap
+                odd = np.frombuffer(strand.encode("latin-1"), np.uint8)
+                odd = np.concatenate(([0], np.cumsum(~np.isin(odd, np.frombuffer(b"ACGT", np.uint8)))))
+                plain = (odd[k:] - odd[:-k] == 0) if dna else np.zeros(len(h), bool)
+                parts.append((h, np.where(plain, at, 0), np.where(plain, len(strand) - k - at, 0)))
         if not parts:
             return cls(alphabet, k, np.zeros(0, np.uint64), short=sorted(short))
         h, before, after = (np.concatenate(x) for x in zip(*parts, strict=True))
         order = np.argsort(h, kind="stable")
         h, before, after = h[order], before[order], after[order]
         first = np.flatnonzero(np.concatenate(([True], h[1:] != h[:-1])))
-        # a k-mer in several places: reach as far as the farthest
-        return cls(alphabet, k, h[first], np.maximum.reduceat(before, first),
-                   np.maximum.reduceat(after, first), sorted(short))
+        once = np.diff(np.concatenate((first, [len(h)]))) == 1
+        # a k-mer in several tests or places (a repeat, both strands) cuts only itself: which
+        # test it belongs to, and so how far to reach, is not known
+        return cls(alphabet, k, h[first], np.where(once, before[first], 0), np.where(once, after[first], 0),
+                   sorted(short))
 
     def _found(self, seq: str) -> np.ndarray:
         """Per k-mer start of ``seq``: the index of that k-mer in ``hashes``, or -1."""

@@ -126,6 +126,9 @@ def fetch(name: str, data_dir: str | Path | None = None, *, folder: str | Path =
             if f["name"] not in present:
                 fd, tmp = tempfile.mkstemp(prefix=f".{f['name']}.", suffix=".part", dir=target)
                 os.close(fd)  # a name of its own: a user's file or a second fetch is never touched
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(tmp, 0o666 & ~umask)  # as a plain new file (mkstemp makes it private)
                 _download(f["url"], Path(tmp), f["sha256"], target, timeout)
                 os.replace(tmp, path)
             done.append(path)

@@ -67,6 +67,8 @@ class RunDir:
         self.settings = json.loads(json.dumps(settings)) if settings is not None else None
         if _is_rank0():
             self._check(init)  # nothing is created until `start`, just before training
+        else:  # the others must agree with rank 0, or they would train alone and wait on it
+            self.complete = self._finished()
 
 
     def _check(self, init: str | None) -> None:
@@ -96,14 +98,13 @@ class RunDir:
             raise InputError("exists and is not empty; pass --overwrite to replace it (the old "
                              "model stays until the new one is complete)", path=out)
         mark = os.path.join(self.work, MARK)
-        kept = _read(mark).get("finished") if os.path.isfile(mark) else None  # --keep-checkpoints
-        model = os.path.join(out, META_FILE)
-        if self.resume and os.path.isfile(model) and (kept or not os.path.lexists(self.work)):
-            meta = _read(model)  # finished before: nothing left to do, if it is this run
+        if self._finished():
+            meta = _read(os.path.join(out, META_FILE))  # finished before: nothing left to do, if it is this run
             if (meta.get("task") == "mlm") != (self.kind == "pretrain"):
                 raise InputError(f"--resume: holds a finished {'pretrained' if meta.get('task') == 'mlm' else 'fine-tuned'}"
                                  f" model, not a {self.kind} run's; choose another --out", path=out)
-            self._same_settings(meta.get("run_settings"), "finished model", "--overwrite trains a new one")
+            self._same_settings(meta.get("run_settings"), "finished model",
+                                "train into another --out (or without --resume, with --overwrite)")
             self.complete = True
             return
         if self.resume and not os.path.isfile(mark):
@@ -124,11 +125,19 @@ class RunDir:
         if not self.resume and os.path.lexists(self.work):
             if os.path.isfile(mark):
                 raise InputError((f"{self.work} holds the checkpoints of a finished run (kept by "
-                                  "--keep-checkpoints)" if kept else
+                                  "--keep-checkpoints)" if _read(mark).get("finished") else
                                   f"an unfinished run is in {self.work}: --resume continues it")
                                  + ", or delete that folder to start again", path=out)
             raise InputError(f"{self.work} exists and genobert did not make it; move it away",
                              path=out)
+
+    def _finished(self) -> bool:
+        """``resume`` of a run whose model is in OUT (its work folder gone, or kept by
+        ``keep_checkpoints``)."""
+        mark = os.path.join(self.work, MARK)
+        kept = os.path.isfile(mark) and _read(mark).get("finished")
+        return self.resume and os.path.isfile(os.path.join(self.out, META_FILE)) and bool(
+            kept or not os.path.lexists(self.work))
 
     def _same_settings(self, was: dict | None, what: str, otherwise: str) -> None:
         """A resume asks for the settings (files by content) the run was started with."""

@@ -163,11 +163,16 @@ class TokenTask(SequenceTask):
 
     def class_names(self, data: Labelled) -> list[str]:
         masks = data.masks or [None] * len(data.targets)  # letters left out by a mask name no class
+        for m, rid, line, seq in zip(masks, data.ids, data.lines, data.seqs, strict=True):
+            if m is not None and (len(m) != len(seq) or set(m) - {"0", "1"}):
+                raise InputError(f"record {rid!r}: the mask must be one 0 or 1 per letter ({len(m)} "
+                                 f"characters for {len(seq)} letters)", path=data.path, line=line)
         names = class_names({c for t, m in zip(data.targets, masks, strict=True)
                              for c, keep in zip(t, m or "1" * len(t), strict=False) if keep == "1"})
         if len(names) < 2:
-            raise InputError(f"only one label ({names[0]!r}) in every letter; a classifier needs at "
-                             "least two", path=data.path)
+            raise InputError(f"only one label ({names[0]!r}) in every letter the mask keeps; a classifier "
+                             "needs at least two" if names else "the mask keeps no letter: nothing to learn",
+                             path=data.path)
         return names
 
     def encode(self, data: Labelled, names: list[str]) -> list:

@@ -688,7 +688,8 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
         history, model = trainer.state.log_history, trainer.model
     else:  # killed after its training had ended (scoring the test set): the Trainer would train on
         history = ended.log_history
-        model = type(trainer.model).from_pretrained(ended.best_model_checkpoint or last)
+        best = os.path.join(run.checkpoints, os.path.basename(ended.best_model_checkpoint or last))
+        model = type(trainer.model).from_pretrained(best if os.path.isdir(best) else last)  # not the cwd's
     if not trainer.is_world_process_zero():
         return out
     metrics = {split: score_sequences(task, model, tok, s, lab, max_len) for split, (s, lab) in splits.items()}
@@ -704,8 +705,10 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     meta = {"task": task.name, "labels": names, "window": max_len,
             "preset": cfg.preset,
             **({"pair_columns": cfg.pair_columns} if task.name == "pair" else {}),
-            "window_overlap": "half; logits averaged per sequence"
-                              + (" and per letter" if task.name == "token" else ""),
+            "window_overlap": ("half; per letter, the best start and end log-probability over its "
+                               "windows (each normalised over [CLS] and its letters)" if task.name == "span"
+                               else "half; logits averaged per sequence"
+                               + (" and per letter" if task.name == "token" else "")),
             "training": {"kind": "finetune", "config": asdict(cfg), "init": cfg.init,
                          **({"adapted": {"steps": cfg.adapt_steps, "sequences": len(t_seqs)}}
                             if cfg.adapt_steps else {}),

@@ -165,3 +165,18 @@ def test_overlapping_kmer_tokens_next_to_a_held_out_block_are_trimmed(tmp_path):
     assert len(hs) and len(ts) > 1
     gaps = [h0 - e for e in te for h0 in hs if e <= h0] + [s - h1 for s in ts for h1 in he if s >= h1]
     assert min(gaps) >= 5
+
+
+def test_a_repeated_or_n_kmer_cuts_only_itself():
+    """A test k-mer that is an N run, or occurs in two tests, matched every assembly gap (or
+    repeat copy) of a genome and cut as far as the test reached around each."""
+    rng = np.random.default_rng(7)
+    left, right = _random(rng, "ACGT", 2000), _random(rng, "ACGT", 2000)
+    gap_test = _random(rng, "ACGT", 60) + "N" * 40 + _random(rng, "ACGT", 60)
+    genome = left + "N" * 500 + right
+    removed = len(genome) - sum(map(len, Contamination.of([gap_test], "dna").clean(genome)))
+    assert removed < 500 + 60  # the gap and a letter or two of k-mers across its edge, not 60 + 60 around it
+    shared = _random(rng, "ACGT", 40)
+    tests = [_random(rng, "ACGT", 200) + shared, shared + _random(rng, "ACGT", 200)]
+    pieces = Contamination.of(tests, "dna").clean(left + shared + right)
+    assert sum(map(len, pieces)) >= len(left) + len(right) - 2 * DNA_K
