@@ -69,13 +69,17 @@ def run_demo(out: str, *, data_dir: str | None = None, seed: int = 0, log=print)
     from .manifests import default_data_dir
     from .registry import released
 
+    if os.path.lexists(out) and not os.path.isdir(out):
+        raise InputError("exists and is not a folder; give a folder for the demo to write", path=out)
     if os.path.isdir(out) and os.listdir(out) and not os.path.exists(os.path.join(out, "demo.json")):
         raise InputError("exists, is not empty and is not a demo's folder; give another --out", path=out)
-    os.makedirs(out, exist_ok=True)  # a previous demo's folder is written again
     real = _real_data(data_dir or str(default_data_dir()))
     if data_dir and real is None:
         raise InputError("the real demo needs dna_ecoli_promoter_ipromoter2l/{train,test}.tsv and "
                          "the yeast genome (see `genobert data list`)", path=data_dir)
+    os.makedirs(out, exist_ok=True)  # a previous demo's folder is written again
+    if not os.path.exists(os.path.join(out, "demo.json")):  # the mark first: an interrupted demo's
+        write_json(os.path.join(out, "demo.json"), {"status": "started"})  # folder is its own again
     release = next((m for m in released() if m.name == "genobert-dna"), None)
     if real:
         files = {**real, "valid": None, "train": _subsample(real["train"], out, REAL_TRAIN_ROWS, seed)}

@@ -49,3 +49,16 @@ def test_real_demo_uses_the_released_model(models, tmp_path, monkeypatch):
 
     with pytest.raises(InputError, match="is not a demo's folder"):
         demo.run_demo(str(tmp_path / "mine"), log=lambda _: None)
+
+
+def test_demo_refuses_a_file_and_a_missing_data_dir_before_making_anything(tmp_path):
+    import pytest
+
+    from genobert.errors import InputError
+
+    (tmp_path / "notes.txt").write_text("mine\n")
+    with pytest.raises(InputError, match="exists and is not a folder"):
+        demo.run_demo(str(tmp_path / "notes.txt"), log=lambda _: None)
+    with pytest.raises(InputError, match="the real demo needs"):
+        demo.run_demo(str(tmp_path / "out"), data_dir=str(tmp_path / "missing"), log=lambda _: None)
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt"]  # no empty --out left behind
