@@ -40,6 +40,7 @@ class SequenceTask:
     name = "sequence"
     metric = "mcc"
     head = "classifier"  # the kind `model.load_model` loads
+    window_overlap = "half; logits averaged per sequence"  # how `predict` combines windows
 
     def read(self, path: str, alphabet: str, settings) -> Labelled:
         """A labelled file; ``settings`` has label_column, mask_column (and for pairs
@@ -156,19 +157,28 @@ class TokenWindows(torch.utils.data.Dataset):
         return {"input_ids": self.windows[j], "labels": self.labels[j]}
 
 
+def _kept(data: Labelled, k: int) -> np.ndarray:
+    """Which letters of record ``k`` its mask keeps (all, without a mask column)."""
+    seq = data.seqs[k]
+    if data.masks is None:
+        return np.ones(len(seq), bool)
+    mask = data.masks[k]
+    if len(mask) != len(seq) or set(mask) - {"0", "1"}:
+        raise InputError(f"record {data.ids[k]!r}: the mask must be one 0 or 1 per letter "
+                         f"({len(mask)} characters for {len(seq)} letters)", path=data.path, line=data.lines[k])
+    return np.frombuffer(mask.encode(), np.uint8) == ord("1")
+
+
 class TokenTask(SequenceTask):
     name = "token"
     metric = "macro_f1"
+    window_overlap = "half; logits averaged per sequence and per letter"
     head = "token"
 
     def class_names(self, data: Labelled) -> list[str]:
-        masks = data.masks or [None] * len(data.targets)  # letters left out by a mask name no class
-        for m, rid, line, seq in zip(masks, data.ids, data.lines, data.seqs, strict=True):
-            if m is not None and (len(m) != len(seq) or set(m) - {"0", "1"}):
-                raise InputError(f"record {rid!r}: the mask must be one 0 or 1 per letter ({len(m)} "
-                                 f"characters for {len(seq)} letters)", path=data.path, line=line)
-        names = class_names({c for t, m in zip(data.targets, masks, strict=True)
-                             for c, keep in zip(t, m or "1" * len(t), strict=False) if keep == "1"})
+        # letters left out by a mask name no class
+        names = class_names({c for k, t in enumerate(data.targets)
+                             for c, kept in zip(t, _kept(data, k), strict=False) if kept})
         if len(names) < 2:
             raise InputError(f"only one label ({names[0]!r}) in every letter the mask keeps; a classifier "
                              "needs at least two" if names else "the mask keeps no letter: nothing to learn",
@@ -185,14 +195,7 @@ class TokenTask(SequenceTask):
                 raise InputError(f"record {data.ids[k]!r}: {len(labels)} labels for {len(seq)} "
                                  "letters; --task token needs one label character per letter",
                                  path=data.path, line=line)
-            keep = np.ones(len(seq), bool)
-            if data.masks is not None:
-                mask = data.masks[k]
-                if len(mask) != len(seq) or set(mask) - {"0", "1"}:
-                    raise InputError(f"record {data.ids[k]!r}: the mask must be one 0 or 1 per "
-                                     f"letter ({len(mask)} characters for {len(seq)} letters)",
-                                     path=data.path, line=line)
-                keep = np.frombuffer(mask.encode(), np.uint8) == ord("1")
+            keep = _kept(data, k)
             codes = np.fromiter((ord(c) for c in labels), np.int64, len(labels))
             y = index[np.minimum(codes, len(index) - 1)]
             unknown = np.flatnonzero((y == IGNORE) & keep)  # a left-out letter's label is not read
@@ -357,6 +360,8 @@ class SpanTask(TokenTask):
 
     name = "span"
     metric = "iou"
+    window_overlap = ("half; per letter, the best start and end log-probability over its windows "
+                      "(each normalised over [CLS] and its letters)")
     head = "span"
 
     def read(self, path: str, alphabet: str, settings) -> Labelled:

@@ -229,8 +229,6 @@ def _check_positive(cfg, *names: str) -> None:
 def _check_rates(cfg, *names: str) -> None:
     """Learning rates and a time budget must be finite and 0 or more (a learning rate of 0 keeps
     the weights: a measurement); a negative or NaN one trained to the end and wrote a model."""
-    import math
-
     for name in names:
         value = getattr(cfg, name)
         if (not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
@@ -395,7 +393,7 @@ def tie_break(metric: str):
 def best_round(curve: list[dict], metric: str, loss: str = "loss") -> int | None:
     """Index of the evaluation round that `tie_break` makes the Trainer keep: the first highest
     `selection_score` (a round without a score never wins); None when no round has one."""
-    scores = [finite_selection(c[metric], c[loss]) if c.get(metric) is not None else NEVER for c in curve]
+    scores = [finite_selection(c.get(metric), c[loss]) for c in curve]
     return int(np.argmax(scores)) if scores and max(scores) > NEVER else None
 
 
@@ -705,10 +703,7 @@ def finetune(train: str, out: str, *, valid: str | None = None, test: str | None
     meta = {"task": task.name, "labels": names, "window": max_len,
             "preset": cfg.preset,
             **({"pair_columns": cfg.pair_columns} if task.name == "pair" else {}),
-            "window_overlap": ("half; per letter, the best start and end log-probability over its "
-                               "windows (each normalised over [CLS] and its letters)" if task.name == "span"
-                               else "half; logits averaged per sequence"
-                               + (" and per letter" if task.name == "token" else "")),
+            "window_overlap": task.window_overlap,
             "training": {"kind": "finetune", "config": asdict(cfg), "init": cfg.init,
                          **({"adapted": {"steps": cfg.adapt_steps, "sequences": len(t_seqs)}}
                             if cfg.adapt_steps else {}),
